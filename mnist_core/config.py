@@ -1,0 +1,68 @@
+"""The training recipe: one frozen dataclass that the CLI, the pages and the tests all build."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULERS = ("none", "onecycle", "step")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    step: int = 4  # which lesson step's network to build (see steps.py)
+    epochs: int = 15  # the lesson's budget
+    batch_size: int = 128  # images per SGD step
+    optimizer: str = "sgd"  # "sgd" (with momentum) or "adam"
+    lr: float = 0.01  # constant lr; the peak lr under "onecycle"; the starting lr under "step"
+    momentum: float = 0.9  # SGD momentum; OneCycle cycles it between 0.85 and 0.95 instead
+    weight_decay: float = 0.0  # L2 penalty; dropout and BatchNorm regularise enough here
+    dropout: float = 0.0  # drop probability after each 3x3 block that has dropout
+    rotation_degrees: float = 0.0  # random rotation of each training image, in ±degrees
+    scheduler: str = "none"  # "none", "onecycle" (per batch) or "step" (per epoch)
+    onecycle_warmup: float = 0.3  # fraction of all batches spent rising to the peak lr
+    step_size: int = 5  # "step": epochs between lr cuts
+    step_gamma: float = 0.1  # "step": factor of each cut
+    seed: int = 1  # seeds weights, shuffling, dropout and augmentation
+    train_limit: int = 0  # use only the first N training images (0 = all 60,000); for demos and tests
+    test_limit: int = 0  # evaluate on the first N test images (0 = all 10,000)
+    device: str = "auto"  # "auto" = CUDA, then MPS, then CPU
+
+    def __post_init__(self) -> None:
+        problems = config_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """Build from a saved dict, ignoring keys this version does not know."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def with_(self, **changes) -> TrainConfig:
+        return replace(self, **changes)
+
+
+def config_problems(config: TrainConfig) -> list[str]:
+    """Human-readable reasons a config cannot train; empty when it can."""
+    problems = []
+    if config.epochs < 1:
+        problems.append("epochs must be at least 1")
+    if config.batch_size < 1:
+        problems.append("batch size must be at least 1")
+    if not config.lr > 0:
+        problems.append("learning rate must be positive")
+    if not 0 <= config.dropout < 1:
+        problems.append("dropout must be in [0, 1)")
+    if config.optimizer not in OPTIMIZERS:
+        problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+    if config.scheduler not in SCHEDULERS:
+        problems.append(f"scheduler must be one of {', '.join(SCHEDULERS)}")
+    if config.rotation_degrees < 0:
+        problems.append("rotation must be non-negative")
+    if config.train_limit < 0 or config.test_limit < 0:
+        problems.append("limits must be non-negative")
+    return problems

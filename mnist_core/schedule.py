@@ -1,0 +1,43 @@
+"""Learning-rate schedules as pure functions of the optimisation step.
+
+``lr_and_momentum(config, step, steps_per_epoch)`` returns what the optimizer should use
+for batch number ``step`` (0-based, counted over the whole run). The OneCycle branch
+reproduces ``torch.optim.lr_scheduler.OneCycleLR`` with its defaults (cosine annealing,
+start at peak/25, end at start/1e4, momentum cycled 0.95 -> 0.85 -> 0.95); a test holds
+it to that.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .config import TrainConfig
+
+ONECYCLE_DIV = 25.0  # start lr = peak / 25
+ONECYCLE_FINAL_DIV = 1e4  # final lr = start lr / 1e4
+ONECYCLE_MOMENTUM = (0.85, 0.95)  # momentum is low while lr is high, and back
+
+
+def _cosine(start: float, end: float, fraction: float) -> float:
+    return end + (start - end) / 2.0 * (1 + math.cos(math.pi * fraction))
+
+
+def lr_and_momentum(config: TrainConfig, step: int, steps_per_epoch: int) -> tuple[float, float]:
+    """(lr, momentum) for batch ``step`` of a run of ``config.epochs * steps_per_epoch`` batches."""
+    if config.scheduler == "step":
+        epoch = step // steps_per_epoch
+        return config.lr * config.step_gamma ** (epoch // config.step_size), config.momentum
+    if config.scheduler != "onecycle":
+        return config.lr, config.momentum
+
+    total = config.epochs * steps_per_epoch
+    peak = config.lr
+    start = peak / ONECYCLE_DIV
+    final = start / ONECYCLE_FINAL_DIV
+    low_m, high_m = ONECYCLE_MOMENTUM
+    warmup_end = float(config.onecycle_warmup * total) - 1
+    if step <= warmup_end:
+        fraction = step / warmup_end if warmup_end > 0 else 1.0
+        return _cosine(start, peak, fraction), _cosine(high_m, low_m, fraction)
+    fraction = (step - warmup_end) / (total - 1 - warmup_end)
+    return _cosine(peak, final, min(fraction, 1.0)), _cosine(low_m, high_m, min(fraction, 1.0))

@@ -1,0 +1,177 @@
+"""The lesson's four steps as data: each step's network, recipe and story.
+
+Pages, the CLI and the tests read this registry; no step's text lives anywhere else.
+Each story has three parts: the Target set before training, the Results the source
+lesson published (its best epochs), and an Analysis of what the numbers say. The
+numbers of our own shipped runs are not written here: they are read from
+``assets/step<N>/history.json``, which ``python -m mnist_core reproduce`` writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from .config import TrainConfig
+from .models import LessonNet
+
+PARAM_BUDGET = 10_000  # the lesson's parameter limit (strictly fewer)
+TARGET_ACC = 99.40  # percent test accuracy to beat
+EPOCH_BUDGET = 15
+
+
+@dataclass(frozen=True)
+class SourceResults:
+    """What the source lesson published for a step (its best epochs)."""
+
+    params: int
+    best_train_acc: float
+    best_test_acc: float
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    title: str
+    adds: str  # one line: what this step changes
+    model_factory: Callable[[TrainConfig], nn.Module]
+    recipe: TrainConfig
+    source: SourceResults
+    target: tuple[str, ...]  # bullet points
+    analysis: tuple[str, ...]  # bullet points about the source's results
+    tunable: tuple[str, ...]  # recipe fields a user may edit on the page
+
+    def build_model(self, config: TrainConfig | None = None) -> nn.Module:
+        return self.model_factory(config or self.recipe)
+
+    @property
+    def model_class(self) -> type[nn.Module]:
+        return type(self.build_model())
+
+
+def _plain(config: TrainConfig) -> nn.Module:
+    return LessonNet(batch_norm=False, dropout=0.0)
+
+
+def _regularised(config: TrainConfig) -> nn.Module:
+    return LessonNet(batch_norm=True, dropout=config.dropout)
+
+
+_BASE = TrainConfig(step=1, epochs=EPOCH_BUDGET, batch_size=128, optimizer="sgd", lr=0.01, momentum=0.9)
+_COMMON_TUNABLE = ("epochs", "batch_size", "lr", "seed")
+
+STEPS: dict[int, Step] = {}
+
+
+def _register(step: Step) -> None:
+    STEPS[step.number] = step
+
+
+_register(Step(
+    number=1,
+    title="Skeleton",
+    adds="A plain convolutional network that fits the budget",
+    model_factory=_plain,
+    recipe=_BASE,
+    source=SourceResults(params=9_264, best_train_acc=98.82, best_test_acc=98.76),
+    target=(
+        "Get the whole pipeline working: data, a training loop, a test loop.",
+        "Lay out a network whose last layer sees the entire 28x28 digit (receptive field 28) "
+        "and that stays under 10,000 parameters.",
+        "Two 3x3 convolutions, a max-pool after them (edges and gradients are formed by then), "
+        "a 1x1 convolution to cut the channels back, four more 3x3 convolutions, then global "
+        "average pooling and a 1x1 convolution to ten classes: no fully connected layer at all.",
+    ),
+    analysis=(
+        "The network learns, and learns fast, so the shape is sound.",
+        "Train and test accuracy stay close, so it is not overfitting; it is simply not strong "
+        "enough yet. Around 98.8% it stalls well short of 99.4%.",
+        "Without normalisation, each layer has to cope with whatever scale the previous one "
+        "produces, which makes training slower and less stable. That is the next thing to fix.",
+    ),
+    tunable=_COMMON_TUNABLE,
+))
+
+_register(Step(
+    number=2,
+    title="BatchNorm and regularisation",
+    adds="BatchNorm after every 3x3 block and 5% dropout",
+    model_factory=_regularised,
+    recipe=_BASE.with_(step=2, dropout=0.05),
+    source=SourceResults(params=9_436, best_train_acc=99.20, best_test_acc=99.42),
+    target=(
+        "Add BatchNorm after each 3x3 block so every layer sees activations on a steady scale.",
+        "Add a little dropout (5%) to keep the network from leaning on any single feature.",
+        "Pay for it with only 172 extra parameters (a scale and a shift per channel).",
+    ),
+    analysis=(
+        "BatchNorm lifts test accuracy by more than half a point, and for the first time the "
+        "99.4% line is touched, though not held.",
+        "Test accuracy is now above train accuracy: dropout makes training harder than testing, "
+        "so the network is not overfitting, and there is room to push it further.",
+        "Some test digits are drawn slightly rotated; the training set does not show enough of "
+        "them. Teaching the network that a tilted digit is still the same digit is the next step.",
+    ),
+    tunable=_COMMON_TUNABLE + ("dropout",),
+))
+
+_register(Step(
+    number=3,
+    title="Image augmentation",
+    adds="Each training image randomly rotated by up to ±7°",
+    model_factory=_regularised,
+    recipe=_BASE.with_(step=3, dropout=0.05, rotation_degrees=7.0),
+    source=SourceResults(params=9_436, best_train_acc=98.97, best_test_acc=99.41),
+    target=(
+        "Rotate every training image by a random angle of up to 7 degrees, so the network sees "
+        "the tilted digits the test set contains.",
+        "Change nothing else: same network, same 9,436 parameters.",
+    ),
+    analysis=(
+        "Training accuracy drops: the task is now harder, which is the point of augmentation.",
+        "Test accuracy holds around 99.4%, and the gap between train and test widens in test's "
+        "favour: the network generalises better than it fits.",
+        "The test curve still wobbles from epoch to epoch, a sign that the constant learning "
+        "rate is too large to settle into a good minimum at the end. A schedule is next.",
+    ),
+    tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
+))
+
+_register(Step(
+    number=4,
+    title="Learning-rate schedule",
+    adds="OneCycle: the learning rate rises to a peak, then anneals to almost zero",
+    model_factory=_regularised,
+    recipe=_BASE.with_(step=4, dropout=0.05, rotation_degrees=7.0, scheduler="onecycle", lr=0.05),
+    source=SourceResults(params=9_436, best_train_acc=99.05, best_test_acc=99.53),
+    target=(
+        "Train with a schedule instead of a constant learning rate: large steps early to "
+        "cover ground, small steps late to settle.",
+        "Stay at 9,436 parameters and 15 epochs, and end above 99.4% at the final epoch, "
+        "not only at the best one.",
+    ),
+    analysis=(
+        "OneCycle warms up for the first 30% of the batches to a peak five times Step 3's "
+        "learning rate, then anneals smoothly to almost zero; momentum moves the other way.",
+        "The high peak works as a regulariser early on, and the long cool-down lets the weights "
+        "settle, so the last epochs are the best ones instead of a random draw.",
+        "Test accuracy crosses 99.4% in the second half of the run and stays there: the target "
+        "is met with fewer than 10,000 parameters and within 15 epochs.",
+    ),
+    tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
+))
+
+
+class UnknownStep(KeyError):
+    def __str__(self) -> str:
+        return f"unknown step {self.args[0]!r}; choose one of {', '.join(map(str, STEPS))}"
+
+
+def get_step(number: int) -> Step:
+    """The registered step ``number``; raises UnknownStep otherwise."""
+    try:
+        return STEPS[int(number)]
+    except (KeyError, ValueError, TypeError):
+        raise UnknownStep(number) from None
