@@ -1,0 +1,156 @@
+"""The command line: ``python -m mnist_core <command>``.
+
+Every command turns the errors a user can cause (an unknown step, a missing or foreign
+checkpoint, data that cannot be had, a bad image) into one line on stderr and a non-zero
+exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+from .checkpoints import CheckpointError
+from .data import MnistUnavailable, load_mnist
+from .progress_bar import EpochBar
+from .steps import STEPS, UnknownStep, get_step
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """An error whose message is the whole story for the user."""
+
+
+def _step_config(args: argparse.Namespace):
+    step = get_step(args.step)
+    overrides = {
+        name: getattr(args, name)
+        for name in ("epochs", "seed", "batch_size", "lr", "dropout", "rotation_degrees", "scheduler",
+                     "train_limit", "device")
+        if getattr(args, name, None) is not None
+    }
+    return step.recipe.with_(**overrides)
+
+
+def _data_progress(message: str, fraction: float | None) -> None:
+    print(f"[data] {message}", file=sys.stderr, flush=True)
+
+
+def _load_data():
+    return load_mnist(progress=_data_progress)
+
+
+def _train_one(config, out: Path, data) -> dict:
+    from .runs import train_run
+
+    bar = EpochBar(stream=sys.stdout)
+    stop = threading.Event()
+    try:
+        result = train_run(out, config, data, on_batch=bar.update, on_epoch=bar.epoch_done, stop=stop)
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    print(f"Saved to {out} ({result.params:,} parameters, {result.device})")
+    return {"params": result.params, "device": result.device}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .runs import RunStore
+
+    config = _step_config(args)
+    data = _load_data()
+    if args.out:
+        out = Path(args.out)
+    else:
+        out = RunStore().create(config, label=f"Step {config.step} (command line)").path
+    step = get_step(config.step)
+    print(f"Step {step.number}: {step.title}. {config.epochs} epochs, batch {config.batch_size}, lr {config.lr}, "
+          f"scheduler {config.scheduler}, seed {config.seed}")
+    _train_one(config, out, data)
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .report import ASSETS_DIR, shipped_run_path
+    from .results_table import write_results
+
+    data = _load_data()
+    steps = args.steps or list(STEPS)
+    for number in steps:
+        step = get_step(number)
+        config = step.recipe.with_(**({"epochs": args.epochs} if args.epochs else {}))
+        print(f"\n=== Step {step.number}: {step.title} ===")
+        _train_one(config, shipped_run_path(number), data)
+    md_path, json_path = write_results(ASSETS_DIR)
+    print(f"\nResults table: {md_path} and {json_path}")
+    print(md_path.read_text())
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .checkpoints import load_checkpoint
+    from .evaluate import evaluate
+    from .models import count_parameters
+    from .report import shipped_run_path
+
+    path = Path(args.checkpoint) if args.checkpoint else shipped_run_path(get_step(args.step).number) / "model.pt"
+    model, config = load_checkpoint(path)
+    data = _load_data()
+    result = evaluate(model, data.test_images, data.test_labels)
+    print(f"Step {config.step} checkpoint {path} ({count_parameters(model):,} parameters)")
+    print(f"Test set: Average loss: {result.loss:.4f}, Accuracy: {result.correct}/{result.total} "
+          f"({result.accuracy:.2f}%)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mnist_core", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train one step, with a progress bar per epoch")
+    train.add_argument("--step", type=int, required=True, help="lesson step (1-4)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--batch-size", dest="batch_size", type=int)
+    train.add_argument("--lr", type=float, help="learning rate (the peak under OneCycle)")
+    train.add_argument("--dropout", type=float)
+    train.add_argument("--rotation", dest="rotation_degrees", type=float, help="random rotation, ±degrees")
+    train.add_argument("--scheduler", choices=("none", "onecycle", "step"))
+    train.add_argument("--train-limit", dest="train_limit", type=int, help="train on the first N images only")
+    train.add_argument("--device", help="auto (default), cpu, cuda or mps")
+    train.add_argument("--out", help="run folder to write (default: a new folder under runs/)")
+    train.set_defaults(func=cmd_train)
+
+    reproduce = sub.add_parser("reproduce", help="train every step into assets/ and write the results table")
+    reproduce.add_argument("--steps", type=int, nargs="+", help="only these steps")
+    reproduce.add_argument("--epochs", type=int, help="fewer epochs, for a quick look")
+    reproduce.set_defaults(func=cmd_reproduce)
+
+    evaluate = sub.add_parser("evaluate", help="test loss and accuracy of a checkpoint")
+    evaluate.add_argument("--step", type=int, default=4, help="evaluate this step's shipped checkpoint")
+    evaluate.add_argument("--checkpoint", help="a checkpoint file instead")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Commands defined in their own modules register here (bench, rf, predict).
+_EXTRA_COMMANDS: list = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CliError, CheckpointError, MnistUnavailable, UnknownStep, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130

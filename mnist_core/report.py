@@ -1,0 +1,91 @@
+"""Numbers about a run, and the plain-words Analysis the dashboard writes from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .runs import Run, read_run
+from .steps import EPOCH_BUDGET, PARAM_BUDGET, TARGET_ACC
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+
+
+def shipped_run_path(step: int) -> Path:
+    return ASSETS_DIR / f"step{step}"
+
+
+def shipped_run(step: int) -> Run | None:
+    """The run this project ships for ``step`` (made by ``python -m mnist_core reproduce``)."""
+    return read_run(shipped_run_path(step))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    epochs: int
+    best_test_acc: float
+    best_epoch: int
+    final_test_acc: float
+    best_train_acc: float
+    final_train_acc: float
+    final_gap: float  # final train acc - final test acc, in points
+    first_target_epoch: int | None  # first epoch with test acc > TARGET_ACC
+    epochs_above_target: int
+    seconds_per_epoch: float
+
+
+def summarize(history: list[dict]) -> RunSummary | None:
+    """Best and final figures of a per-epoch history; None when it has no epoch yet."""
+    if not history:
+        return None
+    best = max(history, key=lambda h: h["test_acc"])
+    final = history[-1]
+    above = [h["epoch"] for h in history if h["test_acc"] > TARGET_ACC]
+    return RunSummary(
+        epochs=len(history),
+        best_test_acc=best["test_acc"],
+        best_epoch=best["epoch"],
+        final_test_acc=final["test_acc"],
+        best_train_acc=max(h["train_acc"] for h in history),
+        final_train_acc=final["train_acc"],
+        final_gap=final["train_acc"] - final["test_acc"],
+        first_target_epoch=above[0] if above else None,
+        epochs_above_target=len(above),
+        seconds_per_epoch=sum(h["seconds"] for h in history) / len(history),
+    )
+
+
+def analyse(history: list[dict], params: int) -> list[str]:
+    """A few sentences about a run, written from its numbers alone."""
+    s = summarize(history)
+    if s is None:
+        return ["No epoch has finished yet, so there is nothing to analyse."]
+    lines = [
+        f"Best test accuracy {s.best_test_acc:.2f}% at epoch {s.best_epoch}; "
+        f"final test accuracy {s.final_test_acc:.2f}% after {s.epochs} epoch(s)."
+    ]
+    if s.final_gap > 0.3:
+        lines.append(
+            f"Training accuracy ends {s.final_gap:.2f} points above test accuracy: the network fits the training "
+            "images better than it generalises, a first sign of overfitting. More regularisation or augmentation helps."
+        )
+    elif s.final_gap < -0.3:
+        lines.append(
+            f"Test accuracy ends {-s.final_gap:.2f} points above training accuracy: dropout and augmentation make "
+            "training harder than testing, so the network is not overfitting and has room to learn more."
+        )
+    else:
+        lines.append(
+            f"Train and test accuracy end within {abs(s.final_gap):.2f} points of each other: no sign of overfitting."
+        )
+    if s.first_target_epoch is None:
+        lines.append(f"The run never passed {TARGET_ACC:.2f}% test accuracy.")
+    else:
+        held = "and held it to the end" if s.final_test_acc > TARGET_ACC else "but lost it by the final epoch"
+        lines.append(
+            f"It first passed {TARGET_ACC:.2f}% at epoch {s.first_target_epoch} ({s.epochs_above_target} epoch(s) "
+            f"above the line) {held}."
+        )
+    budget = "within" if params < PARAM_BUDGET else "over"
+    lines.append(f"{params:,} parameters: {budget} the {PARAM_BUDGET:,} budget, {s.epochs} of {EPOCH_BUDGET} epochs.")
+    return lines

@@ -1,0 +1,100 @@
+"""Shared fixtures: the real MNIST data, a temporary runs folder, and a live app server for browser tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The whole data set as tensors (fetched on first use, as a user would)."""
+    from mnist_core.data import load_mnist
+
+    return load_mnist()
+
+
+@pytest.fixture()
+def runs_dir(tmp_path, monkeypatch):
+    """Point the app and the core at an empty runs folder of this test's own."""
+    folder = tmp_path / "runs"
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(folder))
+    return folder
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """``streamlit run app.py`` on loopback with its own runs folder; yields the base URL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MNIST_RUNS_DIR": str(tmp_path_factory.mktemp("browser-runs")),
+        "MNIST_DEMO_TRAIN_LIMIT": "2560",  # a "full" epoch of 2,560 images keeps browser runs short
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the Streamlit server did not start within 60 s")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Use Debian's chromium: Playwright's own browser download is not reachable here."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no browser at {CHROMIUM}: CI must install Debian's chromium")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+    }
+
+
+def wait_for_app(page) -> None:
+    """Until the current script run is over (else stale elements of the last run are still shown)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=60_000)
+
+
+@pytest.fixture()
+def screenshot_dir():
+    folder = ROOT / "test-results" / "screens"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
