@@ -157,6 +157,18 @@ def save_outputs(path: Path, model: torch.nn.Module, config: TrainConfig, evalua
     save_mistake_grid(path / "mistakes.png", mistakes, pixels)
 
 
+def _process_alive(pid) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0 only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class RunStore:
     """The folder of a user's runs (``runs/`` by default)."""
 
@@ -170,7 +182,7 @@ class RunStore:
         path.mkdir()
         write_json(path / "config.json", config.to_dict())
         write_history(path, [])
-        update_status(path, state="queued", created=time.time(), label=label or f"Step {config.step} · {run_id[:15]}")
+        update_status(path, state="queued", created=time.time(), pid=os.getpid(), label=label or f"Step {config.step} · {run_id[:15]}")
         return read_run(path)
 
     def path(self, run_id: str) -> Path:
@@ -191,11 +203,11 @@ class RunStore:
     def delete(self, run_id: str) -> None:
         shutil.rmtree(self.path(run_id), ignore_errors=True)
 
-    def mark_interrupted(self, active_ids: set[str] = frozenset()) -> list[str]:
-        """Runs that say they are queued or running but no job in this process owns: a restart cut them off."""
+    def mark_interrupted(self) -> list[str]:
+        """Runs that say they are queued or running but whose process is gone: a restart cut them off."""
         marked = []
         for run in self.list():
-            if run.state in ACTIVE_STATES and run.run_id not in active_ids:
+            if run.state in ACTIVE_STATES and not _process_alive(run.status.get("pid")):
                 update_status(run.path, state="interrupted",
                               message=f"The server stopped during this run; {len(run.history)} epoch(s) were saved.")
                 marked.append(run.run_id)
@@ -215,7 +227,7 @@ def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None
     history: list[dict] = []
     write_history(path, history)
     started = time.time()
-    update_status(path, state="running", started=started, message="")
+    update_status(path, state="running", started=started, pid=os.getpid(), message="")
 
     def record_epoch(record) -> None:
         history.append(record.to_dict())

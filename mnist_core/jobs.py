@@ -1,0 +1,137 @@
+"""Background training jobs with a queue, shared by every user of one dashboard process.
+
+The dashboard's script threads must stay responsive, and a training run must outlive
+the page that started it, so runs train in worker threads owned by one ``JobManager``.
+At most ``max_concurrent`` run at once (one by default: two jobs on a 2-core CPU each
+run at half speed, and both finish later than if they took turns); the rest wait in a
+first-come queue. Each job writes its run folder as it goes (see runs.py), and keeps
+its latest progress in memory for live panels to poll.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .config import TrainConfig
+from .data import MnistTensors, load_mnist
+from .runs import RunStore, train_run, update_status
+from .train import BatchProgress
+
+DEFAULT_MAX_CONCURRENT = int(os.environ.get("MNIST_MAX_TRAINING_JOBS", "1"))
+
+
+@dataclass
+class Job:
+    run_id: str
+    config: TrainConfig
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    phase: str = "queued"  # queued, loading data, training, saving, finished, stopped, failed
+    message: str = ""  # what the data loader says, or why the job failed
+    data_fraction: float | None = None
+    latest: BatchProgress | None = None  # the last batch's progress
+    submitted: float = field(default_factory=time.time)
+
+    @property
+    def active(self) -> bool:
+        return self.phase in ("queued", "loading data", "training", "saving")
+
+
+class JobManager:
+    def __init__(
+        self,
+        store: RunStore,
+        max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+        load_data: Callable[..., MnistTensors] = load_mnist,
+    ) -> None:
+        self.store = store
+        self.max_concurrent = max(1, max_concurrent)
+        self._load_data = load_data
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}
+        self._queue: list[str] = []  # run ids waiting, oldest first
+        self._running: set[str] = set()
+        # Runs that a previous server process left queued or running can never finish now.
+        store.mark_interrupted()
+
+    def submit(self, config: TrainConfig, label: str = "") -> str:
+        """Queue a run of ``config``; returns its run id. It starts as soon as a slot is free."""
+        run = self.store.create(config, label=label)
+        with self._lock:
+            self._jobs[run.run_id] = Job(run.run_id, config)
+            self._queue.append(run.run_id)
+            self._start_waiting()
+        return run.run_id
+
+    def stop(self, run_id: str) -> bool:
+        """Stop a running job after its current batch, or take a waiting one off the queue."""
+        with self._lock:
+            job = self._jobs.get(run_id)
+            if job is None or not job.active:
+                return False
+            if run_id in self._queue:
+                self._queue.remove(run_id)
+                job.phase = "stopped"
+                update_status(self.store.path(run_id), state="stopped", ended=time.time(),
+                              message="Cancelled before it started.")
+                return True
+            job.stop_event.set()
+            return True
+
+    def job(self, run_id: str) -> Job | None:
+        return self._jobs.get(run_id)
+
+    def queue_position(self, run_id: str) -> int | None:
+        """1 for the next job to start; None if not waiting."""
+        with self._lock:
+            return self._queue.index(run_id) + 1 if run_id in self._queue else None
+
+    def active_jobs(self) -> list[Job]:
+        with self._lock:
+            return [job for job in self._jobs.values() if job.active]
+
+    def wait(self, run_id: str, timeout: float = 60.0) -> bool:
+        """Block until the job is no longer active (for tests and scripts); True if it ended."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            job = self._jobs.get(run_id)
+            if job is None or not job.active:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def _start_waiting(self) -> None:
+        """Start queued jobs while slots are free. Call with the lock held."""
+        while self._queue and len(self._running) < self.max_concurrent:
+            run_id = self._queue.pop(0)
+            self._running.add(run_id)
+            threading.Thread(target=self._run, args=(self._jobs[run_id],), name=f"train-{run_id}",
+                             daemon=True).start()
+
+    def _run(self, job: Job) -> None:
+        path = self.store.path(job.run_id)
+        try:
+            job.phase = "loading data"
+            update_status(path, state="running", message="Loading MNIST")
+
+            def data_progress(message: str, fraction: float | None) -> None:
+                job.message, job.data_fraction = message, fraction
+
+            data = self._load_data(progress=data_progress)
+            job.phase, job.message = "training", ""
+
+            def on_batch(progress: BatchProgress) -> None:
+                job.latest = progress
+
+            result = train_run(path, job.config, data, on_batch=on_batch, stop=job.stop_event)
+            job.phase = "stopped" if result.stopped else "finished"
+        except Exception as exc:  # noqa: BLE001 - a failed job must be reported, never kill the worker
+            job.phase, job.message = "failed", str(exc)
+            update_status(path, state="failed", ended=time.time(), message=str(exc))
+        finally:
+            with self._lock:
+                self._running.discard(job.run_id)
+                self._start_waiting()

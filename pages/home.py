@@ -1,0 +1,52 @@
+"""Home: the lesson's goal, the four steps at a glance, and all four shipped runs in one plot."""
+
+import pandas as pd
+import streamlit as st
+
+from mnist_core.report import shipped_run, summarize
+from mnist_core.steps import EPOCH_BUDGET, PARAM_BUDGET, STEPS, TARGET_ACC
+from ui.charts import metric_figure
+from ui.state import training_device
+
+st.title("MNIST above 99.4% with fewer than 10,000 parameters")
+st.markdown(
+    f"""
+The goal: a convolutional network that scores **more than {TARGET_ACC:.2f}%** on the 10,000 MNIST test
+digits, with **fewer than {PARAM_BUDGET:,} parameters**, trained for **at most {EPOCH_BUDGET} epochs**.
+We get there in four steps. Each one sets a **Target**, looks at the **Results**, and draws an **Analysis**
+that motivates the next step. Open a step in the menu to read its story, look at its network and its
+mistakes, and train it yourself.
+"""
+)
+
+rows, histories = [], {}
+for number, step in STEPS.items():
+    run = shipped_run(number)
+    summary = summarize(run.history) if run else None
+    if summary:
+        histories[f"Step {number}"] = run.history
+    rows.append({
+        "Step": f"{number}. {step.title}",
+        "Adds": step.adds,
+        "Params": step.source.params,
+        "Source: best test %": step.source.best_test_acc,
+        "Ours: best test %": round(summary.best_test_acc, 2) if summary else None,
+        "Ours: final test %": round(summary.final_test_acc, 2) if summary else None,
+        "Target met at the end": (summary.final_test_acc > TARGET_ACC) if summary else None,
+    })
+
+st.subheader("The four steps")
+st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+    "Params": st.column_config.NumberColumn(format="%d"),
+    "Target met at the end": st.column_config.CheckboxColumn(),
+})
+st.caption("The source lesson quotes its best epoch only; ours shows the best and the final epoch of the runs "
+           "shipped in `assets/` (made by `python -m mnist_core reproduce`).")
+
+st.subheader("Test accuracy per epoch")
+if histories:
+    st.plotly_chart(metric_figure(histories, "test_acc", "test accuracy (%)"), key="home_steps_plot")
+else:
+    st.warning("No shipped runs found in assets/: run `python -m mnist_core reproduce` to make them.")
+
+st.info(f"Training on this machine uses: **{training_device()}**.", icon="🖥️")

@@ -1,0 +1,72 @@
+"""Views of one finished (or partly finished) run: headline numbers, curves, mistakes, confusion."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mnist_core.report import summarize
+from mnist_core.runs import Run
+from mnist_core.steps import TARGET_ACC
+
+from .charts import confusion_figure, curves_figure, metric_figure
+
+MISTAKES_SHOWN = 40
+
+
+def headline_metrics(run: Run) -> None:
+    """Best and final test accuracy, parameters and speed as a row of metrics."""
+    summary = summarize(run.history)
+    if summary is None:
+        st.info("No epoch finished in this run.")
+        return
+    cols = st.columns(5)
+    cols[0].metric("Best test accuracy", f"{summary.best_test_acc:.2f}%", help=f"epoch {summary.best_epoch}")
+    cols[1].metric("Final test accuracy", f"{summary.final_test_acc:.2f}%",
+                   delta=f"{summary.final_test_acc - TARGET_ACC:+.2f} vs target", delta_color="normal")
+    cols[2].metric("Best train accuracy", f"{summary.best_train_acc:.2f}%")
+    cols[3].metric("Parameters", f"{run.status.get('params', 0):,}")
+    cols[4].metric("Seconds per epoch", f"{summary.seconds_per_epoch:.1f}", help=run.status.get("device", ""))
+
+
+def curves(runs: dict[str, Run], key: str) -> None:
+    """Loss and accuracy overlaid for the given runs, and the learning rate when it changes."""
+    histories = {label: run.history for label, run in runs.items() if run.history}
+    if not histories:
+        st.info("No finished epoch to plot yet.")
+        return
+    st.plotly_chart(curves_figure(histories), key=f"{key}_curves")
+    if any(len({h["lr"] for h in history}) > 1 for history in histories.values()):
+        st.plotly_chart(metric_figure(histories, "lr", "learning rate", height=260), key=f"{key}_lr")
+
+
+def mistakes(run: Run, key: str) -> None:
+    """The misclassified test images as a grid, filterable by true and predicted digit."""
+    found = run.mistakes()
+    if found is None:
+        st.info("This run has no saved mistakes (it was stopped before its first evaluation).")
+        return
+    digits = ["any", *range(10)]
+    left, right = st.columns(2)
+    true_digit = left.selectbox("True digit", digits, key=f"{key}_true")
+    predicted_digit = right.selectbox("Predicted digit", digits, key=f"{key}_pred")
+    chosen = [
+        k for k, m in enumerate(found.mistakes)
+        if true_digit in ("any", m.true) and predicted_digit in ("any", m.predicted)
+    ]
+    st.caption(f"{len(chosen)} of {len(found.mistakes)} mistakes on the 10,000 test images, most confident first"
+               + (f"; the first {MISTAKES_SHOWN} shown" if len(chosen) > MISTAKES_SHOWN else ""))
+    if chosen:
+        shown = chosen[:MISTAKES_SHOWN]
+        st.image(
+            [found.images[k] for k in shown],
+            caption=[f"{found.mistakes[k].true}→{found.mistakes[k].predicted} ({found.mistakes[k].confidence:.0%})"
+                     for k in shown],
+            width=72,
+        )
+
+
+def confusion(run: Run, key: str) -> None:
+    if run.evaluation and "confusion" in run.evaluation:
+        st.plotly_chart(confusion_figure(run.evaluation["confusion"], height=380), key=f"{key}_confusion")
+    else:
+        st.info("No confusion matrix saved for this run.")

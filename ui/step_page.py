@@ -1,0 +1,134 @@
+"""The one renderer behind the four Step pages: story, model, curves, mistakes, and training."""
+
+from __future__ import annotations
+
+import inspect
+
+import pandas as pd
+import streamlit as st
+
+from mnist_core import models
+from mnist_core.models import count_parameters
+from mnist_core.report import analyse, shipped_run
+from mnist_core.runs import ENDED_STATES, Run
+from mnist_core.steps import PARAM_BUDGET, Step, get_step
+from mnist_core.summary import summary_records
+
+from . import run_views
+from .state import run_store, training_device
+from .training_panel import live_panel, recipe_form
+
+
+def _bullets(lines: tuple[str, ...] | list[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def _story(step: Step, shipped: Run | None) -> None:
+    if shipped is not None:
+        run_views.headline_metrics(shipped)
+    story, plot = st.columns([5, 6], gap="large")
+    with story:
+        st.subheader("Target")
+        st.markdown(_bullets(step.target))
+        st.subheader("Results")
+        src = step.source
+        st.markdown(_bullets([
+            f"Parameters: **{src.params:,}**",
+            f"Source lesson, best epochs: train **{src.best_train_acc:.2f}%**, test **{src.best_test_acc:.2f}%**",
+        ]))
+        if shipped is not None:
+            st.markdown("Our shipped run, read from its history:")
+            st.markdown(_bullets(analyse(shipped.history, shipped.status.get("params", 0))[:1]))
+        st.subheader("Analysis")
+        st.markdown(_bullets(step.analysis))
+    with plot:
+        if shipped is None:
+            st.warning("No shipped run for this step yet: `python -m mnist_core reproduce` makes it.")
+        else:
+            st.markdown("**The shipped run** (double-click a plot to zoom out)")
+            run_views.curves({"shipped run": shipped}, key=f"step{step.number}_story")
+
+
+def _model(step: Step) -> None:
+    model = step.build_model()
+    params = count_parameters(model)
+    left, right = st.columns([5, 6], gap="large")
+    with left:
+        st.dataframe(pd.DataFrame(summary_records(model)), hide_index=True, height=560)
+        verdict = "within" if params < PARAM_BUDGET else "over"
+        st.progress(min(params / PARAM_BUDGET, 1.0),
+                    text=f"{params:,} parameters: {verdict} the {PARAM_BUDGET:,} budget ({params / PARAM_BUDGET:.1%})")
+    with right:
+        st.caption("The code that builds this step's network (read from the module itself):")
+        st.code(inspect.getsource(models.conv_block) + "\n\n" + inspect.getsource(step.model_class), language="python")
+        with st.expander("FastDropout: dropout with cheaper random numbers"):
+            st.code(inspect.getsource(models.FastDropout), language="python")
+
+
+def _mistakes(step: Step, shipped: Run | None) -> None:
+    if shipped is None:
+        st.info("No shipped run for this step yet.")
+        return
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        run_views.mistakes(shipped, key=f"step{step.number}_shipped_mistakes")
+    with right:
+        run_views.confusion(shipped, key=f"step{step.number}_shipped")
+
+
+def _your_runs(step: Step, shipped: Run | None) -> None:
+    key = f"step{step.number}"
+    runs = [r for r in run_store().list() if r.config.step == step.number and r.state in ENDED_STATES]
+    if not runs:
+        st.caption("Your finished runs of this step will appear here.")
+        return
+    by_id = {r.run_id: r for r in runs}
+    selected = st.session_state.get(f"{key}_selected_run")
+    picked = st.selectbox("Your run", list(by_id), index=list(by_id).index(selected) if selected in by_id else 0,
+                          format_func=lambda run_id: f"{by_id[run_id].label} ({by_id[run_id].state})",
+                          key=f"{key}_run_pick")
+    run = by_id[picked]
+    if run.status.get("message"):
+        st.caption(run.status["message"])
+    run_views.headline_metrics(run)
+    ours, theirs = st.columns(2, gap="large")
+    with ours:
+        st.markdown("**Analysis of your run** (written from its numbers)")
+        st.markdown(_bullets(analyse(run.history, run.status.get("params", 0))))
+    with theirs:
+        st.markdown("**The lesson's analysis of this step**")
+        st.markdown(_bullets(step.analysis))
+    compared = {"your run": run} | ({"shipped run": shipped} if shipped else {})
+    run_views.curves(compared, key=f"{key}_yours")
+    cols = st.columns(len(compared), gap="large")
+    for col, (label, each) in zip(cols, compared.items(), strict=True):
+        with col:
+            st.markdown(f"**Mistakes: {label}**")
+            run_views.confusion(each, key=f"{key}_{label}")
+            run_views.mistakes(each, key=f"{key}_{label}_mistakes")
+
+
+def _train(step: Step, shipped: Run | None) -> None:
+    st.markdown(f"Training runs on **{training_device()}**, in the background: you can leave this page and "
+                "come back. Runs are saved under `runs/` and also appear on *Compare runs*.")
+    recipe_form(step)
+    live_panel(step)
+    st.divider()
+    _your_runs(step, shipped)
+
+
+def render_step(number: int) -> None:
+    step = get_step(number)
+    shipped = shipped_run(number)
+    st.title(f"Step {step.number}: {step.title}")
+    st.markdown(f"*{step.adds}.*")
+    tabs = st.tabs([":material/menu_book: Story", ":material/account_tree: Model", ":material/error: Mistakes",
+                    ":material/model_training: Train it yourself"])
+    with tabs[0]:
+        _story(step, shipped)
+    with tabs[1]:
+        _model(step)
+    with tabs[2]:
+        _mistakes(step, shipped)
+    with tabs[3]:
+        _train(step, shipped)

@@ -1,0 +1,115 @@
+"""'Train it yourself': the recipe form, and a live panel that follows queued and running jobs.
+
+Training runs in the shared JobManager's worker threads, never in the script thread,
+so the page stays responsive and a run outlives the page. The live panel is a fragment
+that polls once a second; when a run it was following ends, it reruns the whole page so
+the results appear.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from mnist_core.steps import Step
+
+from .charts import curves_figure
+from .state import job_manager, run_store
+
+# Widgets for the recipe fields a step lets users edit: label, min, max, step, help.
+FIELD_WIDGETS = {
+    "epochs": ("Epochs", 1, 30, 1, "The lesson's budget is 15."),
+    "batch_size": ("Batch size", 16, 1024, 16, "Images per SGD step."),
+    "lr": ("Learning rate", 0.0005, 0.5, 0.005, "The peak rate under OneCycle."),
+    "seed": ("Seed", 0, 10_000, 1, "Same seed, same run (on the CPU)."),
+    "dropout": ("Dropout", 0.0, 0.5, 0.01, "Drop probability after each 3x3 block."),
+    "rotation_degrees": ("Rotation (± degrees)", 0.0, 30.0, 1.0, "Random rotation of each training image."),
+}
+IMAGES_PER_EPOCH = {60_000: "all 60,000 (the real lesson)", 10_000: "10,000 (quick)", 2_560: "2,560 (demo)"}
+
+
+def _default_images_per_epoch() -> int:
+    """A test or a slow classroom machine can default to fewer images through the environment."""
+    limit = int(os.environ.get("MNIST_DEMO_TRAIN_LIMIT", "0") or 0)
+    return limit if limit in IMAGES_PER_EPOCH else 60_000
+
+
+def recipe_form(step: Step) -> None:
+    """Editable defaults from the step's recipe, and Start."""
+    key = f"step{step.number}"
+    with st.form(f"{key}_form", border=True):
+        cols = st.columns(3)
+        values = {}
+        for i, name in enumerate(step.tunable):
+            label, low, high, increment, help_text = FIELD_WIDGETS[name]
+            default = getattr(step.recipe, name)
+            values[name] = cols[i % 3].number_input(
+                label, min_value=type(default)(low), max_value=type(default)(high), value=default,
+                step=type(default)(increment), help=help_text, key=f"{key}_{name}",
+                format="%.4f" if name == "lr" else None,
+            )
+        images = st.selectbox(
+            "Images per epoch", list(IMAGES_PER_EPOCH), format_func=IMAGES_PER_EPOCH.get,
+            index=list(IMAGES_PER_EPOCH).index(_default_images_per_epoch()), key=f"{key}_images",
+            help="Fewer images make each epoch shorter, for a demonstration; accuracy will be lower.",
+        )
+        started = st.form_submit_button("Start training", type="primary", key=f"{key}_train")
+    if started:
+        try:
+            config = step.recipe.with_(**values, train_limit=0 if images == 60_000 else images)
+        except ValueError as exc:
+            st.error(f"This recipe cannot train: {exc}")
+            return
+        run_id = job_manager().submit(config, label=f"Step {step.number} · seed {config.seed} · {images:,} img/epoch")
+        st.session_state[f"{key}_selected_run"] = run_id
+        st.toast("Training queued")
+
+
+def _follow(job, key: str) -> None:
+    """One active job: queue place, data loading, or epoch and run progress with growing curves."""
+    manager = job_manager()
+    st.markdown(f"**Run `{job.run_id}`**: {job.phase}")
+    if job.phase == "queued":
+        position = manager.queue_position(job.run_id)
+        st.info(f"Waiting in the queue, place {position}. One run trains at a time on this machine; "
+                "this one starts when the runs ahead of it finish.")
+    elif job.phase == "loading data":
+        st.progress(job.data_fraction or 0.0, text=job.message or "Loading MNIST")
+    elif job.latest is not None:
+        p = job.latest
+        st.progress(p.batch / p.batches, text=f"Epoch {p.epoch}/{p.epochs}: batch {p.batch}/{p.batches}")
+        done = ((p.epoch - 1) * p.batches + p.batch) / (p.epochs * p.batches)
+        minutes, seconds = divmod(int(p.eta_s), 60)
+        st.progress(done, text=f"Whole run: {done:.0%}, about {minutes}:{seconds:02d} left")
+        cols = st.columns(4)
+        cols[0].metric("Batch loss", f"{p.loss:.4f}")
+        cols[1].metric("Train accuracy (this epoch)", f"{p.running_acc:.2f}%")
+        cols[2].metric("Images / s", f"{p.images_per_s:,.0f}")
+        cols[3].metric("Learning rate", f"{p.lr:.5f}")
+    run = run_store().get(job.run_id)
+    if run is not None and run.history:
+        st.plotly_chart(curves_figure({"this run": run.history}, height=340), key=f"{key}_live_{job.run_id}")
+    if st.button("Stop" if job.phase != "queued" else "Cancel", key=f"{key}_stop_{job.run_id}"):
+        manager.stop(job.run_id)
+        st.toast("Stopping after the current batch; what was trained is kept.")
+
+
+def live_panel(step: Step) -> None:
+    key = f"step{step.number}"
+
+    @st.fragment(run_every=1.0)
+    def panel() -> None:
+        jobs = [job for job in job_manager().active_jobs() if job.config.step == step.number]
+        active = {job.run_id for job in jobs}
+        followed = st.session_state.get(f"{key}_following", set())
+        st.session_state[f"{key}_following"] = active
+        if followed - active:  # a run ended since the last poll: redraw the page with its results
+            st.rerun()
+        if not jobs:
+            st.caption("No run of this step is training right now.")
+        for job in jobs:
+            with st.container(border=True):
+                _follow(job, key)
+
+    panel()
