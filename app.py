@@ -2,19 +2,20 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="MNIST in under 10k parameters", page_icon="🔢", layout="wide")
+st.set_page_config(page_title="MNIST in under 10k parameters", page_icon=":material/pin:", layout="wide")
 
 pages = {
     "The lesson": [
-        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-        st.Page("pages/step_1.py", title="Step 1 · Skeleton", icon="1️⃣"),
-        st.Page("pages/step_2.py", title="Step 2 · BatchNorm", icon="2️⃣"),
-        st.Page("pages/step_3.py", title="Step 3 · Augmentation", icon="3️⃣"),
-        st.Page("pages/step_4.py", title="Step 4 · LR schedule", icon="4️⃣"),
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/step_1.py", title="Step 1 · Skeleton", icon=":material/looks_one:"),
+        st.Page("pages/step_2.py", title="Step 2 · BatchNorm", icon=":material/looks_two:"),
+        st.Page("pages/step_3.py", title="Step 3 · Augmentation", icon=":material/looks_3:"),
+        st.Page("pages/step_4.py", title="Step 4 · LR schedule", icon=":material/looks_4:"),
     ],
     "Tools": [
-        st.Page("pages/compare_runs.py", title="Compare runs", icon="📊"),
-        # st.Page("pages/receptive_field.py", ...) and st.Page("pages/draw_digit.py", ...) go here
+        st.Page("pages/compare_runs.py", title="Compare runs", icon=":material/stacked_line_chart:"),
+        st.Page("pages/receptive_field.py", title="Receptive field", icon=":material/center_focus_strong:"),
+        st.Page("pages/draw_digit.py", title="Draw a digit", icon=":material/draw:"),
     ],
 }
 st.navigation(pages).run()
