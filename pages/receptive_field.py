@@ -1,0 +1,219 @@
+"""Receptive field: how much of the digit each layer sees, computed layer by layer and checked
+against the network itself. Three parts: a step's table, an editable design of your own with the
+parameter budget, and one output unit's field drawn on a real test digit. All arithmetic lives in
+``mnist_core.rf``; this page only collects widgets and draws what comes back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from mnist_core import rf
+from mnist_core.steps import PARAM_BUDGET, STEPS
+
+EDITOR_COLUMNS = ["type", "out_channels", "kernel", "stride", "padding", "dilation"]
+TABLE_HEADERS = {
+    "index": "#", "name": "layer", "in_size": "n in", "kernel": "kernel", "stride": "stride", "padding": "padding",
+    "dilation": "dilation", "out_size": "n out", "jump_in": "jump in", "jump_out": "jump out", "rf_in": "RF in",
+    "rf_out": "RF out", "start_in": "start in", "start_out": "start out", "out_channels": "channels",
+    "params": "params",
+}
+
+
+def step_label(number: int) -> str:
+    return f"Step {number} · {STEPS[number].title}"
+
+
+def table_frame(rows: list[rf.RFRow], columns: dict[str, str]) -> pd.DataFrame:
+    frame = pd.DataFrame([{label: getattr(row, attr) for attr, label in columns.items()} for row in rows])
+    # Nullable ints, so a row without numbers shows empty cells instead of turning the column to floats.
+    for label in columns.values():
+        if label not in ("layer", "type", "problem", "start in", "start out"):
+            frame[label] = frame[label].astype("Int64")
+    return frame
+
+
+@st.cache_data
+def load_digits():
+    return rf.sample_digits()
+
+
+def field_figure(digit: np.ndarray, heat: np.ndarray, box: tuple[int, int, int, int], centre: tuple[float, float],
+                 title: str) -> go.Figure:
+    """The digit in grey, the measured field as a heat map over it, the analytic field as a box."""
+    n = digit.shape[0]
+    top, left, bottom, right = box
+    shown = np.where(heat > 0, heat / heat.max(), np.nan)  # NaN is transparent: the digit shows outside the field
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(z=digit, colorscale="gray", showscale=False, hoverinfo="skip"))
+    fig.add_trace(go.Heatmap(z=shown, colorscale="Plasma", opacity=0.55, zmin=0, zmax=1,
+                             colorbar=dict(title="gradient<br>(relative)", thickness=12),
+                             hovertemplate="row %{y}, col %{x}<br>gradient %{z:.3f}<extra>measured field</extra>"))
+    fig.add_shape(type="rect", x0=left - 0.5, y0=top - 0.5, x1=right + 0.5, y1=bottom + 0.5,
+                  line=dict(color="#00e5ff", width=3, dash="dash"))
+    fig.add_trace(go.Scatter(x=[centre[1]], y=[centre[0]], mode="markers", name="field centre",
+                             marker=dict(symbol="x", size=12, color="#00e5ff"), showlegend=False))
+    lo, hi = min(-0.5, top - 1.5, left - 1.5), max(n - 0.5, bottom + 1.5, right + 1.5)
+    fig.update_xaxes(range=[lo, hi], showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(range=[hi, lo], showgrid=False, zeroline=False, scaleanchor="x")
+    fig.update_layout(title=title, height=520, margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+st.title("🔭 Receptive field")
+st.markdown(
+    "A unit's **receptive field** (RF) is the patch of the input image it can see. Each 3x3 convolution "
+    "widens it by 2 times the **jump** (how many input pixels apart neighbouring units are), and every "
+    "stride or pool multiplies the jump. The lesson's network is laid out so that the last layer's RF is "
+    "exactly 28: it sees the whole digit."
+)
+
+# --- 1. a step's network --------------------------------------------------------------------------------
+st.header("1 · A step's network, layer by layer")
+step_number = st.selectbox("Network", list(STEPS), index=len(STEPS) - 1, format_func=step_label, key="rf_step")
+step_model = STEPS[step_number].build_model()  # built per run: cheap, and never shared between sessions
+step_table = rf.model_table(step_model)
+show_pointwise = st.toggle("Show layers that change no geometry (ReLU, BatchNorm, dropout)", key="rf_show_pointwise")
+st.dataframe(table_frame(rf.shown_rows(step_table, show_pointwise), TABLE_HEADERS), hide_index=True)
+st.caption("Sizes, jumps and RFs are in input pixels. *start* is the input pixel (0-27) on which the first "
+           "unit's field is centred. Recurrences: n out = ⌊(n in + 2p − k_eff)/s⌋ + 1 with k_eff = d(k−1)+1; "
+           "jump out = jump in · s; RF out = RF in + (k_eff − 1) · jump in.")
+(st.success if step_table.covers_input else st.warning)(step_table.summary())
+for note in step_table.notes:
+    st.info(note)
+
+# --- 2. design your own ---------------------------------------------------------------------------------
+st.header("2 · Design your own")
+st.markdown(
+    f"Edit the layers below: change a kernel, add a row (**+** under the table), delete one. Output sizes, "
+    f"receptive fields and parameters update as you edit. The budget is fewer than **{PARAM_BUDGET:,}** "
+    "parameters, and the last layer should see all 28x28 pixels. Convolutions have no bias, as in the lesson; "
+    "a batchnorm row adds a scale and a shift per channel. ReLU and dropout change neither, so they are left "
+    "out (you may add them). An empty stride means 1 for a conv and the kernel for a pool; *gap* is a global "
+    "average pool."
+)
+left, right = st.columns([1, 1])
+start_number = left.selectbox("Start from", list(STEPS), index=len(STEPS) - 1, format_func=step_label,
+                              key="rf_design_start")
+st.session_state.setdefault("rf_design_version", 0)
+if right.button("Reset the design", key="rf_design_reset"):
+    st.session_state["rf_design_version"] += 1  # a new editor key drops the old edits
+start_records = rf.records_from_specs(rf.specs_from_model(STEPS[start_number].build_model()))
+start_frame = pd.DataFrame(start_records, columns=EDITOR_COLUMNS)
+start_frame[EDITOR_COLUMNS[1:]] = start_frame[EDITOR_COLUMNS[1:]].astype("Int64")
+edited = st.data_editor(
+    start_frame,
+    key=f"rf_editor_{start_number}_{st.session_state['rf_design_version']}",
+    num_rows="dynamic",
+    width="stretch",
+    column_config={
+        "type": st.column_config.SelectboxColumn("type", options=list(rf.KINDS), default="conv"),
+        "out_channels": st.column_config.NumberColumn("out channels", step=1, default=16,
+                                                      help="conv only; other layers keep their input's channels"),
+        "kernel": st.column_config.NumberColumn("kernel", step=1, default=3),
+        "stride": st.column_config.NumberColumn("stride", step=1, default=1),
+        "padding": st.column_config.NumberColumn("padding", step=1, default=0),
+        "dilation": st.column_config.NumberColumn("dilation", step=1, default=1),
+    },
+)
+
+# The editor's own row labels, so a problem is reported on the row the student sees.
+row_labels, design_specs = [], []
+for label, record in zip(edited.index, edited.to_dict("records"), strict=True):
+    spec = rf.spec_from_record(record, name=f"Row {label} ({record.get('type') or 'no type'})")
+    if spec is not None:
+        row_labels.append(label)
+        design_specs.append(spec)
+empty_rows = len(edited) - len(design_specs)
+design = rf.rf_table(design_specs)
+
+design_rows = pd.DataFrame([{
+    "row": label, "type": row.kind or "?", "n in": row.in_size, "n out": row.out_size, "jump out": row.jump_out,
+    "RF out": row.rf_out, "channels": row.out_channels, "params": row.params,
+    "check": "✓" if row.ok else f"✗ {row.problem}",
+} for label, row in zip(row_labels, design.rows, strict=True)],
+    columns=["row", "type", "n in", "n out", "jump out", "RF out", "channels", "params", "check"])
+for column in ("n in", "n out", "jump out", "RF out", "channels", "params"):
+    design_rows[column] = design_rows[column].astype("Int64")
+st.dataframe(
+    design_rows.style.apply(
+        lambda r: ["background-color: rgba(255, 75, 75, 0.18)" if r["check"] != "✓" else "" for _ in r], axis=1),
+    hide_index=True, width="stretch",
+)
+if empty_rows:
+    st.caption(f"{empty_rows} empty row(s) ignored.")
+
+budget_col, coverage_col, size_col = st.columns(3)
+total = design.total_params
+budget_col.metric("Parameters", f"{total:,}", delta=f"{PARAM_BUDGET - total:,} left" if total < PARAM_BUDGET
+                  else f"{total - PARAM_BUDGET + 1:,} too many", delta_color="normal" if total < PARAM_BUDGET
+                  else "inverse")
+coverage_col.metric("Final receptive field", f"{design.final_rf}x{design.final_rf}" if design.ok else "—")
+size_col.metric("Final output size", f"{design.last.out_size}x{design.last.out_size}" if design.ok else "—")
+verdicts = [
+    (total < PARAM_BUDGET, f"{total:,} parameters: {'within' if total < PARAM_BUDGET else 'over'} the budget of "
+                           f"fewer than {PARAM_BUDGET:,}."),
+    (design.covers_input, design.summary()),
+]
+for passed, text in verdicts:
+    (st.success if passed else st.error)(("PASS · " if passed else "FAIL · ") + text)
+for row in design.rows:
+    if not row.ok and not row.problem.startswith("not computed"):
+        st.error(f"{row.name}: {row.problem}")
+
+# --- 3. see it on a digit -------------------------------------------------------------------------------
+st.header("3 · See one unit's field on a digit")
+source = st.radio("Network", ["step", "design"], horizontal=True, key="rf_digit_source",
+                  format_func=lambda s: step_label(step_number) if s == "step" else "Your design")
+if source == "design" and not design.ok:
+    st.info("Your design has an invalid row, so this shows the step's network instead.")
+    source = "step"
+if source == "design":
+    # Channels do not change where a unit looks, so one channel per layer measures the same field cheaply.
+    field_specs = [rf.LayerSpec(s.kind, 1 if s.kind == "conv" else None, s.kernel, s.stride, s.padding, s.dilation)
+                   for s in design_specs]
+    field_model, field_table = rf.model_from_specs(field_specs), rf.rf_table(field_specs)
+else:
+    field_model, field_table = step_model, step_table
+
+choices = [row.index for row in rf.shown_rows(field_table, pointwise=False) if row.ok]
+if not choices:
+    st.info("No layer to show yet.")
+    st.stop()
+names = {row.index: row.name for row in field_table.rows}
+if st.session_state.get("rf_digit_layer") not in choices:
+    st.session_state["rf_digit_layer"] = choices[-1]
+layer_col, y_col, x_col, digit_col = st.columns([3, 1, 1, 2])
+layer = layer_col.selectbox("Layer", choices, key="rf_digit_layer",
+                            format_func=lambda i: f"{i} · {names[i]} (RF {field_table.rows[i].rf_out})")
+row = field_table.rows[layer]
+n_out = row.out_size
+for axis in ("rf_digit_y", "rf_digit_x"):  # start in the middle; stay inside this layer's output grid
+    current = st.session_state.get(axis)
+    if current is None or current > n_out - 1:
+        st.session_state[axis] = n_out // 2 if current is None else n_out - 1
+y = y_col.number_input("Output row", 0, n_out - 1, step=1, key="rf_digit_y")
+x = x_col.number_input("Output column", 0, n_out - 1, step=1, key="rf_digit_x")
+images, labels, digits_from = load_digits()
+digit_index = digit_col.selectbox("Digit", range(len(images)), key="rf_digit_index",
+                                  format_func=lambda i: f"test digit #{i} (a {labels[i]})")
+
+heat = rf.measure_field(field_model, layer, int(y), int(x))
+comparison = rf.compare_fields(row, heat, int(y), int(x))
+centre = (row.start_out + y * row.jump_out, row.start_out + x * row.jump_out)
+st.plotly_chart(
+    field_figure(images[digit_index], heat, comparison.analytic, centre,
+                 f"Layer {layer} ({row.name}), unit ({y}, {x}) of {n_out}x{n_out}: RF {row.rf_out}"),
+    key="rf_digit_figure",
+)
+(st.success if comparison.agree else st.warning)(comparison.explanation)
+st.caption(
+    f"Dashed box: the analytic field. Colour: the gradient of this unit with respect to each input pixel, in a "
+    f"copy of the network with every weight positive (so no path cancels), max-pools replaced by sums over the "
+    f"same windows, and ReLU / BatchNorm / dropout passed through. Pixels where it is non-zero are the measured "
+    f"field. It is brightest in the middle because more paths lead from the centre to the unit than from the "
+    f"edges. Digit from {digits_from}."
+)
