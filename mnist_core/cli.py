@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands defined in their own modules register here (bench, rf, predict).
 _EXTRA_COMMANDS: list = []
+_EXTRA_COMMANDS.append(__import__(f"{__package__}.predict_cli", fromlist=["register"]).register)
 _EXTRA_COMMANDS.append(__import__(f"{__package__}.rf_cli", fromlist=["register"]).register)
 
 

@@ -1,0 +1,263 @@
+"""From a picture of a digit to the model's answer, the way MNIST itself was made.
+
+MNIST's digits were size-normalised to fit a 20x20 box with their aspect ratio kept
+(anti-aliased, so grey levels remain) and then placed in a 28x28 field with their
+centre of mass at the centre. A drawing on a 280x280 canvas or a photo of a digit on
+paper looks nothing like that, and a network trained only on MNIST judges it badly
+unless it is put through the same steps: find the ink (white on black, or black on
+white, detected and inverted), crop to its bounding box, fit the longer side to 20 px,
+centre by mass in 28x28, normalise with the training mean and std. ``preprocess``
+does this and keeps every intermediate image, so a page can show what the model saw;
+``predict`` and ``saliency`` run a model on the result. A picture with no ink gives a
+``Pipeline`` whose ``nothing_drawn`` is true, and never a prediction. No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from .data import MNIST_MEAN, MNIST_STD
+
+FIT_SIZE = 20  # MNIST's digits fill a 20x20 box ...
+FIELD_SIZE = 28  # ... inside a 28x28 field,
+FIELD_CENTRE = 14.0  # with the centre of mass at pixel index 14 (measured on MNIST: 13.99, 14.01)
+MIN_CONTRAST = 0.15  # ink must differ from the background by this much of the full range, else it is noise
+MIN_INK_FRACTION = 1e-4  # fewer inked pixels than this share of the picture (or than 4) is nothing drawn
+UNSURE_BELOW = 0.70  # a top probability under this is reported as "unsure", with the runner-up
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # bigger files are refused before they are decoded
+MAX_UPLOAD_PIXELS = 50_000_000  # and bigger pictures before their pixels are read (a phone photo is 12-48 MP)
+WORK_SIDE = 1024  # larger pictures are shrunk to this longer side first: a digit needs no more
+
+NOTHING_DRAWN = "Nothing drawn yet: draw a digit."
+
+
+class ImageError(ValueError):
+    """A file that cannot be used as a picture of a digit; the message says why, for the user."""
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Every stage of ``preprocess``; all images are float32 in [0, 1] with ink bright.
+
+    When ``nothing_drawn`` is true only ``ink`` is set: there is nothing to crop, centre or classify.
+    """
+
+    ink: np.ndarray  # (H, W) the picture as ink on black, after any inversion and noise removal
+    inverted: bool  # True when the picture was dark ink on a light background
+    box: tuple[int, int, int, int] | None = None  # (top, left, bottom, right) of the ink, bottom/right exclusive
+    crop: np.ndarray | None = None  # the ink's bounding box, at the picture's own resolution
+    fitted: np.ndarray | None = None  # the crop scaled so its longer side is FIT_SIZE px
+    centred: np.ndarray | None = None  # (28, 28) fitted, placed so its centre of mass is at the centre
+    input: torch.Tensor | None = None  # (1, 28, 28) centred, normalised like the training data
+
+    @property
+    def nothing_drawn(self) -> bool:
+        return self.input is None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    digit: int
+    probabilities: np.ndarray  # (10,) summing to 1
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities[self.digit])
+
+    @property
+    def top_two(self) -> list[tuple[int, float]]:
+        """The two most probable digits with their probabilities, most probable first."""
+        order = np.argsort(-self.probabilities)[:2]
+        return [(int(d), float(self.probabilities[d])) for d in order]
+
+    @property
+    def unsure(self) -> bool:
+        return self.confidence < UNSURE_BELOW
+
+
+def to_gray(image: np.ndarray | Image.Image) -> np.ndarray:
+    """Any picture -> (H, W) float32 luminance in [0, 1].
+
+    Takes a PIL image or an array (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), uint8 or
+    float in [0, 1]. Transparency is flattened onto a background that contrasts with the
+    opaque pixels, so dark strokes on a transparent layer stay visible and so do light ones.
+    """
+    if isinstance(image, Image.Image):
+        image = np.asarray(image.convert("RGBA") if image.mode not in ("L", "RGB", "RGBA") else image)
+    pixels = np.asarray(image)
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (3, 4)) or 0 in pixels.shape:
+        raise ImageError(f"expected a grayscale, RGB or RGBA picture, got an array of shape {pixels.shape}")
+    pixels = pixels.astype(np.float32) / 255.0 if pixels.dtype == np.uint8 else pixels.astype(np.float32)
+    if pixels.ndim == 2:
+        return np.clip(pixels, 0.0, 1.0)
+    gray = pixels[:, :, :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as PIL's "L"
+    if pixels.shape[2] == 4:
+        alpha = pixels[:, :, 3]
+        if alpha.min() < 1.0:
+            weight = alpha.sum()
+            # Light strokes go onto black, dark strokes onto white; fully transparent -> all background.
+            stroke_level = float((gray * alpha).sum() / weight) if weight > 0 else 0.0
+            backdrop = 1.0 if stroke_level < 0.5 else 0.0
+            gray = gray * alpha + backdrop * (1.0 - alpha)
+    return np.clip(gray, 0.0, 1.0)
+
+
+def find_ink(gray: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(H, W) luminance -> (ink in [0, 1] with the background at 0, whether it was inverted).
+
+    The background is the picture's most common level (its median: ink covers well under
+    half of any picture of a digit); a light background means dark ink, which is
+    inverted to MNIST's white on black. Levels are stretched so the background is 0 and
+    the strong ink 1, and a floor a few noise widths above the background removes
+    paper texture and JPEG noise while a clean drawing keeps its grey anti-aliased edges.
+    """
+    background = float(np.median(gray))
+    inverted = background > 0.5
+    ink = (1.0 - gray) if inverted else gray.copy()
+    background = 1.0 - background if inverted else background
+    peak = float(ink.max())
+    if peak - background < MIN_CONTRAST:
+        return np.zeros_like(ink), inverted
+    # The strongest ink is a high percentile of the clearly inked pixels, not the maximum, which noise inflates.
+    peak = float(np.percentile(ink[ink > (background + peak) / 2], 90))
+    ink = (ink - background) / (peak - background)
+    noise = 1.4826 * float(np.median(np.abs(ink - np.median(ink))))  # robust std of the (mostly) background
+    floor = min(0.5, max(0.02, 4.0 * noise))
+    ink = np.clip((ink - floor) / (1.0 - floor), 0.0, 1.0)
+    return ink.astype(np.float32), inverted
+
+
+def ink_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, left, bottom, right) of the inked pixels (bottom/right exclusive), or None if too few."""
+    inked = ink > 0
+    if inked.sum() < max(4, MIN_INK_FRACTION * ink.size):
+        return None
+    rows = np.flatnonzero(inked.any(axis=1))
+    cols = np.flatnonzero(inked.any(axis=0))
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def fit_to_box(crop: np.ndarray, size: int = FIT_SIZE) -> np.ndarray:
+    """Scale so the longer side is ``size`` px, aspect ratio kept, anti-aliased (grey levels kept)."""
+    h, w = crop.shape
+    scale = size / max(h, w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    # PIL widens its filter when shrinking, so every source pixel contributes: true anti-aliasing.
+    resized = Image.fromarray(crop.astype(np.float32), mode="F").resize((new_w, new_h), Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, column) of the intensity-weighted centre of an image with some ink."""
+    total = float(image.sum())
+    rows, cols = np.indices(image.shape)
+    return float((rows * image).sum() / total), float((cols * image).sum() / total)
+
+
+def centre_in_field(fitted: np.ndarray, size: int = FIELD_SIZE) -> np.ndarray:
+    """Place ``fitted`` in a size x size field so its centre of mass lands on FIELD_CENTRE.
+
+    The shift is whole pixels, as MNIST's was, so no extra blur is added; ink pushed past
+    the edge (only a very lopsided shape can be) is cut off.
+    """
+    com_row, com_col = centre_of_mass(fitted)
+    top = round(FIELD_CENTRE - com_row)
+    left = round(FIELD_CENTRE - com_col)
+    field = np.zeros((size, size), dtype=np.float32)
+    h, w = fitted.shape
+    src_top, src_left = max(0, -top), max(0, -left)
+    dst_top, dst_left = max(0, top), max(0, left)
+    rows = min(h - src_top, size - dst_top)
+    cols = min(w - src_left, size - dst_left)
+    if rows > 0 and cols > 0:
+        field[dst_top:dst_top + rows, dst_left:dst_left + cols] = \
+            fitted[src_top:src_top + rows, src_left:src_left + cols]
+    return field
+
+
+def normalize_field(field: np.ndarray) -> torch.Tensor:
+    """(28, 28) pixels in [0, 1] -> (1, 28, 28) normalised exactly like the training images."""
+    return ((torch.from_numpy(np.ascontiguousarray(field, dtype=np.float32)) - MNIST_MEAN) / MNIST_STD).unsqueeze(0)
+
+
+def preprocess(image: np.ndarray | Image.Image) -> Pipeline:
+    """A picture of a digit, any size, either polarity -> the model's input and every stage on the way."""
+    ink, inverted = find_ink(to_gray(image))
+    box = ink_box(ink)
+    if box is None:
+        return Pipeline(ink=ink, inverted=inverted)
+    top, left, bottom, right = box
+    crop = ink[top:bottom, left:right]
+    fitted = fit_to_box(crop)
+    centred = centre_in_field(fitted)
+    return Pipeline(ink=ink, inverted=inverted, box=box, crop=crop, fitted=fitted, centred=centred,
+                    input=normalize_field(centred))
+
+
+def predict_batch(model: torch.nn.Module, inputs: torch.Tensor) -> np.ndarray:
+    """(B, 1, 28, 28) normalised inputs -> (B, 10) probabilities, with the model in eval mode."""
+    model.eval()
+    with torch.no_grad():
+        return model(inputs).exp().numpy()  # the lesson's models return log-probabilities
+
+
+def predict(model: torch.nn.Module, pipeline: Pipeline) -> Prediction | None:
+    """The model's answer for one preprocessed picture; None when nothing was drawn."""
+    if pipeline.nothing_drawn:
+        return None
+    probabilities = predict_batch(model, pipeline.input.unsqueeze(0))[0]
+    return Prediction(digit=int(probabilities.argmax()), probabilities=probabilities)
+
+
+def saliency(model: torch.nn.Module, pipeline: Pipeline, digit: int) -> np.ndarray:
+    """(28, 28) gradient x input: how much each pixel's ink pushes the log-probability of ``digit``.
+
+    The input term is the pixel's ink in [0, 1], not its normalised value, so a blank
+    pixel contributes nothing (against a blank-field baseline) rather than its gradient
+    times the background's negative level. Positive: this ink argues for ``digit``.
+    ``torch.autograd.grad`` leaves the parameters' ``.grad`` untouched, so a model
+    shared between users is never changed.
+    """
+    if pipeline.nothing_drawn:
+        raise ValueError("nothing was drawn, so there is no saliency to compute")
+    model.eval()
+    x = pipeline.input.unsqueeze(0).clone().requires_grad_(True)  # (1, 1, 28, 28)
+    (gradient,) = torch.autograd.grad(model(x)[0, digit], x)
+    pixel_gradient = gradient[0, 0].numpy() / MNIST_STD  # d/d(pixel) = d/d(normalised) / std
+    return (pixel_gradient * pipeline.centred).astype(np.float32)
+
+
+def read_image_bytes(data: bytes) -> np.ndarray:
+    """An uploaded or stored image file -> (H, W, 4) uint8 RGBA, upright, longer side at most WORK_SIDE.
+
+    Raises ImageError with a message for the user for an empty file, a file over
+    MAX_UPLOAD_BYTES or MAX_UPLOAD_PIXELS, and anything Pillow cannot decode.
+    """
+    if not data:
+        raise ImageError("the file is empty")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ImageError(f"the file is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.width * image.height > MAX_UPLOAD_PIXELS:
+                raise ImageError(f"the picture is {image.width}x{image.height} pixels; the limit is "
+                                 f"{MAX_UPLOAD_PIXELS / 1e6:.0f} megapixels")
+            image = ImageOps.exif_transpose(image)  # phone photos are stored sideways with an EXIF rotation
+            image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.LANCZOS)
+            return np.asarray(image.convert("RGBA"))
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError("the picture has too many pixels to open safely") from None
+    except (OSError, ValueError, SyntaxError) as exc:  # Pillow's ways of saying "not an image I can read"
+        raise ImageError(f"this is not an image that can be read (PNG or JPEG expected): {exc}") from None

@@ -1,0 +1,281 @@
+"""Tests for mnist_core/inference.py: the MNIST-style preprocessing, prediction and saliency."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
+
+from mnist_core import inference
+from mnist_core.data import MNIST_MEAN, MNIST_STD, denormalize
+from mnist_core.inference import (
+    FIELD_CENTRE,
+    ImageError,
+    Prediction,
+    predict,
+    predict_batch,
+    preprocess,
+    read_image_bytes,
+    saliency,
+)
+from mnist_core.models import LessonNet
+from mnist_core.report import shipped_run_path
+
+CANVAS = 280
+STEP4_CHECKPOINT = shipped_run_path(4) / "model.pt"
+BACKGROUND = -MNIST_MEAN / MNIST_STD  # a blank pixel after normalisation
+FULL_INK = (1 - MNIST_MEAN) / MNIST_STD
+
+SEVEN = [(0.05, 0.05), (0.95, 0.05), (0.35, 1.0)]  # a 7 as a polyline in a unit box
+# (left, top, size, pen width) on the 280x280 canvas: big and centred, small in each corner, thin and thick.
+SEVEN_PLACES = [(20, 20, 240, 24), (10, 10, 70, 10), (190, 180, 80, 12), (150, 20, 110, 16), (30, 160, 100, 30)]
+
+
+def canvas_drawing(points, left, top, size, width=20, canvas=CANVAS) -> np.ndarray:
+    """A polyline scaled into a size x size box at (left, top), as the canvas returns it: RGBA, white on black."""
+    image = Image.new("RGB", (canvas, canvas), "black")
+    xy = [(left + x * size, top + y * size) for x, y in points]
+    ImageDraw.Draw(image).line(xy, fill="white", width=width, joint="curve")
+    rgba = np.zeros((canvas, canvas, 4), dtype=np.uint8)
+    rgba[:, :, :3] = np.asarray(image)
+    rgba[:, :, 3] = 255  # the canvas's black background is opaque
+    return rgba
+
+
+def redraw_as_canvas(pixels: np.ndarray, rng: np.random.Generator, canvas: int = CANVAS) -> np.ndarray:
+    """An MNIST digit re-drawn the way a user would: scaled up 4-10x, thick pen strokes, anywhere on the canvas."""
+    rows, cols = np.flatnonzero(pixels.any(1)), np.flatnonzero(pixels.any(0))
+    crop = pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    scale = rng.uniform(4, 10)
+    h, w = crop.shape
+    big = Image.fromarray(crop).resize((round(w * scale), round(h * scale)), Image.Resampling.BICUBIC)
+    pen = Image.fromarray(np.where(np.asarray(big) > 100, 255, 0).astype(np.uint8))  # a pen is solid, not grey
+    pen = pen.filter(ImageFilter.MaxFilter(int(rng.integers(1, 4)) * 2 + 1))  # thicker strokes
+    pen = np.asarray(pen.filter(ImageFilter.GaussianBlur(1)))[:canvas, :canvas]  # the canvas anti-aliases
+    top, left = (int(rng.integers(0, canvas - n + 1)) for n in pen.shape)
+    gray = np.zeros((canvas, canvas), dtype=np.uint8)
+    gray[top:top + pen.shape[0], left:left + pen.shape[1]] = pen
+    return np.dstack([gray, gray, gray, np.full_like(gray, 255)])
+
+
+def ink_extent(image: np.ndarray) -> tuple[int, int]:
+    """(height, width) of the inked pixels' bounding box."""
+    rows, cols = np.flatnonzero(image.any(1) > 0), np.flatnonzero(image.any(0) > 0)
+    return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+
+
+def png_bytes(array: np.ndarray, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def decisive_untrained_model() -> LessonNet:
+    """A seeded untrained network, its last layer scaled up so that different pictures get clearly
+    different answers (untrained, every probability is 0.100 +- 0.001), without training anything."""
+    torch.manual_seed(0)
+    model = LessonNet().eval()
+    with torch.no_grad():
+        model.classifier.weight.mul_(300.0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def untrained_model():
+    return decisive_untrained_model()
+
+
+@pytest.fixture(scope="module")
+def step4_model():
+    from mnist_core.checkpoints import load_checkpoint
+
+    if not STEP4_CHECKPOINT.is_file():
+        pytest.skip(f"no shipped Step 4 checkpoint at {STEP4_CHECKPOINT} (python -m mnist_core reproduce)")
+    return load_checkpoint(STEP4_CHECKPOINT)[0]
+
+
+# --- preprocessing ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("left, top, size", [(5, 5, 60), (210, 200, 60), (0, 190, 90), (120, 10, 40)])
+def test_small_digit_in_a_corner_comes_out_centred_and_20_px_tall(left, top, size):
+    pipeline = preprocess(canvas_drawing(SEVEN, left, top, size, width=8))
+    assert pipeline.box[0] >= top - 8 and pipeline.box[1] >= left - 8  # the crop found the ink where it was
+    assert pipeline.fitted.shape[0] == 20  # the 7 is taller than wide, so its height is fitted to 20
+    assert ink_extent(pipeline.centred)[0] == 20
+    com_row, com_col = ndimage.center_of_mass(pipeline.centred)  # an independent centre of mass
+    assert abs(com_row - FIELD_CENTRE) <= 0.5 and abs(com_col - FIELD_CENTRE) <= 0.5
+    assert pipeline.input.shape == (1, 28, 28)
+
+
+def test_wide_digit_is_fitted_by_its_width():
+    dash = canvas_drawing([(0.0, 0.5), (1.0, 0.5)], left=40, top=100, size=150, width=30)
+    pipeline = preprocess(dash)
+    assert pipeline.fitted.shape[1] == 20 and pipeline.fitted.shape[0] < 8  # aspect ratio kept
+
+
+@pytest.mark.parametrize("blank", [
+    np.zeros((CANVAS, CANVAS, 4), dtype=np.uint8) + np.array([0, 0, 0, 255], dtype=np.uint8),  # black canvas
+    np.zeros((CANVAS, CANVAS, 4), dtype=np.uint8),  # fully transparent
+    np.full((50, 80), 255, dtype=np.uint8),  # white paper
+    np.random.default_rng(0).normal(128, 3, (200, 200)).clip(0, 255).astype(np.uint8),  # grey with sensor noise
+], ids=["black canvas", "transparent", "white", "noisy grey"])
+def test_a_blank_picture_is_nothing_drawn_never_a_prediction(blank, untrained_model):
+    pipeline = preprocess(blank)
+    assert pipeline.nothing_drawn
+    assert pipeline.input is None and pipeline.centred is None
+    assert predict(untrained_model, pipeline) is None
+
+
+def test_a_single_tiny_speck_is_nothing_drawn():
+    speck = np.zeros((CANVAS, CANVAS), dtype=np.uint8)
+    speck[100, 100] = 255
+    assert preprocess(speck).nothing_drawn
+
+
+def test_black_on_white_gives_the_same_input_as_white_on_black():
+    white_on_black = canvas_drawing(SEVEN, 60, 40, 150)
+    black_on_white = white_on_black.copy()
+    black_on_white[:, :, :3] = 255 - black_on_white[:, :, :3]
+    normal, inverted = preprocess(white_on_black), preprocess(black_on_white)
+    assert not normal.inverted and inverted.inverted
+    assert np.allclose(normal.centred, inverted.centred, atol=1e-5)
+
+
+def test_dark_strokes_on_a_transparent_layer_are_found():
+    drawing = canvas_drawing(SEVEN, 60, 40, 150)
+    layer = np.zeros_like(drawing)  # black strokes whose only trace is the alpha channel
+    layer[:, :, 3] = drawing[:, :, 0]
+    assert np.allclose(preprocess(layer).centred, preprocess(drawing).centred, atol=1e-5)
+
+
+def test_a_grey_photo_of_dark_ink_on_paper_is_stretched_to_full_contrast():
+    drawing = canvas_drawing(SEVEN, 60, 40, 150)[:, :, 0].astype(np.float32) / 255
+    rng = np.random.default_rng(1)
+    photo = 0.75 - 0.45 * drawing + rng.normal(0, 0.01, drawing.shape)  # grey paper, grey ink, noise
+    pipeline = preprocess((photo.clip(0, 1) * 255).astype(np.uint8))
+    assert pipeline.inverted
+    assert pipeline.centred.max() == pytest.approx(1.0, abs=0.05)
+    clean = preprocess(canvas_drawing(SEVEN, 60, 40, 150))
+    assert np.abs(pipeline.centred - clean.centred).mean() < 0.03
+
+
+def test_normalisation_uses_the_training_mean_and_std():
+    pipeline = preprocess(canvas_drawing(SEVEN, 60, 40, 150, width=30))
+    values = pipeline.input.numpy()
+    assert values.min() == pytest.approx(BACKGROUND, abs=1e-6)  # a blank pixel
+    assert values.max() == pytest.approx(FULL_INK, abs=1e-3)  # a fully inked pixel
+    assert np.allclose(values[0] * MNIST_STD + MNIST_MEAN, pipeline.centred, atol=1e-6)
+
+
+@pytest.mark.real_data
+def test_mnist_digits_pass_through_almost_unchanged(mnist):
+    """MNIST is already cropped, fitted and centred: the pipeline must leave it (nearly) as it is."""
+    originals = mnist.test_images[:500]
+    pixels = (denormalize(originals) * 255).round().to(torch.uint8)[:, 0].numpy()
+    inputs = torch.stack([preprocess(p).input for p in pixels])
+    # The same mean and std as the training normalisation gives MNIST itself.
+    assert inputs.mean().item() == pytest.approx(originals.mean().item(), abs=0.01)
+    assert inputs.std().item() == pytest.approx(originals.std().item(), abs=0.01)
+    worst = (denormalize(inputs) - denormalize(originals)).abs().flatten(1).max(1).values
+    assert (worst < 0.03).float().mean() > 0.8  # most come back within the noise floor, the rest shifted a pixel
+
+
+# --- prediction -----------------------------------------------------------------------------------------------
+
+
+def test_prediction_reports_top_two_and_unsure_below_the_threshold():
+    confident = Prediction(digit=7, probabilities=np.array([0, 0, 0, 0, 0, 0, 0, 0.95, 0.05, 0]))
+    torn = Prediction(digit=4, probabilities=np.array([0, 0, 0, 0, 0.48, 0, 0, 0, 0, 0.42]) + 0.01)
+    assert confident.confidence == pytest.approx(0.95) and not confident.unsure
+    assert torn.unsure and [d for d, _ in torn.top_two] == [4, 9]
+
+
+def test_saliency_is_gradient_times_ink_and_agrees_with_finite_differences():
+    torch.manual_seed(0)
+    untrained_model = LessonNet().eval()  # unsharpened: float32 differences of large log-probabilities are noisy
+    pipeline = preprocess(canvas_drawing(SEVEN, 60, 40, 150))
+    scores = saliency(untrained_model, pipeline, digit=3)
+    assert scores.shape == (28, 28)
+    assert np.all(scores[pipeline.centred == 0] == 0)  # no ink, no credit
+    assert all(p.grad is None for p in untrained_model.parameters())  # a shared model is left untouched
+
+    def log_probability(field: np.ndarray) -> float:
+        with torch.no_grad():
+            return untrained_model(inference.normalize_field(field)[None])[0, 3].item()
+
+    inked = np.argwhere(pipeline.centred > 0.5)[:5]
+    eps = 1e-3
+    for row, col in inked:
+        up, down = pipeline.centred.astype(np.float64), pipeline.centred.astype(np.float64)
+        up[row, col] += eps
+        down[row, col] -= eps
+        derivative = (log_probability(up) - log_probability(down)) / (2 * eps)
+        assert scores[row, col] == pytest.approx(derivative * pipeline.centred[row, col], rel=0.05, abs=1e-4)
+
+
+@pytest.mark.parametrize("left, top, size, width", SEVEN_PLACES)
+def test_step4_reads_a_hand_drawn_seven_anywhere_at_any_size(step4_model, left, top, size, width):
+    prediction = predict(step4_model, preprocess(canvas_drawing(SEVEN, left, top, size, width=width)))
+    assert prediction.digit == 7
+
+
+@pytest.mark.real_data
+def test_step4_reads_mnist_digits_redrawn_on_the_canvas(step4_model, mnist):
+    """300 test digits, each scaled up, thickened and moved off-centre on a 280x280 canvas: at least 97% right."""
+    rng = np.random.default_rng(0)
+    chosen = rng.choice(len(mnist.test_labels), size=300, replace=False)
+    pixels = (denormalize(mnist.test_images[chosen]) * 255).round().to(torch.uint8)[:, 0].numpy()
+    inputs = torch.stack([preprocess(redraw_as_canvas(p, rng)).input for p in pixels])
+    predicted = predict_batch(step4_model, inputs).argmax(1)
+    accuracy = float((predicted == mnist.test_labels[chosen].numpy()).mean())
+    print(f"re-drawn accuracy: {accuracy:.2%}")
+    assert accuracy >= 0.97
+
+
+# --- reading files ------------------------------------------------------------------------------------------
+
+
+def test_png_and_jpeg_files_are_read_as_rgba():
+    drawing = canvas_drawing(SEVEN, 60, 40, 150)[:, :, :3]
+    for fmt in ("PNG", "JPEG"):
+        pixels = read_image_bytes(png_bytes(drawing, fmt))
+        assert pixels.shape == (CANVAS, CANVAS, 4) and pixels.dtype == np.uint8
+
+
+def test_a_large_photo_is_shrunk_before_processing():
+    big = np.zeros((1500, 3000), dtype=np.uint8)
+    assert max(read_image_bytes(png_bytes(big)).shape[:2]) == inference.WORK_SIDE
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "empty"),
+    (b"hello, this is a text file\n", "not an image"),
+    (png_bytes(np.random.default_rng(0).integers(0, 256, (40, 40), dtype=np.uint8))[:800], "not an image"),  # cut
+])
+def test_unreadable_files_get_a_clear_message(data, message):
+    with pytest.raises(ImageError, match=message):
+        read_image_bytes(data)
+
+
+def test_huge_files_and_pictures_are_refused(monkeypatch):
+    data = png_bytes(np.zeros((100, 100), dtype=np.uint8))
+    monkeypatch.setattr(inference, "MAX_UPLOAD_BYTES", len(data) - 1)
+    with pytest.raises(ImageError, match="limit"):
+        read_image_bytes(data)
+    monkeypatch.setattr(inference, "MAX_UPLOAD_BYTES", 10**9)
+    monkeypatch.setattr(inference, "MAX_UPLOAD_PIXELS", 99 * 99)
+    with pytest.raises(ImageError, match="megapixels"):
+        read_image_bytes(data)
+
+
+def test_the_core_does_not_import_streamlit():
+    code = "import sys, mnist_core.inference, mnist_core.predict_cli; print('streamlit' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
