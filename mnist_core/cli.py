@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+from . import bench, predict_cli, rf_cli
 from .checkpoints import CheckpointError
 from .data import MnistUnavailable, load_mnist
 from .progress_bar import EpochBar
@@ -62,10 +63,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     config = _step_config(args)
     data = _load_data()
-    if args.out:
-        out = Path(args.out)
-    else:
-        out = RunStore().create(config, label=f"Step {config.step} (command line)").path
+    out = Path(args.out) if args.out else RunStore().create(config, label=f"Step {config.step} (command line)").path
     step = get_step(config.step)
     print(f"Step {step.number}: {step.title}. {config.epochs} epochs, batch {config.batch_size}, lr {config.lr}, "
           f"scheduler {config.scheduler}, seed {config.seed}")
@@ -134,15 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--checkpoint", help="a checkpoint file instead")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    for module in (bench, rf_cli, predict_cli):  # commands that live in their own modules
+        module.register(sub)
     return parser
-
-
-# Commands defined in their own modules register here (bench, rf, predict).
-_EXTRA_COMMANDS: list = []
-_EXTRA_COMMANDS.append(__import__(f"{__package__}.predict_cli", fromlist=["register"]).register)
-_EXTRA_COMMANDS.append(__import__(f"{__package__}.rf_cli", fromlist=["register"]).register)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,9 @@ class EvalResult:
     mistakes: list[Mistake] = field(default_factory=list)  # most confident first
 
 
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device | None = None) -> EvalResult:
+def evaluate(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device | None = None
+) -> EvalResult:
     """Score ``model`` (eval mode) on normalised ``images`` (N, 1, 28, 28) with ``labels`` (N,)."""
     device = device or next(model.parameters()).device
     model.eval()

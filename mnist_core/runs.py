@@ -182,7 +182,8 @@ class RunStore:
         path.mkdir()
         write_json(path / "config.json", config.to_dict())
         write_history(path, [])
-        update_status(path, state="queued", created=time.time(), pid=os.getpid(), label=label or f"Step {config.step} · {run_id[:15]}")
+        label = label or f"Step {config.step} · {run_id[:15]}"
+        update_status(path, state="queued", created=time.time(), pid=os.getpid(), label=label)
         return read_run(path)
 
     def path(self, run_id: str) -> Path:

@@ -1,0 +1,113 @@
+"""``python -m mnist_core bench``: our training pipeline against the usual torchvision one.
+
+Both train the Step 4 recipe (same network, SGD with OneCycle, ±7° rotation, batch 128)
+for one epoch over all 60,000 images and then score the 10,000 test images, in the same
+process, one after the other:
+
+* naive: ``torchvision.datasets.MNIST`` with PIL transforms (RandomRotation, ToTensor,
+  Normalize) behind a ``DataLoader``, at the best setting measured on a 2-core CPU
+  (1 compute thread, 1 loader worker);
+* ours: ``mnist_core.train``: the data in memory as tensors, batches sliced from a
+  permutation, the whole batch rotated at once, cheaper dropout, all cores.
+
+It prints seconds per epoch for each and their ratio, and the time of a full 15-epoch
+Step 4 run: measured with ``--full``, else extrapolated from one epoch and labelled so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+
+from .data import MNIST_MEAN, MNIST_STD, default_data_dir, load_mnist
+from .device import describe_device, pick_device
+from .schedule import lr_and_momentum
+from .steps import get_step
+from .train import build_optimizer, seed_everything, train
+
+SPEEDUP_TARGET = 3.0  # at least 3x the naive pipeline
+FULL_RUN_TARGET_S = 150.0  # a 15-epoch Step 4 run in at most 2.5 minutes
+
+
+def naive_epoch_seconds(threads: int = 1, workers: int = 1) -> tuple[float, float]:
+    """One epoch of the Step 4 recipe through torchvision's Dataset + DataLoader; (seconds, test acc)."""
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        config = get_step(4).recipe.with_(epochs=1)
+        normalize = transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))
+        train_set = datasets.MNIST(str(default_data_dir()), train=True, transform=transforms.Compose([
+            transforms.RandomRotation(config.rotation_degrees, fill=0), transforms.ToTensor(), normalize]))
+        test_set = datasets.MNIST(str(default_data_dir()), train=False,
+                                  transform=transforms.Compose([transforms.ToTensor(), normalize]))
+        seed_everything(config.seed)
+        train_loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, num_workers=workers)
+        test_loader = DataLoader(test_set, batch_size=1000, num_workers=workers)
+        model = get_step(4).build_model(config)
+        optimizer = build_optimizer(model, config)
+        start = time.perf_counter()
+        model.train()
+        for step, (images, labels) in enumerate(train_loader):
+            lr, momentum = lr_and_momentum(config, step, len(train_loader))
+            for group in optimizer.param_groups:
+                group["lr"], group["momentum"] = lr, momentum
+            optimizer.zero_grad(set_to_none=True)
+            F.nll_loss(model(images), labels).backward()
+            optimizer.step()
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for images, labels in test_loader:
+                correct += (model(images).argmax(1) == labels).sum().item()
+        return time.perf_counter() - start, 100.0 * correct / len(test_set)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def ours_seconds(epochs: int) -> tuple[float, float, list[float]]:
+    """``epochs`` epochs of the Step 4 recipe through our trainer; (seconds, final test acc, per-epoch seconds)."""
+    data = load_mnist()
+    config = get_step(4).recipe.with_(epochs=epochs)
+    start = time.perf_counter()
+    result = train(config, data)
+    return time.perf_counter() - start, result.history[-1].test_acc, [h.seconds for h in result.history]
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    load_mnist()  # fetch and parse outside the timings
+    device = pick_device()
+    print(f"Step 4 recipe, one epoch of 60,000 images + evaluation of 10,000, on {describe_device(device)}, "
+          f"torch {torch.__version__}")
+    if not args.skip_naive:
+        naive_s, naive_acc = naive_epoch_seconds()
+        print(f"naive   torchvision Dataset + PIL transforms + DataLoader (1 thread, 1 worker): "
+              f"{naive_s:6.1f} s/epoch (test acc after 1 epoch {naive_acc:.2f}%)")
+    ours_s, ours_acc, _ = ours_seconds(1)
+    print(f"ours    in-memory tensors, batched rotation, cheaper dropout ({torch.get_num_threads()} threads): "
+          f"{ours_s:6.1f} s/epoch (test acc after 1 epoch {ours_acc:.2f}%)")
+    if not args.skip_naive:
+        ratio = naive_s / ours_s
+        verdict = "meets" if ratio >= SPEEDUP_TARGET else "misses"
+        print(f"speed-up: {ratio:.2f}x ({verdict} the {SPEEDUP_TARGET:.0f}x target)")
+    if args.full:
+        full_s, full_acc, per_epoch = ours_seconds(15)
+        label = f"measured: {full_s:.0f} s, final test acc {full_acc:.2f}%"
+    else:
+        full_s = 15 * ours_s
+        label = f"extrapolated from one epoch: 15 x {ours_s:.1f} s = {full_s:.0f} s (run with --full to measure)"
+    verdict = "meets" if full_s <= FULL_RUN_TARGET_S else "misses"
+    print(f"15-epoch Step 4 run, {label}; {verdict} the {FULL_RUN_TARGET_S:.0f} s target")
+    return 0
+
+
+def register(subparsers) -> None:
+    bench = subparsers.add_parser("bench", help="time our pipeline against torchvision's DataLoader pipeline")
+    bench.add_argument("--full", action="store_true", help="measure a whole 15-epoch Step 4 run too")
+    bench.add_argument("--skip-naive", action="store_true", help="time only our pipeline")
+    bench.set_defaults(func=cmd_bench)

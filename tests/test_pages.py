@@ -1,0 +1,97 @@
+"""Every page of the lesson under AppTest: it renders, shows its key elements, and trains on request."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mnist_core.runs import RunStore
+
+
+@pytest.fixture()
+def app(runs_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DEMO_TRAIN_LIMIT", "2560")
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_home_shows_the_goal_the_four_steps_and_one_plot(app):
+    assert "99.4%" in app.title[0].value
+    table = app.dataframe[0].value
+    assert list(table["Params"]) == [9_264, 9_436, 9_436, 9_436]
+    assert table["Ours: final test %"].notna().all()
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert len(spec["data"]) == 4  # one curve per step
+    assert any("CPU" in info.value or "CUDA" in info.value for info in app.info)
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 4])
+def test_step_page_tells_the_story_and_shows_model_and_mistakes(app, step):
+    app.switch_page(f"pages/step_{step}.py").run()
+    assert not app.exception
+    assert app.title[0].value.startswith(f"Step {step}:")
+    headers = [h.value for h in app.subheader]
+    assert headers[:3] == ["Target", "Results", "Analysis"]
+    summary = app.dataframe[0].value
+    assert summary["params"].sum() == (9_264 if step == 1 else 9_436)
+    assert "class LessonNet" in app.code[0].value
+    assert len(app.get("plotly_chart")) >= 2  # shipped curves and confusion matrix
+    assert app.get("image"), "the shipped mistakes grid"
+    assert app.button(key=f"step{step}_train")
+
+
+def test_mistakes_filter_by_true_digit(app):
+    app.switch_page("pages/step_1.py").run()
+    app.selectbox(key="step1_shipped_mistakes_true").select(7).run()
+    assert not app.exception
+    caption = next(c.value for c in app.caption if "mistakes on the 10,000" in c.value)
+    shown, total = (int(n) for n in caption.split(" mistakes")[0].split(" of "))
+    assert 0 < shown < total
+
+
+@pytest.mark.real_data
+def test_start_then_stop_a_run_from_the_page(app, runs_dir, mnist):
+    app.switch_page("pages/step_2.py").run()
+    app.button(key="step2_train").click().run()
+    assert not app.exception
+    store = RunStore(runs_dir)
+    deadline = time.time() + 120
+    while not (store.list() and store.list()[0].history):
+        assert time.time() < deadline, "no epoch finished in time"
+        time.sleep(0.2)
+    run = store.list()[0]
+    assert run.config.train_limit == 2560 and run.config.step == 2
+    app.run()
+    assert app.get("progress"), "the live panel shows progress bars"
+    app.button(key=f"step2_stop_{run.run_id}").click().run()
+    while store.get(run.run_id).state not in ("stopped", "finished"):
+        assert time.time() < deadline, "the run did not stop"
+        time.sleep(0.2)
+    app.run()
+    assert not app.exception
+    assert app.selectbox(key="step2_run_pick").value == run.run_id
+    analysis = " ".join(m.value for m in app.markdown)
+    assert "Best test accuracy" in analysis and "parameters: within the 10,000 budget" in analysis
+
+
+def test_compare_runs_lists_shipped_runs_and_deletes_a_user_run_after_confirmation(app, runs_dir):
+    from mnist_core.config import TrainConfig
+
+    store = RunStore(runs_dir)
+    doomed = store.create(TrainConfig(step=3), label="doomed run")
+    from mnist_core.runs import update_status
+    update_status(doomed.path, state="stopped")
+    app.switch_page("pages/compare_runs.py").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert {"shipped · Step 1", "shipped · Step 4"} <= set(table["Run"])
+    assert app.button(key="compare_delete").disabled
+    app.checkbox(key="compare_delete_confirm").check().run()
+    app.button(key="compare_delete").click().run()
+    assert not app.exception
+    assert store.get(doomed.run_id) is None

@@ -1,0 +1,43 @@
+"""The LR schedules as pure functions, checked against PyTorch's own schedulers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mnist_core.config import TrainConfig
+from mnist_core.schedule import lr_and_momentum
+
+
+def torch_onecycle(epochs: int, steps_per_epoch: int, max_lr: float) -> list[tuple[float, float]]:
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=max_lr, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, epochs=epochs,
+                                                    steps_per_epoch=steps_per_epoch)
+    values = []
+    for _ in range(epochs * steps_per_epoch):
+        values.append((optimizer.param_groups[0]["lr"], optimizer.param_groups[0]["momentum"]))
+        optimizer.step()
+        scheduler.step()
+    return values
+
+
+@pytest.mark.parametrize("epochs, steps_per_epoch, max_lr", [(15, 469, 0.05), (3, 7, 0.1), (1, 20, 0.02)])
+def test_onecycle_matches_torch(epochs, steps_per_epoch, max_lr):
+    config = TrainConfig(epochs=epochs, lr=max_lr, scheduler="onecycle")
+    ours = [lr_and_momentum(config, step, steps_per_epoch) for step in range(epochs * steps_per_epoch)]
+    expected = torch_onecycle(epochs, steps_per_epoch, max_lr)
+    for (lr, momentum), (lr_torch, momentum_torch) in zip(ours, expected, strict=True):
+        assert lr == pytest.approx(lr_torch, rel=1e-6, abs=1e-12)
+        assert momentum == pytest.approx(momentum_torch, rel=1e-6)
+
+
+def test_step_decay_cuts_every_step_size_epochs():
+    config = TrainConfig(epochs=15, lr=0.1, scheduler="step", step_size=5, step_gamma=0.1)
+    lrs = [lr_and_momentum(config, epoch * 10, 10)[0] for epoch in range(15)]
+    assert lrs == pytest.approx([0.1] * 5 + [0.01] * 5 + [0.001] * 5)
+
+
+def test_constant_lr_without_a_scheduler():
+    config = TrainConfig(lr=0.01, momentum=0.9)
+    assert {lr_and_momentum(config, step, 100) for step in range(0, 1500, 37)} == {(0.01, 0.9)}

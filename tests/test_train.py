@@ -1,0 +1,78 @@
+"""The trainer on a few hundred real MNIST images: it learns, it stops on request, it is reproducible."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from mnist_core.augment import BACKGROUND, random_rotation
+from mnist_core.config import TrainConfig
+from mnist_core.evaluate import evaluate
+from mnist_core.train import train
+
+pytestmark = pytest.mark.real_data
+
+TINY = TrainConfig(step=2, epochs=3, batch_size=64, lr=0.05, dropout=0.05, train_limit=640, test_limit=500, seed=3)
+
+
+def test_a_short_run_lowers_the_loss_and_reports_every_batch_and_epoch(mnist):
+    batches, epochs = [], []
+    result = train(TINY, mnist, on_batch=batches.append, on_epoch=epochs.append)
+    assert len(batches) == 3 * 10 and len(epochs) == 3
+    assert [b.batch for b in batches[:10]] == list(range(1, 11))
+    assert batches[-1].eta_s == 0 and all(b.images_per_s > 0 for b in batches)
+    assert epochs[-1].train_loss < epochs[0].train_loss
+    assert epochs[-1].test_acc > 50  # from 10% at chance
+    assert [e.to_dict() for e in epochs] == [e.to_dict() for e in result.history]
+    assert set(result.history[0].to_dict()) == {
+        "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"}
+    assert not result.stopped and result.params == 9_436
+
+
+def test_same_seed_same_run(mnist):
+    config = TINY.with_(epochs=1, rotation_degrees=7.0)
+    first, second = train(config, mnist), train(config, mnist)
+    assert first.history[0].test_loss == second.history[0].test_loss
+    assert first.history[0].train_loss == second.history[0].train_loss
+    for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    other = train(config.with_(seed=4), mnist)
+    assert other.history[0].train_loss != first.history[0].train_loss
+
+
+def test_stop_from_another_thread_keeps_the_finished_epochs(mnist):
+    stop = threading.Event()
+
+    def stop_in_epoch_two(progress) -> None:
+        if progress.epoch == 2 and progress.batch == 3:
+            threading.Thread(target=stop.set).start()
+
+    result = train(TINY.with_(epochs=10), mnist, on_batch=stop_in_epoch_two, stop=stop)
+    assert result.stopped
+    assert len(result.history) in (1, 2)  # the stop lands a batch or so later
+    assert result.final_eval is not None and result.final_eval.total == 500
+
+
+def test_evaluation_returns_mistakes_and_a_consistent_confusion_matrix(mnist):
+    result = train(TINY.with_(epochs=1), mnist)
+    evaluation = evaluate(result.model, mnist.test_images[:500], mnist.test_labels[:500])
+    confusion = torch.tensor(evaluation.confusion)
+    assert confusion.sum() == 500
+    assert confusion.trace() == evaluation.correct
+    assert len(evaluation.mistakes) == 500 - evaluation.correct
+    confidences = [m.confidence for m in evaluation.mistakes]
+    assert confidences == sorted(confidences, reverse=True)
+    for m in evaluation.mistakes[:5]:
+        assert m.true == mnist.test_labels[m.index] and m.true != m.predicted
+
+
+def test_rotation_keeps_the_background_and_turns_the_digit():
+    image = torch.full((1, 1, 28, 28), BACKGROUND)
+    image[0, 0, 4:24, 13:15] = 2.0  # a vertical bar
+    generator = torch.Generator().manual_seed(0)
+    turned = random_rotation(image.repeat(8, 1, 1, 1), 30.0, generator)
+    assert torch.allclose(turned[:, :, 0, 0], torch.full((8, 1), BACKGROUND))  # corners stay blank
+    assert not torch.allclose(turned, image.repeat(8, 1, 1, 1), atol=1e-3)
+    assert random_rotation(image, 0.0, generator) is image
