@@ -49,7 +49,7 @@ def field_figure(digit: np.ndarray, heat: np.ndarray, box: tuple[int, int, int, 
     shown = np.where(heat > 0, heat / heat.max(), np.nan)  # NaN is transparent: the digit shows outside the field
     fig = go.Figure()
     fig.add_trace(go.Heatmap(z=digit, colorscale="gray", showscale=False, hoverinfo="skip"))
-    fig.add_trace(go.Heatmap(z=shown, colorscale="Plasma", opacity=0.55, zmin=0, zmax=1,
+    fig.add_trace(go.Heatmap(z=shown, colorscale="Plasma", opacity=0.45, zmin=0, zmax=1,
                              colorbar=dict(title="gradient<br>(relative)", thickness=12),
                              hovertemplate="row %{y}, col %{x}<br>gradient %{z:.3f}<extra>measured field</extra>"))
     fig.add_shape(type="rect", x0=left - 0.5, y0=top - 0.5, x1=right + 0.5, y1=bottom + 0.5,
@@ -63,7 +63,7 @@ def field_figure(digit: np.ndarray, heat: np.ndarray, box: tuple[int, int, int, 
     return fig
 
 
-st.title("🔭 Receptive field")
+st.title("Receptive field")
 st.markdown(
     "A unit's **receptive field** (RF) is the patch of the input image it can see. Each 3x3 convolution "
     "widens it by 2 times the **jump** (how many input pixels apart neighbouring units are), and every "
@@ -92,8 +92,8 @@ st.markdown(
     f"receptive fields and parameters update as you edit. The budget is fewer than **{PARAM_BUDGET:,}** "
     "parameters, and the last layer should see all 28x28 pixels. Convolutions have no bias, as in the lesson; "
     "a batchnorm row adds a scale and a shift per channel. ReLU and dropout change neither, so they are left "
-    "out (you may add them). An empty stride means 1 for a conv and the kernel for a pool; *gap* is a global "
-    "average pool."
+    "out (you may add them). A cell showing *None* is not used by that layer type; an empty stride means 1 for "
+    "a conv and the kernel for a pool; *gap* is a global average pool."
 )
 left, right = st.columns([1, 1])
 start_number = left.selectbox("Start from", list(STEPS), index=len(STEPS) - 1, format_func=step_label,
@@ -185,7 +185,7 @@ if not choices:
     st.stop()
 names = {row.index: row.name for row in field_table.rows}
 if st.session_state.get("rf_digit_layer") not in choices:
-    st.session_state["rf_digit_layer"] = choices[-1]
+    st.session_state["rf_digit_layer"] = choices[len(choices) // 2]  # mid-network: a field smaller than the digit
 layer_col, y_col, x_col, digit_col = st.columns([3, 1, 1, 2])
 layer = layer_col.selectbox("Layer", choices, key="rf_digit_layer",
                             format_func=lambda i: f"{i} · {names[i]} (RF {field_table.rows[i].rf_out})")
@@ -206,7 +206,7 @@ comparison = rf.compare_fields(row, heat, int(y), int(x))
 centre = (row.start_out + y * row.jump_out, row.start_out + x * row.jump_out)
 st.plotly_chart(
     field_figure(images[digit_index], heat, comparison.analytic, centre,
-                 f"Layer {layer} ({row.name}), unit ({y}, {x}) of {n_out}x{n_out}: RF {row.rf_out}"),
+                 f"Layer {layer} · {row.name}, unit ({y}, {x}) of {n_out}x{n_out}: RF {row.rf_out}"),
     key="rf_digit_figure",
 )
 (st.success if comparison.agree else st.warning)(comparison.explanation)
