@@ -95,3 +95,28 @@ def test_compare_runs_lists_shipped_runs_and_deletes_a_user_run_after_confirmati
     app.button(key="compare_delete").click().run()
     assert not app.exception
     assert store.get(doomed.run_id) is None
+
+
+@pytest.mark.real_data
+def test_two_sessions_training_at_once_queue_and_both_finish(runs_dir, monkeypatch, mnist):
+    """Two users press Start together: one trains, the other waits its turn, and neither sees an error."""
+    monkeypatch.setenv("MNIST_DEMO_TRAIN_LIMIT", "2560")
+    sessions = [AppTest.from_file("../app.py", default_timeout=60) for _ in range(2)]
+    for at, step in zip(sessions, (2, 3), strict=True):
+        at.run()
+        at.switch_page(f"pages/step_{step}.py").run()
+        at.number_input(key=f"step{step}_epochs").set_value(1)
+        at.button(key=f"step{step}_train").click().run()
+        assert not at.exception
+    sessions[1].run()
+    waiting = " ".join(i.value for i in sessions[1].info)
+    store = RunStore(runs_dir)
+    assert "Waiting in the queue, place 1" in waiting or store.list()[0].state != "queued"
+    deadline = time.time() + 120
+    while {run.state for run in store.list()} != {"finished"}:
+        assert time.time() < deadline, [run.status for run in store.list()]
+        time.sleep(0.3)
+    for at in sessions:
+        at.run()
+        assert not at.exception and not at.error
+    assert sorted(run.config.step for run in store.list()) == [2, 3]

@@ -1,0 +1,45 @@
+"""Run summaries and the Analysis the dashboard writes from a run's numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from mnist_core.report import analyse, summarize
+
+
+def history(test_accs, train_accs=None):
+    train_accs = train_accs or [acc - 0.5 for acc in test_accs]
+    return [
+        {"epoch": i + 1, "train_loss": 0.1, "train_acc": tr, "test_loss": 0.05, "test_acc": te, "lr": 0.01,
+         "seconds": 10.0 + i}
+        for i, (tr, te) in enumerate(zip(train_accs, test_accs, strict=True))
+    ]
+
+
+def test_summary_has_best_and_final_and_the_first_epoch_past_the_target():
+    s = summarize(history([98.0, 99.45, 99.38, 99.50, 99.47]))
+    assert (s.best_test_acc, s.best_epoch, s.final_test_acc) == (99.50, 4, 99.47)
+    assert s.first_target_epoch == 2 and s.epochs_above_target == 3
+    assert s.seconds_per_epoch == pytest.approx(12.0)
+    assert summarize([]) is None
+
+
+@pytest.mark.parametrize("train_gap, phrase", [
+    (+1.0, "first sign of overfitting"),
+    (-1.0, "not overfitting and has room to learn more"),
+    (0.1, "no sign of overfitting"),
+])
+def test_analysis_reads_the_train_test_gap(train_gap, phrase):
+    tests = [99.0, 99.2]
+    lines = analyse(history(tests, [t + train_gap for t in tests]), params=9_436)
+    assert any(phrase in line for line in lines)
+
+
+def test_analysis_says_whether_the_target_was_reached_and_held():
+    held = " ".join(analyse(history([99.1, 99.45, 99.5]), params=9_436))
+    assert "first passed 99.40% at epoch 2" in held and "held it to the end" in held
+    lost = " ".join(analyse(history([99.45, 99.3]), params=9_436))
+    assert "lost it by the final epoch" in lost
+    never = " ".join(analyse(history([98.0, 98.5]), params=12_000))
+    assert "never passed 99.40%" in never and "over the 10,000 budget" in never
+    assert analyse([], 9_436) == ["No epoch has finished yet, so there is nothing to analyse."]
