@@ -217,8 +217,19 @@ def predict(model: torch.nn.Module, pipeline: Pipeline) -> Prediction | None:
     return Prediction(digit=int(probabilities.argmax()), probabilities=probabilities)
 
 
+def class_score(log_probabilities: torch.Tensor, digit: int) -> torch.Tensor:
+    """The logit of ``digit`` relative to the mean logit, from (B, 10) log-probabilities.
+
+    log_softmax subtracts the same log-sum-exp from every logit, so the log-probability
+    of ``digit`` minus the mean log-probability equals its logit minus the mean logit.
+    Unlike the log-probability, this score does not saturate: a confident answer still
+    has gradients worth showing.
+    """
+    return log_probabilities[:, digit] - log_probabilities.mean(dim=1)
+
+
 def saliency(model: torch.nn.Module, pipeline: Pipeline, digit: int) -> np.ndarray:
-    """(28, 28) gradient x input: how much each pixel's ink pushes the log-probability of ``digit``.
+    """(28, 28) gradient x input: how much each pixel's ink raises the score (``class_score``) of ``digit``.
 
     The input term is the pixel's ink in [0, 1], not its normalised value, so a blank
     pixel contributes nothing (against a blank-field baseline) rather than its gradient
@@ -230,7 +241,7 @@ def saliency(model: torch.nn.Module, pipeline: Pipeline, digit: int) -> np.ndarr
         raise ValueError("nothing was drawn, so there is no saliency to compute")
     model.eval()
     x = pipeline.input.unsqueeze(0).clone().requires_grad_(True)  # (1, 1, 28, 28)
-    (gradient,) = torch.autograd.grad(model(x)[0, digit], x)
+    (gradient,) = torch.autograd.grad(class_score(model(x), digit).sum(), x)
     pixel_gradient = gradient[0, 0].numpy() / MNIST_STD  # d/d(pixel) = d/d(normalised) / std
     return (pixel_gradient * pipeline.centred).astype(np.float32)
 
@@ -259,5 +270,7 @@ def read_image_bytes(data: bytes) -> np.ndarray:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError("the picture has too many pixels to open safely") from None
-    except (OSError, ValueError, SyntaxError) as exc:  # Pillow's ways of saying "not an image I can read"
-        raise ImageError(f"this is not an image that can be read (PNG or JPEG expected): {exc}") from None
+    except Image.UnidentifiedImageError:
+        raise ImageError("this is not an image: no PNG, JPEG or other picture format was recognised") from None
+    except (OSError, ValueError, SyntaxError):  # Pillow's ways of saying a recognised file is broken
+        raise ImageError("the image could not be decoded: the file is damaged or cut short") from None

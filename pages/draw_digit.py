@@ -88,9 +88,11 @@ def _probability_chart(probabilities: np.ndarray, digit: int) -> go.Figure:
     fig = go.Figure(go.Bar(
         x=[str(d) for d in range(10)], y=(probabilities * 100).tolist(), marker_color=colors,
         text=[f"{p * 100:.1f}%" if p >= 0.005 else "" for p in probabilities], textposition="outside",
+        textfont={"size": 13},
         hovertemplate="digit %{x}: %{y:.2f}%<extra></extra>",
     ))
     fig.update_layout(height=260, margin={"t": 30, "b": 30, "l": 40, "r": 10}, title="Probability of each digit",
+                      uniformtext={"minsize": 12, "mode": "show"},  # else plotly shrinks labels to the bar width
                       yaxis={"range": [0, 110], "title": "%"}, xaxis={"type": "category"})
     return fig
 
@@ -104,7 +106,7 @@ def _saliency_chart(pipeline: Pipeline, scores: np.ndarray, digit: int) -> go.Fi
     fig.add_trace(go.Contour(z=pipeline.centred.tolist(), contours={"start": 0.5, "end": 0.5, "coloring": "none"},
                              line={"color": "#333", "width": 1}, showscale=False, hoverinfo="skip"))
     fig.update_layout(height=300, width=320, margin={"t": 30, "b": 10, "l": 10, "r": 10},
-                      title=f"Ink that argues for {digit} (red) or against it (blue)")
+                      title=f"Gradient × input for {digit}")
     fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
     fig.update_xaxes(visible=False)
     return fig
@@ -118,7 +120,7 @@ def _show_result(pipeline: Pipeline, model, key: str) -> None:
         return
     answer, chart = st.columns([1, 2])
     with answer:
-        st.metric("The model says", str(prediction.digit), help="The most probable digit")
+        st.metric("The model says", str(prediction.digit))
         st.markdown(f"with **{prediction.confidence:.1%}** confidence")
         if prediction.unsure:
             (first, p1), (second, p2) = prediction.top_two
@@ -148,9 +150,9 @@ def _show_result(pipeline: Pipeline, model, key: str) -> None:
     with right:
         st.markdown(
             "Gradient × input: for each pixel of the 28×28 input, how much its ink raises (red) or lowers (blue) "
-            f"the log-probability of **{prediction.digit}**. Where the map is red, that stroke is what made the "
-            "network decide; blue ink points towards another digit. Empty pixels show nothing, since the map only "
-            "weighs ink that is there."
+            f"the network's score for **{prediction.digit}** (its logit, before the softmax). Where the map is red, "
+            "that stroke is what made the network decide; blue ink points towards another digit. Empty pixels show "
+            "nothing, since the map only weighs ink that is there."
         )
 
 
@@ -165,7 +167,7 @@ def _draw_panel(model) -> None:
 
     if "draw_canvas_round" not in st.session_state:
         st.session_state.draw_canvas_round = 0
-    pad, result_area = st.columns([1, 2], gap="large")
+    pad, result_area = st.columns([2, 3], gap="medium")  # the pad column must stay wider than the canvas
     with pad:
         stroke = st.slider("Pen width", 8, 40, 20, step=2, key="draw_stroke")
         canvas = st_canvas(
@@ -173,7 +175,7 @@ def _draw_panel(model) -> None:
             width=CANVAS_SIDE, height=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True,
             key=f"draw_canvas_{st.session_state.draw_canvas_round}",
         )
-        st.button("Clear", key="draw_clear", on_click=_new_canvas, icon="🧽")
+        st.button("Clear", key="draw_clear", on_click=_new_canvas, icon=":material/ink_eraser:")
     with result_area:
         if canvas.image_data is None:
             st.info(NOTHING_DRAWN)
@@ -216,7 +218,8 @@ except (CheckpointError, OSError) as exc:
     st.error(f"This model cannot be loaded: {exc}")
     st.stop()
 
-draw_tab, upload_tab = st.tabs(["✏️ Draw", "📷 Upload a photo"])
+# Material icons, not emoji: a browser without an emoji font draws emoji as empty boxes.
+draw_tab, upload_tab = st.tabs([":material/draw: Draw", ":material/photo_camera: Upload a photo"])
 with draw_tab:
     _draw_panel(model)
 with upload_tab:

@@ -1,0 +1,83 @@
+"""The Draw a digit page in a real browser: draw a 7 with the mouse, read the answer, clear, upload a bad file."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from mnist_core.report import shipped_run_path
+from tests.conftest import wait_for_app
+
+pytestmark = pytest.mark.browser
+
+SEVEN_STROKES = [  # canvas pixels, drawn off-centre towards the top left, as a hurried user might
+    [(30, 40), (120, 38), (175, 42)],
+    [(175, 42), (140, 110), (105, 200)],
+]
+
+
+def open_draw_page(page, app_url: str) -> None:
+    # Through the home page and the sidebar, as a user arrives: on a fresh server, a first request straight to
+    # /draw_digit is answered by Streamlit's file-based router (the pages/ folder), not by app.py's navigation.
+    page.goto(app_url)
+    wait_for_app(page)
+    page.get_by_test_id("stSidebarNav").get_by_text("Draw a digit", exact=True).click()
+    wait_for_app(page)
+
+
+def draw_stroke(page, points, steps=10) -> None:
+    upper = page.locator("canvas.upper-canvas")
+    expect(upper).to_be_visible(timeout=30_000)
+    upper.scroll_into_view_if_needed()
+    box = upper.bounding_box()
+    (x, y), rest = points[0], points[1:]
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    page.mouse.down()
+    for x, y in rest:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=steps)
+    page.mouse.up()
+
+
+def test_draw_a_seven_and_see_the_prediction_and_what_the_model_saw(page, app_url, screenshot_dir):
+    if not any((shipped_run_path(n) / "model.pt").is_file() for n in range(1, 5)):
+        pytest.skip("no shipped checkpoint to predict with (python -m mnist_core reproduce)")
+    page.set_viewport_size({"width": 1400, "height": 1600})  # tall enough to show the saliency map too
+    open_draw_page(page, app_url)
+    expect(page.get_by_role("heading", name="Draw a digit")).to_be_visible()
+    expect(page.get_by_text("draw a digit.", exact=False)).to_be_visible()
+    page.screenshot(path=screenshot_dir / "draw-1-blank.png", full_page=True)
+
+    for stroke in SEVEN_STROKES:
+        draw_stroke(page, stroke)
+    # Each stroke gets its own answer; wait for the one that saw both (the crop is then over 100 px tall).
+    expect(page.get_by_text(re.compile(r"cropped to the ink \(\d+×\d{3} px\)"))).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    expect(page.get_by_test_id("stMetricValue")).to_have_text("7")
+    expect(page.get_by_text(re.compile(r"with \d+\.\d% confidence"))).to_be_visible()
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    expect(page.locator(".js-plotly-plot .bars path")).to_have_count(10)  # one bar per digit
+    expect(page.get_by_role("heading", name="What the model saw")).to_be_visible()
+    expect(page.get_by_test_id("stImage")).to_have_count(4)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.screenshot(path=screenshot_dir / "draw-2-seven.png", full_page=True)
+
+    page.get_by_role("button", name=re.compile("Clear")).click()
+    expect(page.get_by_test_id("stMetricValue")).to_have_count(0, timeout=30_000)
+    expect(page.get_by_text("draw a digit.", exact=False)).to_be_visible()
+    page.screenshot(path=screenshot_dir / "draw-3-cleared.png", full_page=True)
+
+
+def test_uploading_something_that_is_not_an_image_says_so(page, app_url, screenshot_dir, tmp_path):
+    if not any((shipped_run_path(n) / "model.pt").is_file() for n in range(1, 5)):
+        pytest.skip("no shipped checkpoint to predict with (python -m mnist_core reproduce)")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    open_draw_page(page, app_url)
+    page.get_by_role("tab", name=re.compile("Upload a photo")).click()
+    fake = tmp_path / "digit.png"
+    fake.write_text("this is a text file with a .png name\n")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(fake)
+    expect(page.get_by_text(re.compile("cannot be used: this is not an image"))).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.screenshot(path=screenshot_dir / "draw-4-bad-upload.png", full_page=True)
