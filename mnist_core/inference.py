@@ -255,7 +255,7 @@ def read_image_bytes(data: bytes) -> np.ndarray:
     if not data:
         raise ImageError("the file is empty")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ImageError(f"the file is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB")
+        raise ImageError(f"the file is larger than the limit of {MAX_UPLOAD_BYTES // 2**20} MB")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

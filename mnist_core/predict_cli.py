@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import inference
 from .checkpoints import CheckpointError, load_checkpoint
 from .inference import ImageError, predict, preprocess, read_image_bytes
 from .report import shipped_run_path
@@ -35,7 +36,9 @@ def _checkpoint_path(args: argparse.Namespace) -> Path:
 def _classify(model, path: Path) -> dict:
     """{"file", "digit", "confidence", "probabilities"}, or {"file", "error"}."""
     try:
-        pixels = read_image_bytes(path.read_bytes())
+        with open(path, "rb") as file:
+            # Never more than one byte past the limit: enough for read_image_bytes to refuse a huge file.
+            pixels = read_image_bytes(file.read(inference.MAX_UPLOAD_BYTES + 1))
     except (ImageError, OSError) as exc:
         message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return {"file": str(path), "error": message}

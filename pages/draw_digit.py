@@ -17,6 +17,7 @@ from mnist_core.checkpoints import CheckpointError, load_checkpoint
 from mnist_core.inference import (
     FIELD_SIZE,
     FIT_SIZE,
+    MAX_UPLOAD_BYTES,
     NOTHING_DRAWN,
     ImageError,
     Pipeline,
@@ -185,7 +186,7 @@ def _draw_panel(model) -> None:
 
 def _upload_panel(model) -> None:
     upload = st.file_uploader("A photo or scan of one handwritten digit (PNG or JPEG)", type=["png", "jpg", "jpeg"],
-                              key="draw_upload")
+                              max_upload_size=MAX_UPLOAD_BYTES // 2**20, key="draw_upload")  # in MB
     if upload is None:
         st.caption("Dark ink on light paper and light ink on dark both work; crop the photo roughly to the digit.")
         return

@@ -96,6 +96,10 @@ def test_a_drawing_gets_a_prediction_chart_pipeline_and_saliency(checkpoints):
     assert any(c["data"][0]["type"] == "heatmap" for c in charts)  # the saliency map
     assert len(at.get("image")) == 4  # the four pipeline stages
     assert "What the model saw" in [h.value for h in at.subheader]
+    # The untrained model is never sure of anything (top probability about 0.2): the page says so, with the top two.
+    assert expected.unsure
+    (first, _), (second, _) = expected.top_two
+    assert any("unsure" in w.value and f"**{first}**" in w.value and f"**{second}**" in w.value for w in at.warning)
 
 
 def test_clear_empties_the_canvas(checkpoints):

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from mnist_core import report
+from mnist_core import inference, report
 from mnist_core.checkpoints import save_checkpoint
 from mnist_core.cli import main
 from mnist_core.config import TrainConfig
@@ -91,6 +91,15 @@ def test_bad_files_get_their_own_error_and_the_others_still_run(checkpoint, good
     assert "not an image" in by_name["notes.txt"]["error"]
     assert "No such file" in by_name["missing.png"]["error"]
     assert "nothing drawn" in by_name["blank.png"]["error"]
+
+
+def test_a_huge_file_is_refused_without_reading_it_all(checkpoint, good_files, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(inference, "MAX_UPLOAD_BYTES", 1000)
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(good_files[0].read_bytes() + bytes(10_000))
+    status = main(["predict", str(huge), "--checkpoint", str(checkpoint), "--json"])
+    assert status == 1
+    assert "larger than the limit" in _json_lines(capsys.readouterr().out)[0]["error"]
 
 
 def test_text_output_prints_the_digit_and_ten_probabilities_and_errors_on_stderr(checkpoint, good_files, bad_files,
