@@ -253,6 +253,15 @@ def test_png_and_jpeg_files_are_read_as_rgba():
         assert pixels.shape == (CANVAS, CANVAS, 4) and pixels.dtype == np.uint8
 
 
+def test_a_phone_photo_stored_sideways_is_turned_upright():
+    landscape = np.zeros((30, 80), dtype=np.uint8)  # stored 80 wide, 30 tall ...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ... with the EXIF tag "rotate 90° clockwise to display"
+    buffer = io.BytesIO()
+    Image.fromarray(landscape).save(buffer, format="JPEG", exif=exif)
+    assert read_image_bytes(buffer.getvalue()).shape[:2] == (80, 30)
+
+
 def test_a_large_photo_is_shrunk_before_processing():
     big = np.zeros((1500, 3000), dtype=np.uint8)
     assert max(read_image_bytes(png_bytes(big)).shape[:2]) == inference.WORK_SIDE

@@ -102,6 +102,16 @@ def test_a_drawing_gets_a_prediction_chart_pipeline_and_saliency(checkpoints):
     assert any("unsure" in w.value and f"**{first}**" in w.value and f"**{second}**" in w.value for w in at.warning)
 
 
+def test_a_users_run_can_be_chosen_as_the_model(checkpoints):
+    at = _page()
+    at.session_state["draw_canvas_0"] = _canvas_state(canvas_drawing(SEVEN, 150, 140, 110))
+    at.run()
+    model_box = at.selectbox(key="draw_model")
+    at = model_box.select(next(o for o in model_box.options if "my BatchNorm run" in o)).run()
+    assert not at.exception
+    assert at.get("metric") and at.get("plotly_chart")
+
+
 def test_clear_empties_the_canvas(checkpoints):
     at = _page()
     at.session_state["draw_canvas_0"] = _canvas_state(canvas_drawing(SEVEN, 20, 20, 200))
