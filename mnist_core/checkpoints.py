@@ -8,13 +8,12 @@ file, a truncated file, someone else's state dict, weights of another shape) int
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .atomic import atomic_path
 from .config import TrainConfig
 from .models import count_parameters
 from .steps import UnknownStep, get_step
@@ -28,22 +27,14 @@ class CheckpointError(ValueError):
 
 def save_checkpoint(path: Path | str, model: nn.Module, config: TrainConfig) -> None:
     """Write atomically, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": CHECKPOINT_FORMAT,
         "config": config.to_dict(),
         "params": count_parameters(model),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> tuple[nn.Module, TrainConfig]:

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .atomic import atomic_path
+
 MNIST_MEAN = 0.1307  # mean pixel of the 60k training images, scaled to [0, 1]
 MNIST_STD = 0.3081  # their standard deviation
 
@@ -103,16 +105,8 @@ def install_verified(source: Path, name: str, folder: Path) -> None:
     actual = md5_of(source)
     if actual != expected:
         raise ValueError(f"{name}: MD5 {actual} does not match the original ({expected})")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp_name)
-        os.chmod(tmp_name, 0o644)  # mkstemp makes it private; data files are for everyone
-        os.replace(tmp_name, folder / name)
-    finally:
-        if os.path.exists(tmp_name):
-            os.remove(tmp_name)
+    with atomic_path(folder / name) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 def _from_torchvision(folder: Path, work: Path, progress: ProgressFn) -> None:

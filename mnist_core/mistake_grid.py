@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .atomic import atomic_path
 from .evaluate import Mistake
 
 CELL = 84  # each 28x28 digit drawn 3x
@@ -29,4 +30,5 @@ def mistake_grid_image(mistakes: list[Mistake], pixels: np.ndarray, columns: int
 
 
 def save_mistake_grid(path: Path, mistakes: list[Mistake], pixels: np.ndarray) -> None:
-    mistake_grid_image(mistakes, pixels).save(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        mistake_grid_image(mistakes, pixels).save(tmp)

@@ -19,7 +19,6 @@ import json
 import os
 import secrets
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .atomic import atomic_path
 from .checkpoints import save_checkpoint
 from .config import TrainConfig
 from .data import MnistTensors, denormalize
@@ -42,10 +42,8 @@ def default_runs_dir() -> Path:
 
 
 def write_json(path: Path, value) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(value, f, indent=1)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(value, indent=1))
 
 
 def read_json(path: Path, default=None):
@@ -143,17 +141,15 @@ def save_outputs(path: Path, model: torch.nn.Module, config: TrainConfig, evalua
     mistakes = evaluation.mistakes
     indices = torch.tensor([m.index for m in mistakes], dtype=torch.long)
     pixels = (denormalize(data.test_images[indices]) * 255).round().to(torch.uint8).squeeze(1).numpy()
-    fd, tmp = tempfile.mkstemp(prefix=".mistakes.", suffix=".npz", dir=path)
-    os.close(fd)
-    np.savez_compressed(
-        tmp,
-        index=np.array([m.index for m in mistakes], dtype=np.int64),
-        true=np.array([m.true for m in mistakes], dtype=np.int64),
-        predicted=np.array([m.predicted for m in mistakes], dtype=np.int64),
-        confidence=np.array([m.confidence for m in mistakes], dtype=np.float32),
-        images=pixels.reshape(-1, 28, 28),
-    )
-    os.replace(tmp, path / "mistakes.npz")
+    with atomic_path(path / "mistakes.npz", suffix=".npz") as tmp:
+        np.savez_compressed(
+            tmp,
+            index=np.array([m.index for m in mistakes], dtype=np.int64),
+            true=np.array([m.true for m in mistakes], dtype=np.int64),
+            predicted=np.array([m.predicted for m in mistakes], dtype=np.int64),
+            confidence=np.array([m.confidence for m in mistakes], dtype=np.float32),
+            images=pixels.reshape(-1, 28, 28),
+        )
     save_mistake_grid(path / "mistakes.png", mistakes, pixels)
 
 
