@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from mnist_core.report import shipped_run_path
 from tests.conftest import wait_for_app
+from tests.test_inference import SEVEN, canvas_drawing, png_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -72,7 +73,7 @@ def test_draw_a_seven_and_see_the_prediction_and_what_the_model_saw(page, app_ur
 def test_uploading_something_that_is_not_an_image_says_so(page, app_url, screenshot_dir, tmp_path):
     if not any((shipped_run_path(n) / "model.pt").is_file() for n in range(1, 5)):
         pytest.skip("no shipped checkpoint to predict with (python -m mnist_core reproduce)")
-    page.set_viewport_size({"width": 1400, "height": 900})
+    page.set_viewport_size({"width": 1400, "height": 1600})
     open_draw_page(page, app_url)
     page.get_by_role("tab", name=re.compile("Upload a photo")).click()
     fake = tmp_path / "digit.png"
@@ -81,3 +82,12 @@ def test_uploading_something_that_is_not_an_image_says_so(page, app_url, screens
     expect(page.get_by_text(re.compile("cannot be used: this is not an image"))).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     page.screenshot(path=screenshot_dir / "draw-4-bad-upload.png", full_page=True)
+
+    # Then a real picture: a 7 in dark ink on light paper, as a JPEG.
+    photo = tmp_path / "seven.jpg"
+    photo.write_bytes(png_bytes(255 - canvas_drawing(SEVEN, 60, 30, 200, width=16)[:, :, 0], "JPEG"))
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(photo)
+    expect(page.get_by_test_id("stMetricValue")).to_have_text("7", timeout=30_000)
+    expect(page.get_by_text("1 · the ink (inverted)", exact=False)).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.screenshot(path=screenshot_dir / "draw-5-photo.png", full_page=True)
