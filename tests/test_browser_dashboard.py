@@ -22,6 +22,8 @@ PAGES = {
     "Step 3 · Augmentation": "Step 3: Image augmentation",
     "Step 4 · LR schedule": "Step 4: Learning-rate schedule",
     "Compare runs": "Compare runs",
+    "Receptive field": "Receptive field",
+    "Draw a digit": "Draw a digit",
 }
 
 
@@ -40,8 +42,8 @@ def test_every_page_renders_without_an_error(page, app_url, screenshot_dir):
         _open(page, app_url, link)
         expect(page.get_by_role("heading", name=re.compile(re.escape(heading)))).to_be_visible()
         expect(page.get_by_test_id("stException")).to_have_count(0)
-        page.screenshot(path=screenshot_dir / f"page-{link.split(' ')[0].lower()}-{link[-4:].strip()}.png",
-                        full_page=True)
+        name = re.sub(r"[^a-z0-9]+", "-", link.lower()).strip("-")
+        page.screenshot(path=screenshot_dir / f"page-{name}.png", full_page=True)
 
 
 def test_train_step2_live_then_find_it_on_compare_after_reload(page, app_url, screenshot_dir):

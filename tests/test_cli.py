@@ -11,6 +11,7 @@ import torch
 
 from mnist_core.cli import main
 from mnist_core.report import shipped_run_path
+from mnist_core.steps import STEPS
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -20,7 +21,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.real_data
 def test_train_writes_a_run_folder_and_prints_the_epoch_log(tmp_path, capsys, mnist):
     out = tmp_path / "run"
-    assert main(["train", "--step", "3", "--epochs", "2", "--train-limit", "256", "--out", str(out)]) == 0
+    assert main(["train", "--step", "3", "--epochs", "2", "--train-limit", "256", "--test-limit", "500", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("EPOCH:") == 2 and printed.count("Test set: Average loss:") == 2
     assert "Batch_id=2 " in printed and "100%|##########| 2/2" in printed
@@ -39,21 +40,26 @@ def test_train_writes_a_run_folder_and_prints_the_epoch_log(tmp_path, capsys, mn
     (["evaluate", "--checkpoint", "no/such/file.pt"], "no checkpoint at"),
     (["train", "--step", "2", "--epochs", "0"], "epochs must be at least 1"),
 ])
-def test_bad_input_is_one_line_and_a_nonzero_exit(args, message):
-    result = run_cli(*args)
-    assert result.returncode != 0
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+def test_bad_input_is_one_line_and_a_nonzero_exit(args, message, capsys):
+    assert main(args) == 1
+    stderr = capsys.readouterr().err
+    assert message in stderr and len(stderr.strip().splitlines()) == 1
 
 
-def test_foreign_and_corrupt_checkpoints_are_refused(tmp_path):
+def test_the_real_entry_point_prints_no_traceback():
+    result = run_cli("train", "--step", "9")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: unknown step 9; choose one of " + ", ".join(map(str, STEPS))
+
+
+def test_foreign_and_corrupt_checkpoints_are_refused(tmp_path, capsys):
     foreign = tmp_path / "foreign.pt"
     torch.save({"conv.weight": torch.zeros(3)}, foreign)
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"not a checkpoint at all")
     for path, message in ((foreign, "was not saved by this project"), (corrupt, "not a readable PyTorch checkpoint")):
-        result = run_cli("evaluate", "--checkpoint", str(path))
-        assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
+        assert main(["evaluate", "--checkpoint", str(path)]) == 1
+        assert message in capsys.readouterr().err
 
 
 def test_a_checkpoint_of_the_wrong_shape_is_refused(tmp_path):
@@ -67,11 +73,11 @@ def test_a_checkpoint_of_the_wrong_shape_is_refused(tmp_path):
 
 
 @pytest.mark.real_data
-def test_the_shipped_step4_checkpoint_beats_the_target_on_all_10000_test_images(mnist):
-    result = run_cli("evaluate", "--step", "4")
-    assert result.returncode == 0, result.stderr
-    accuracy = float(result.stdout.split("(")[-1].split("%")[0])
+def test_the_shipped_step4_checkpoint_beats_the_target_on_all_10000_test_images(mnist, capsys):
+    assert main(["evaluate", "--step", "4"]) == 0
+    printed = capsys.readouterr().out
+    accuracy = float(printed.split("(")[-1].split("%")[0])
     assert accuracy >= 99.40
-    assert "9,436 parameters" in result.stdout
+    assert "9,436 parameters" in printed
     history = json.loads((shipped_run_path(4) / "history.json").read_text())
     assert len(history) <= 15 and history[-1]["test_acc"] == pytest.approx(accuracy, abs=0.005)
