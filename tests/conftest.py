@@ -95,6 +95,7 @@ def wait_for_app(page) -> None:
 
 @pytest.fixture()
 def screenshot_dir():
-    folder = ROOT / "test-results" / "screens"
+    # Not under test-results/: pytest-playwright empties that folder at the start of every session.
+    folder = ROOT / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder

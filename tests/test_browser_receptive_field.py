@@ -1,5 +1,5 @@
 """The receptive-field page in a real browser: it opens on Step 4's table with no error box, and a
-screenshot of the whole page is kept in test-results/screens/ to look at."""
+screenshot of the whole page is kept in screenshots/ to look at."""
 
 from __future__ import annotations
 
