@@ -73,7 +73,9 @@ st.markdown(
 
 # --- 1. a step's network --------------------------------------------------------------------------------
 st.header("1 · A step's network, layer by layer")
-step_number = st.selectbox("Network", list(STEPS), index=len(STEPS) - 1, format_func=step_label, key="rf_step")
+LESSON_FINAL_STEP = 4  # the lesson's own final network opens the page
+step_number = st.selectbox("Network", list(STEPS), index=list(STEPS).index(LESSON_FINAL_STEP),
+                           format_func=step_label, key="rf_step")
 step_model = STEPS[step_number].build_model()  # built per run: cheap, and never shared between sessions
 step_table = rf.model_table(step_model)
 show_pointwise = st.toggle("Show layers that change no geometry (ReLU, BatchNorm, dropout)", key="rf_show_pointwise")
@@ -96,8 +98,8 @@ st.markdown(
     "a conv and the kernel for a pool; *gap* is a global average pool."
 )
 left, right = st.columns([1, 1])
-start_number = left.selectbox("Start from", list(STEPS), index=len(STEPS) - 1, format_func=step_label,
-                              key="rf_design_start")
+start_number = left.selectbox("Start from", list(STEPS), index=list(STEPS).index(LESSON_FINAL_STEP),
+                              format_func=step_label, key="rf_design_start")
 st.session_state.setdefault("rf_design_version", 0)
 if right.button("Reset the design", key="rf_design_reset"):
     st.session_state["rf_design_version"] += 1  # a new editor key drops the old edits
