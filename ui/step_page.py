@@ -1,4 +1,4 @@
-"""The one renderer behind the four Step pages: story, model, curves, mistakes, and training."""
+"""The one renderer behind the Step pages: story, model, curves, mistakes, and training."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from mnist_core import models
 from mnist_core.models import count_parameters
 from mnist_core.report import analyse, shipped_run
 from mnist_core.runs import ENDED_STATES, Run
-from mnist_core.steps import PARAM_BUDGET, Step, get_step
+from mnist_core.steps import Step, get_step, trials_markdown
 from mnist_core.summary import summary_records
 
 from . import run_views
@@ -32,10 +32,15 @@ def _story(step: Step, shipped: Run | None) -> None:
         st.markdown(_bullets(step.target))
         st.subheader("Results")
         src = step.source
-        st.markdown(_bullets([
-            f"Parameters: **{src.params:,}**",
-            f"Source lesson, best epochs: train **{src.best_train_acc:.2f}%**, test **{src.best_test_acc:.2f}%**",
-        ]))
+        if src is not None:
+            st.markdown(_bullets([
+                f"Parameters: **{src.params:,}**",
+                f"Source lesson, best epochs: train **{src.best_train_acc:.2f}%**, test **{src.best_test_acc:.2f}%**",
+            ]))
+        else:  # beyond the lesson: the registry holds our own measured results
+            st.markdown(_bullets([f"Parameters: **{count_parameters(step.build_model()):,}**", *step.results]))
+            if step.trials:
+                st.markdown(trials_markdown(step.trials))
         if shipped is not None:
             st.markdown("Our shipped run, read from its history:")
             st.markdown(_bullets(analyse(shipped.history, shipped.status.get("params", 0))[:1]))
@@ -55,9 +60,10 @@ def _model(step: Step) -> None:
     left, right = st.columns([5, 6], gap="large")
     with left:
         st.dataframe(pd.DataFrame(summary_records(model)), hide_index=True, height=560)
-        verdict = "within" if params < PARAM_BUDGET else "over"
-        st.progress(min(params / PARAM_BUDGET, 1.0),
-                    text=f"{params:,} parameters: {verdict} the {PARAM_BUDGET:,} budget ({params / PARAM_BUDGET:.1%})")
+        budget = step.param_budget
+        verdict = "within" if params <= budget else "over"
+        st.progress(min(params / budget, 1.0),
+                    text=f"{params:,} parameters: {verdict} the {budget:,} budget ({params / budget:.1%})")
     with right:
         st.caption("The code that builds this step's network (read from the module itself):")
         st.code(inspect.getsource(models.conv_block) + "\n\n" + inspect.getsource(step.model_class), language="python")
@@ -88,6 +94,9 @@ def _your_runs(step: Step, shipped: Run | None) -> None:
                           format_func=lambda run_id: f"{by_id[run_id].label} ({by_id[run_id].state})",
                           key=f"{key}_run_pick")
     run = by_id[picked]
+    if run.state == "failed":
+        st.error(f"This run failed. {run.status.get('message', '')}")
+        return
     if run.status.get("message"):
         st.caption(run.status["message"])
     run_views.headline_metrics(run)
