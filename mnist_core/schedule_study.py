@@ -1,0 +1,87 @@
+"""``python -m mnist_core schedules``: which learning-rate schedule Step 4 should use, measured.
+
+Step 4 keeps Step 3's network, dropout and rotation and changes only the schedule. This
+command trains that setup for 15 epochs under each candidate schedule and several seeds,
+and writes a table of best and final test accuracy per run and the mean per schedule.
+Each run lands in its own folder (``DIR/<schedule>-seed<S>/``); a folder that already
+holds a finished run of exactly that config is read back instead of trained again, so
+the study can be resumed or its table rebuilt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+from .config import TrainConfig
+from .data import load_mnist
+from .progress_bar import EpochBar
+from .report import ASSETS_DIR, summarize
+from .runs import default_runs_dir, read_run, train_run, write_json
+from .steps import get_step
+
+# name -> how it differs from Step 3's recipe (same network, dropout and rotation; constant lr 0.01)
+CANDIDATES: dict[str, dict] = {
+    "constant 0.01 (Step 3)": {},
+    "StepLR 0.05, x0.1 every 5 epochs": {"step": 4, "scheduler": "step", "lr": 0.05, "step_size": 5,
+                                         "step_gamma": 0.1},
+    "OneCycle, peak 0.05 (Step 4)": {"step": 4, "scheduler": "onecycle", "lr": 0.05},
+}
+
+
+def candidate_config(name: str, seed: int) -> TrainConfig:
+    return get_step(3).recipe.with_(seed=seed, **CANDIDATES[name])
+
+
+def _slug(name: str) -> str:
+    return "".join(c for c in name.split(" ")[0].lower() if c.isalnum())
+
+
+def run_study(seeds: list[int], folder: Path) -> list[dict]:
+    rows = []
+    data = None
+    for name in CANDIDATES:
+        for seed in seeds:
+            config = candidate_config(name, seed)
+            path = folder / f"{_slug(name)}-seed{seed}"
+            run = read_run(path)
+            if run is None or run.state != "finished" or run.config != config:
+                print(f"\n=== {name}, seed {seed} ===")
+                data = data or load_mnist()
+                bar = EpochBar()
+                train_run(path, config, data, on_batch=bar.update, on_epoch=bar.epoch_done)
+                run = read_run(path)
+            summary = summarize(run.history)
+            rows.append({"schedule": name, "seed": seed, "best_test_acc": round(summary.best_test_acc, 2),
+                         "best_epoch": summary.best_epoch, "final_test_acc": round(summary.final_test_acc, 2)})
+    return rows
+
+
+def study_markdown(rows: list[dict]) -> str:
+    seeds = sorted({r["seed"] for r in rows})
+    lines = ["| schedule | " + " | ".join(f"seed {s}: final (best)" for s in seeds) + " | mean final |",
+             "|---|" + "---|" * (len(seeds) + 1)]
+    for name in dict.fromkeys(r["schedule"] for r in rows):
+        mine = {r["seed"]: r for r in rows if r["schedule"] == name}
+        cells = [f"{mine[s]['final_test_acc']:.2f}% ({mine[s]['best_test_acc']:.2f}%)" for s in seeds]
+        mean = statistics.fmean(r["final_test_acc"] for r in mine.values())
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | **{mean:.2f}%** |")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_schedules(args: argparse.Namespace) -> int:
+    folder = Path(args.out) if args.out else default_runs_dir() / "schedule-study"
+    rows = run_study(args.seeds, folder)
+    table = study_markdown(rows)
+    (ASSETS_DIR / "schedule_study.md").write_text(table)
+    write_json(ASSETS_DIR / "schedule_study.json", rows)
+    print(f"\n{table}\nWritten to {ASSETS_DIR / 'schedule_study.md'} and .json")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("schedules", help="compare learning-rate schedules for Step 4 over seeds")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--out", help="folder for the runs (default: runs/schedule-study)")
+    parser.set_defaults(func=cmd_schedules)
