@@ -73,7 +73,7 @@ def confusion_figure(confusion: list[list[int]], height: int = 420) -> go.Figure
         texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>", showscale=False,
     ))
     fig.update_layout(height=height, margin={"t": 30, "b": 40, "l": 40, "r": 20},
-                      title="Confusion matrix (diagonal = correct, not coloured)")
+                      title="Confusion matrix (diagonal not coloured)")
     fig.update_xaxes(title_text="predicted", dtick=1)
     fig.update_yaxes(title_text="true", dtick=1, autorange="reversed")
     return fig

@@ -53,10 +53,11 @@ def mistakes(run: Run, key: str) -> None:
         k for k, m in enumerate(found.mistakes)
         if true_digit in ("any", m.true) and predicted_digit in ("any", m.predicted)
     ]
+    show_all = len(chosen) > MISTAKES_SHOWN and st.toggle(f"Show all {len(chosen)}", key=f"{key}_all")
+    shown = chosen if show_all else chosen[:MISTAKES_SHOWN]
     st.caption(f"{len(chosen)} of {len(found.mistakes)} mistakes on the 10,000 test images, most confident first"
-               + (f"; the first {MISTAKES_SHOWN} shown" if len(chosen) > MISTAKES_SHOWN else ""))
-    if chosen:
-        shown = chosen[:MISTAKES_SHOWN]
+               + (f"; the first {len(shown)} shown" if len(shown) < len(chosen) else ""))
+    if shown:
         st.image(
             [found.images[k] for k in shown],
             caption=[f"{found.mistakes[k].true}→{found.mistakes[k].predicted} ({found.mistakes[k].confidence:.0%})"

@@ -57,18 +57,20 @@ def _story(step: Step, shipped: Run | None) -> None:
 def _model(step: Step) -> None:
     model = step.build_model()
     params = count_parameters(model)
-    left, right = st.columns([5, 6], gap="large")
+    left, right = st.columns([4, 7], gap="large")
     with left:
-        st.dataframe(pd.DataFrame(summary_records(model)), hide_index=True, height=560)
+        records = summary_records(model)
+        st.dataframe(pd.DataFrame(records), hide_index=True, height=35 * (len(records) + 1) + 3)
         budget = step.param_budget
         verdict = "within" if params <= budget else "over"
         st.progress(min(params / budget, 1.0),
                     text=f"{params:,} parameters: {verdict} the {budget:,} budget ({params / budget:.1%})")
     with right:
         st.caption("The code that builds this step's network (read from the module itself):")
-        st.code(inspect.getsource(models.conv_block) + "\n\n" + inspect.getsource(step.model_class), language="python")
+        st.code(inspect.getsource(models.conv_block) + "\n\n" + inspect.getsource(step.model_class), language="python",
+                wrap_lines=True)
         with st.expander("FastDropout: dropout with cheaper random numbers"):
-            st.code(inspect.getsource(models.FastDropout), language="python")
+            st.code(inspect.getsource(models.FastDropout), language="python", wrap_lines=True)
 
 
 def _mistakes(step: Step, shipped: Run | None) -> None:
