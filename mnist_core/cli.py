@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from . import bench, predict_cli, rf_cli
+from . import bench, predict_cli, rf_cli, schedule_study, seeds
 from .checkpoints import CheckpointError
 from .data import MnistUnavailable, load_mnist
 from .progress_bar import EpochBar
@@ -30,7 +30,8 @@ def _step_config(args: argparse.Namespace):
     overrides = {
         name: getattr(args, name)
         for name in ("epochs", "seed", "batch_size", "lr", "dropout", "rotation_degrees", "scheduler",
-                     "train_limit", "device")
+                     "translate", "scale", "label_smoothing", "weight_decay", "onecycle_warmup",
+                     "train_limit", "test_limit", "device")
         if getattr(args, name, None) is not None
     }
     return step.recipe.with_(**overrides)
@@ -109,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train one step, with a progress bar per epoch")
-    train.add_argument("--step", type=int, required=True, help="lesson step (1-4)")
+    train.add_argument("--step", type=int, required=True, help="lesson step (1-4, or 5 beyond the lesson)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--seed", type=int)
     train.add_argument("--batch-size", dest="batch_size", type=int)
@@ -117,7 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dropout", type=float)
     train.add_argument("--rotation", dest="rotation_degrees", type=float, help="random rotation, ±degrees")
     train.add_argument("--scheduler", choices=("none", "onecycle", "step"))
+    train.add_argument("--warmup", dest="onecycle_warmup", type=float, help="OneCycle: fraction of batches rising")
+    train.add_argument("--translate", type=float, help="random shift, ± fraction of the image side")
+    train.add_argument("--scale", type=float, help="random zoom by a factor in 1 ± SCALE")
+    train.add_argument("--label-smoothing", dest="label_smoothing", type=float)
+    train.add_argument("--weight-decay", dest="weight_decay", type=float)
     train.add_argument("--train-limit", dest="train_limit", type=int, help="train on the first N images only")
+    train.add_argument("--test-limit", dest="test_limit", type=int, help="evaluate on the first N test images only")
     train.add_argument("--device", help="auto (default), cpu, cuda or mps")
     train.add_argument("--out", help="run folder to write (default: a new folder under runs/)")
     train.set_defaults(func=cmd_train)
@@ -132,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--checkpoint", help="a checkpoint file instead")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    for module in (bench, rf_cli, predict_cli):  # commands that live in their own modules
+    for module in (bench, rf_cli, predict_cli, seeds, schedule_study):  # commands that live in their own modules
         module.register(sub)
     return parser
 

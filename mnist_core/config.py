@@ -19,6 +19,9 @@ class TrainConfig:
     weight_decay: float = 0.0  # L2 penalty; dropout and BatchNorm regularise enough here
     dropout: float = 0.0  # drop probability after each 3x3 block that has dropout
     rotation_degrees: float = 0.0  # random rotation of each training image, in ±degrees
+    translate: float = 0.0  # random shift of each training image, in ± fractions of its side (0.1 = ±2.8 px)
+    scale: float = 0.0  # random zoom of each training image, by a factor in 1 ± scale
+    label_smoothing: float = 0.0  # share of the target probability spread evenly over all ten digits
     scheduler: str = "none"  # "none", "onecycle" (per batch) or "step" (per epoch)
     onecycle_warmup: float = 0.3  # fraction of all batches spent rising to the peak lr
     step_size: int = 5  # "step": epochs between lr cuts
@@ -63,6 +66,12 @@ def config_problems(config: TrainConfig) -> list[str]:
         problems.append(f"scheduler must be one of {', '.join(SCHEDULERS)}")
     if config.rotation_degrees < 0:
         problems.append("rotation must be non-negative")
+    if not 0 <= config.translate < 1:
+        problems.append("translate must be in [0, 1)")
+    if not 0 <= config.scale < 1:
+        problems.append("scale must be in [0, 1)")
+    if not 0 <= config.label_smoothing < 1:
+        problems.append("label smoothing must be in [0, 1)")
     if config.train_limit < 0 or config.test_limit < 0:
         problems.append("limits must be non-negative")
     return problems

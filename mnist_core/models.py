@@ -9,6 +9,10 @@ redundant, and a parameter saved is a parameter that can go into a channel.
 
 Step 1 builds it plain (``LessonNet(batch_norm=False, dropout=0)``); Steps 2-4 add
 BatchNorm after every 3x3 block and a little dropout.
+
+Step 5 goes past the lesson with ``SqueezeNet5k``: the same plan with one 3x3 block fewer
+and narrower channels, under 5,000 parameters. Its last 3x3 block ends at 6x6, and the
+global average pool over those 36 positions is what finishes the 28-pixel receptive field.
 """
 
 from __future__ import annotations
@@ -93,6 +97,41 @@ class LessonNet(nn.Module):
         x = self.block5(x)  # (B, 16, 6, 6)
         x = self.block6(x)  # (B, 16, 4, 4)
         x = self.gap(x)  # (B, 16, 1, 1)
+        x = self.classifier(x)  # (B, 10, 1, 1)
+        return F.log_softmax(x.flatten(1), dim=1)  # (B, 10)
+
+
+class SqueezeNet5k(nn.Module):
+    """Step 5: 4,720 parameters, half the lesson's, for the same 99.4%.
+
+    Five 3x3 blocks instead of six: the parameters go where the image is large (8 and 12
+    channels at full resolution, where the strokes are found) and into three equal
+    12-channel blocks after the squeeze, instead of into a sixth block at 4x4 that sees
+    little more than the fifth. The classifier is the same 1x1 convolution of the pooled
+    channels to the ten digits.
+    """
+
+    def __init__(self, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.block1 = conv_block(1, 8, batch_norm=True, dropout=dropout)
+        self.block2 = conv_block(8, 12, batch_norm=True, dropout=0.0)  # the max-pool follows
+        self.pool = nn.MaxPool2d(2, 2)
+        self.transition = conv1x1(12, 8)  # squeeze: 96 parameters buy a 33% cheaper block3
+        self.block3 = conv_block(8, 12, batch_norm=True, dropout=dropout)
+        self.block4 = conv_block(12, 12, batch_norm=True, dropout=dropout)
+        self.block5 = conv_block(12, 12, batch_norm=True, dropout=dropout)
+        self.gap = nn.AvgPool2d(6)
+        self.classifier = conv1x1(12, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, 28, 28)
+        x = self.block1(x)  # (B, 8, 26, 26)
+        x = self.block2(x)  # (B, 12, 24, 24)
+        x = self.pool(x)  # (B, 12, 12, 12)
+        x = self.transition(x)  # (B, 8, 12, 12)
+        x = self.block3(x)  # (B, 12, 10, 10)
+        x = self.block4(x)  # (B, 12, 8, 8)
+        x = self.block5(x)  # (B, 12, 6, 6)
+        x = self.gap(x)  # (B, 12, 1, 1)
         x = self.classifier(x)  # (B, 10, 1, 1)
         return F.log_softmax(x.flatten(1), dim=1)  # (B, 10)
 

@@ -1,10 +1,11 @@
-"""The lesson's four steps as data: each step's network, recipe and story.
+"""The lesson's four steps, and a fifth beyond it, as data: each step's network, recipe and story.
 
 Pages, the CLI and the tests read this registry; no step's text lives anywhere else.
 Each story has three parts: the Target set before training, the Results the source
-lesson published (its best epochs), and an Analysis of what the numbers say. The
-numbers of our own shipped runs are not written here: they are read from
-``assets/step<N>/history.json``, which ``python -m mnist_core reproduce`` writes.
+lesson published (its best epochs), and an Analysis of what the numbers say. Step 5 has
+no source lesson (``source`` is None): its Results and Analysis come from our own
+measured runs. The numbers of our own shipped runs are not written here: they are read
+from ``assets/step<N>/history.json``, which ``python -m mnist_core reproduce`` writes.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from dataclasses import dataclass
 from torch import nn
 
 from .config import TrainConfig
-from .models import LessonNet
+from .models import LessonNet, SqueezeNet5k
 
 PARAM_BUDGET = 10_000  # the lesson's parameter limit (strictly fewer)
+STEP5_PARAM_BUDGET = 5_000  # Step 5's own limit (at most): half the lesson's
 TARGET_ACC = 99.40  # percent test accuracy to beat
 EPOCH_BUDGET = 15
 
@@ -32,16 +34,39 @@ class SourceResults:
 
 
 @dataclass(frozen=True)
+class Trial:
+    """One measured change on the way to a step's recipe: a 15-epoch run of ``command``."""
+
+    change: str
+    params: int
+    final_test_acc: float  # percent, at the last epoch
+    best_test_acc: float  # percent, at the best epoch
+    seed: int
+    command: str  # the arguments to ``python -m mnist_core`` that made the run
+
+
+def trials_markdown(trials: tuple[Trial, ...]) -> str:
+    """The trials as a Markdown table, in the order they were tried."""
+    lines = ["| change | params | final test | best test | seed |", "|---|---|---|---|---|"]
+    for t in trials:
+        lines.append(f"| {t.change} | {t.params:,} | **{t.final_test_acc:.2f}%** | {t.best_test_acc:.2f}% | {t.seed} |")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
 class Step:
     number: int
     title: str
     adds: str  # one line: what this step changes
     model_factory: Callable[[TrainConfig], nn.Module]
     recipe: TrainConfig
-    source: SourceResults
+    source: SourceResults | None  # None for a step the source lesson does not have
     target: tuple[str, ...]  # bullet points
-    analysis: tuple[str, ...]  # bullet points about the source's results
+    analysis: tuple[str, ...]  # bullet points about the results
     tunable: tuple[str, ...]  # recipe fields a user may edit on the page
+    param_budget: int = PARAM_BUDGET  # the parameter limit this step is held to
+    results: tuple[str, ...] = ()  # bullet points of our own measured results, for a step with no source
+    trials: tuple[Trial, ...] = ()  # what was tried on the way to the recipe, for a step with no source
 
     def build_model(self, config: TrainConfig | None = None) -> nn.Module:
         return self.model_factory(config or self.recipe)
@@ -161,6 +186,29 @@ _register(Step(
         "is met with fewer than 10,000 parameters and within 15 epochs.",
     ),
     tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
+))
+
+
+def _squeezed(config: TrainConfig) -> nn.Module:
+    return SqueezeNet5k(dropout=config.dropout)
+
+
+_register(Step(
+    number=5,
+    title="Under 5k",
+    adds="Beyond the lesson: the same 99.4% with half the parameters",
+    model_factory=_squeezed,
+    recipe=_BASE.with_(step=5, rotation_degrees=7.0, scheduler="onecycle", lr=0.05),
+    source=None,
+    target=(
+        "Go past the lesson: the same 99.4% at the final epoch, within 15 epochs, with at most 5,000 "
+        "parameters, as the mean of three seeds with none below 99.3%.",
+        "Keep the lesson's plan (BatchNorm, a 1x1 squeeze after the max-pool, global average pooling, "
+        "OneCycle, ±7° rotation) and spend the parameters where they buy the most.",
+    ),
+    analysis=("Measured runs are being added.",),
+    tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
+    param_budget=STEP5_PARAM_BUDGET,
 ))
 
 

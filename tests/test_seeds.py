@@ -1,0 +1,51 @@
+"""The ``seeds`` command: one run per seed, a table of best and final accuracy, finished runs reused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mnist_core.cli import main
+from mnist_core.seeds import seeds_markdown, seeds_summary
+
+ROWS = [
+    {"seed": 1, "params": 4_720, "best_test_acc": 99.46, "best_epoch": 14, "final_test_acc": 99.41,
+     "epochs": 15, "seconds_per_epoch": 8.0, "device": "CPU (2 threads)"},
+    {"seed": 2, "params": 4_720, "best_test_acc": 99.50, "best_epoch": 15, "final_test_acc": 99.50,
+     "epochs": 15, "seconds_per_epoch": 8.2, "device": "CPU (2 threads)"},
+    {"seed": 3, "params": 4_720, "best_test_acc": 99.40, "best_epoch": 12, "final_test_acc": 99.33,
+     "epochs": 15, "seconds_per_epoch": 8.1, "device": "CPU (2 threads)"},
+]
+
+
+def test_summary_is_the_mean_of_best_and_final_and_the_lowest_final():
+    # Hand-computed: (99.46 + 99.50 + 99.40) / 3 = 99.4533, (99.41 + 99.50 + 99.33) / 3 = 99.4133.
+    assert seeds_summary(ROWS) == {"mean_best_test_acc": 99.45, "mean_final_test_acc": 99.41,
+                                   "min_final_test_acc": 99.33, "seeds": 3}
+
+
+def test_table_has_a_row_per_seed_and_the_mean():
+    lines = seeds_markdown(ROWS).splitlines()
+    assert len(lines) == 2 + 3 + 1
+    assert lines[2] == "| 1 | 4,720 | 99.46% (14) | **99.41%** | 8.0 | CPU (2 threads) |"
+    assert lines[-1] == "| mean of 3 | | 99.45% | **99.41%** (lowest 99.33%) | | |"
+
+
+@pytest.mark.real_data
+def test_seeds_trains_each_seed_once_and_writes_the_table(tmp_path, capsys, mnist):
+    args = ["seeds", "--step", "5", "--seeds", "1", "2", "--epochs", "1", "--train-limit", "256",
+            "--out", str(tmp_path)]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert first.count("EPOCH:") == 2 and "| mean of 2 |" in first
+    table = json.loads((tmp_path / "seeds.json").read_text())
+    assert [r["seed"] for r in table["rows"]] == [1, 2]
+    assert table["recipe"]["step"] == 5 and table["recipe"]["train_limit"] == 256
+    assert (tmp_path / "seed2" / "model.pt").is_file()
+    assert (tmp_path / "seeds.md").read_text() in first
+
+    assert main(args) == 0  # the same recipe again: read back, not retrained
+    second = capsys.readouterr().out
+    assert "EPOCH:" not in second and second.count("not trained again") == 2
+    assert json.loads((tmp_path / "seeds.json").read_text())["rows"] == table["rows"]
