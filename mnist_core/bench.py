@@ -1,6 +1,6 @@
 """``python -m mnist_core bench``: our training pipeline against the usual torchvision one.
 
-Both train the Step 4 recipe (same network, SGD with OneCycle, ±7° rotation, batch 128)
+Both train the Step 4 recipe (same network, SGD with its StepLR schedule, ±7° rotation, batch 128)
 for one epoch over all 60,000 images and then score the 10,000 test images, in the same
 process, one after the other:
 

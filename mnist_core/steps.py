@@ -54,6 +54,14 @@ def trials_markdown(trials: tuple[Trial, ...]) -> str:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """A Markdown table in ``assets/`` and the command that wrote it."""
+
+    table: str  # file name in assets/
+    command: str
+
+
+@dataclass(frozen=True)
 class Step:
     number: int
     title: str
@@ -64,6 +72,7 @@ class Step:
     target: tuple[str, ...]  # bullet points
     analysis: tuple[str, ...]  # bullet points about the results
     tunable: tuple[str, ...]  # recipe fields a user may edit on the page
+    evidence: Evidence | None = None  # a measured table that backs the analysis
     param_budget: int = PARAM_BUDGET  # the parameter limit this step is held to
     results: tuple[str, ...] = ()  # bullet points of our own measured results, for a step with no source
     trials: tuple[Trial, ...] = ()  # what was tried on the way to the recipe, for a step with no source
@@ -167,24 +176,33 @@ _register(Step(
 _register(Step(
     number=4,
     title="Learning-rate schedule",
-    adds="OneCycle: the learning rate rises to a peak, then anneals to almost zero",
+    adds="StepLR: five times Step 3's learning rate, cut tenfold after epochs 5 and 10",
     model_factory=_regularised,
-    recipe=_BASE.with_(step=4, dropout=0.05, rotation_degrees=7.0, scheduler="onecycle", lr=0.05),
+    recipe=_BASE.with_(step=4, dropout=0.05, rotation_degrees=7.0, scheduler="step", lr=0.05, step_size=5,
+                       step_gamma=0.1),
     source=SourceResults(params=9_436, best_train_acc=99.05, best_test_acc=99.53),
     target=(
         "Train with a schedule instead of a constant learning rate: large steps early to "
         "cover ground, small steps late to settle.",
+        "Choose the schedule by measurement, over several seeds, not by habit.",
         "Stay at 9,436 parameters and 15 epochs, and end above 99.4% at the final epoch, "
         "not only at the best one.",
     ),
     analysis=(
-        "OneCycle warms up for the first 30% of the batches to a peak five times Step 3's "
-        "learning rate, then anneals smoothly to almost zero; momentum moves the other way.",
-        "The high peak works as a regulariser early on, and the long cool-down lets the weights "
-        "settle, so the last epochs are the best ones instead of a random draw.",
-        "Test accuracy crosses 99.4% in the second half of the run and stays there: the target "
-        "is met with fewer than 10,000 parameters and within 15 epochs.",
+        "With a constant rate, Step 3's last epochs bounce around the 99.4% line: on an unlucky "
+        "seed the final epoch lands below it. The weights keep jumping across a good minimum "
+        "instead of settling into it.",
+        "Two schedules were measured on Step 3's exact setup over three seeds (table below): "
+        "StepLR (0.05, cut tenfold every 5 epochs) and OneCycle (a warm-up to a 0.05 peak, then "
+        "a cosine cool-down). Both put every seed above 99.4% at the final epoch.",
+        "They finish within a few hundredths of a point of each other, and StepLR was ahead on "
+        "every seed, so the lesson uses the simpler one: three plateaus that are easy to read on "
+        "the learning-rate plot.",
+        "Each cut shows in the curves: test accuracy jumps right after epoch 5, settles after "
+        "epoch 10, and the last five epochs are nearly flat, so the final epoch is as good as "
+        "the best one.",
     ),
+    evidence=Evidence(table="schedule_study.md", command="python -m mnist_core schedules --seeds 1 2 3"),
     tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
 ))
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from mnist_core import models
 from mnist_core.models import count_parameters
-from mnist_core.report import analyse, shipped_run
+from mnist_core.report import ASSETS_DIR, analyse, shipped_run
 from mnist_core.runs import ENDED_STATES, Run
 from mnist_core.steps import Step, get_step, trials_markdown
 from mnist_core.summary import summary_records
@@ -46,6 +46,10 @@ def _story(step: Step, shipped: Run | None) -> None:
             st.markdown(_bullets(analyse(shipped.history, shipped.status.get("params", 0))[:1]))
         st.subheader("Analysis")
         st.markdown(_bullets(step.analysis))
+        evidence = ASSETS_DIR / step.evidence.table if step.evidence else None
+        if evidence is not None and evidence.is_file():
+            st.markdown(evidence.read_text())
+            st.caption(f"Test accuracy, final epoch (best epoch in brackets). Made by `{step.evidence.command}`.")
     with plot:
         if shipped is None:
             st.warning("No shipped run for this step yet: `python -m mnist_core reproduce` makes it.")

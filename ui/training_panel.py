@@ -21,7 +21,7 @@ from .state import job_manager, run_store
 FIELD_WIDGETS = {
     "epochs": ("Epochs", 1, 30, 1, "The lesson's budget is 15."),
     "batch_size": ("Batch size", 16, 1024, 16, "Images per SGD step."),
-    "lr": ("Learning rate", 0.0005, 0.5, 0.005, "The peak rate under OneCycle."),
+    "lr": ("Learning rate", 0.0005, 0.5, 0.005, "The starting rate under StepLR, the peak under OneCycle."),
     "seed": ("Seed", 0, 10_000, 1, "Same seed, same run (on the CPU)."),
     "dropout": ("Dropout", 0.0, 0.5, 0.01, "Drop probability after each 3x3 block."),
     "rotation_degrees": ("Rotation (± degrees)", 0.0, 30.0, 1.0, "Random rotation of each training image."),
