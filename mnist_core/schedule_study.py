@@ -24,9 +24,9 @@ from .steps import get_step
 # name -> how it differs from Step 3's recipe (same network, dropout and rotation; constant lr 0.01)
 CANDIDATES: dict[str, dict] = {
     "constant 0.01 (Step 3)": {},
-    "StepLR 0.05, x0.1 every 5 epochs": {"step": 4, "scheduler": "step", "lr": 0.05, "step_size": 5,
+    "StepLR 0.05, x0.1 every 5 epochs (Step 4)": {"step": 4, "scheduler": "step", "lr": 0.05, "step_size": 5,
                                          "step_gamma": 0.1},
-    "OneCycle, peak 0.05 (Step 4)": {"step": 4, "scheduler": "onecycle", "lr": 0.05},
+    "OneCycle, peak 0.05": {"step": 4, "scheduler": "onecycle", "lr": 0.05},
 }
 
 
