@@ -21,7 +21,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.real_data
 def test_train_writes_a_run_folder_and_prints_the_epoch_log(tmp_path, capsys, mnist):
     out = tmp_path / "run"
-    assert main(["train", "--step", "3", "--epochs", "2", "--train-limit", "256", "--test-limit", "500", "--out", str(out)]) == 0
+    args = ["train", "--step", "3", "--epochs", "2", "--train-limit", "256", "--test-limit", "500", "--out", str(out)]
+    assert main(args) == 0
     printed = capsys.readouterr().out
     assert printed.count("EPOCH:") == 2 and printed.count("Test set: Average loss:") == 2
     assert "Batch_id=2 " in printed and "100%|##########| 2/2" in printed
