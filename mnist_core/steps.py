@@ -224,7 +224,31 @@ _register(Step(
         "Keep the lesson's plan (BatchNorm, a 1x1 squeeze after the max-pool, global average pooling, "
         "OneCycle, ±7° rotation) and spend the parameters where they buy the most.",
     ),
-    analysis=("Measured runs are being added.",),
+    analysis=(
+        "The target is not met. At 4,720 parameters every recipe we measured ends at 99.28-99.32% (seed 1), "
+        "and three seeds of the shipped recipe average 99.27%: more than a tenth of a point short.",
+        "The recipe is not what is missing: a shift of ±10%, twice the peak learning rate and half the batch "
+        "size each moved the final accuracy by at most 0.02 points, while seeds of one recipe differ by 0.16.",
+        "Capacity is. Without extra augmentation the network fits its (rotated) training images better than "
+        "the test images, yet a shift that closes that gap costs as much training accuracy as it saves on test: "
+        "there is no spare capacity for augmentation to redirect.",
+        "So Step 4's 9,436 parameters remain the smallest network we have verified at 99.4% at the final epoch; "
+        "the 7,070-parameter result quoted in the issue says the line lies somewhere between.",
+    ),
+    results=(
+        "Three seeds of this recipe (`python -m mnist_core seeds --step 5`), final epoch: **99.35%**, "
+        "**99.26%** and **99.19%**, mean **99.27%** (best epochs 99.41%, 99.30%, 99.21%).",
+        "Target not met: the mean is 0.13 points short of 99.40%, and one seed is below 99.30%.",
+        "What was tried on the way (seed 1, 15 epochs, `python -m mnist_core train --step 5` with the flags "
+        "in the README):",
+    ),
+    trials=(
+        Trial("OneCycle to 0.05, batch 128, ±7° rotation, no dropout", 4_720, 99.30, 99.32, 1,
+              "train --step 5 --seed 1"),
+        Trial("+ random shift of ±10% of the side", 4_720, 99.29, 99.29, 1, "train --step 5 --translate 0.1"),
+        Trial("peak lr 0.1 instead of 0.05", 4_720, 99.28, 99.34, 1, "train --step 5 --lr 0.1"),
+        Trial("batch 64 instead of 128", 4_720, 99.32, 99.34, 1, "train --step 5 --batch-size 64"),
+    ),
     tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
     param_budget=STEP5_PARAM_BUDGET,
 ))

@@ -32,6 +32,11 @@ def test_parameter_counts_match_the_lesson(step, params):
     assert params < PARAM_BUDGET
 
 
+def test_every_step_is_the_lesson_or_step5_beyond_it():
+    assert list(STEPS) == [1, 2, 3, 4, 5]
+    assert get_step(5).source is None  # no source lesson: tests/test_step5.py holds it to its own budget
+
+
 @pytest.mark.parametrize("step", [2, 3, 4])
 def test_summary_matches_the_source_table(step):
     rows = summarize(get_step(step).build_model())

@@ -20,26 +20,30 @@ def app(runs_dir, monkeypatch):
     return at
 
 
-def test_home_shows_the_goal_the_four_steps_and_one_plot(app):
+def test_home_shows_the_goal_the_five_steps_and_one_plot(app):
     assert "99.4%" in app.title[0].value
     table = app.dataframe[0].value
-    assert list(table["Params"]) == [9_264, 9_436, 9_436, 9_436]
+    assert list(table["Params"]) == [9_264, 9_436, 9_436, 9_436, 4_720]
     assert table["Ours: final test %"].notna().all()
+    assert table["Source: best test %"].isna().tolist() == [False, False, False, False, True]  # Step 5 has none
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
-    assert len(spec["data"]) == 4  # one curve per step
+    assert len(spec["data"]) == 5  # one curve per step
     assert any("CPU" in info.value or "CUDA" in info.value for info in app.info)
 
 
-@pytest.mark.parametrize("step", [1, 2, 3, 4])
-def test_step_page_tells_the_story_and_shows_model_and_mistakes(app, step):
+@pytest.mark.parametrize("step, params, model_class", [
+    (1, 9_264, "LessonNet"), (2, 9_436, "LessonNet"), (3, 9_436, "LessonNet"), (4, 9_436, "LessonNet"),
+    (5, 4_720, "SqueezeNet5k"),
+])
+def test_step_page_tells_the_story_and_shows_model_and_mistakes(app, step, params, model_class):
     app.switch_page(f"pages/step_{step}.py").run()
     assert not app.exception
     assert app.title[0].value.startswith(f"Step {step}:")
     headers = [h.value for h in app.subheader]
     assert headers[:3] == ["Target", "Results", "Analysis"]
     summary = app.dataframe[0].value
-    assert summary["params"].sum() == (9_264 if step == 1 else 9_436)
-    assert "class LessonNet" in app.code[0].value
+    assert summary["params"].sum() == params
+    assert f"class {model_class}" in app.code[0].value
     assert len(app.get("plotly_chart")) >= 2  # shipped curves and confusion matrix
     assert app.get("image"), "the shipped mistakes grid"
     assert app.button(key=f"step{step}_train")
