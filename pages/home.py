@@ -29,7 +29,6 @@ for number, step in STEPS.items():
         histories[f"Step {number}"] = run.history
     rows.append({
         "Step": f"{number}. {step.title}",
-        "Adds": step.adds,
         "Params": count_parameters(step.build_model()),
         "Source: best test %": step.source.best_test_acc if step.source else None,  # Step 5 has no source
         "Ours: best test %": round(summary.best_test_acc, 2) if summary else None,
@@ -39,6 +38,7 @@ for number, step in STEPS.items():
 
 st.subheader("The steps")
 st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+    "Step": st.column_config.TextColumn(help="Open the step in the menu for its story"),
     "Params": st.column_config.NumberColumn(format="%d"),
     "Target met at the end": st.column_config.CheckboxColumn(),
 })
