@@ -116,6 +116,14 @@ def read_run(path: Path | str) -> Run | None:
     )
 
 
+def finished_run(path: Path, config: TrainConfig) -> Run | None:
+    """The finished run of exactly ``config`` in ``path``, or None: lets a study resume without retraining."""
+    run = read_run(path)
+    if run is not None and run.state == "finished" and run.config == config and run.history:
+        return run
+    return None
+
+
 def update_status(path: Path, **changes) -> dict:
     status = read_json(path / "status.json", {}) or {}
     status.update(changes, updated=time.time())

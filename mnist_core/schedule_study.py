@@ -18,7 +18,7 @@ from .config import TrainConfig
 from .data import load_mnist
 from .progress_bar import EpochBar
 from .report import ASSETS_DIR, summarize
-from .runs import default_runs_dir, read_run, train_run, write_json
+from .runs import default_runs_dir, finished_run, read_run, train_run, write_json
 from .steps import get_step
 
 # name -> how it differs from Step 3's recipe (same network, dropout and rotation; constant lr 0.01)
@@ -45,8 +45,8 @@ def run_study(seeds: list[int], folder: Path) -> list[dict]:
         for seed in seeds:
             config = candidate_config(name, seed)
             path = folder / f"{_slug(name)}-seed{seed}"
-            run = read_run(path)
-            if run is None or run.state != "finished" or run.config != config:
+            run = finished_run(path, config)
+            if run is None:
                 print(f"\n=== {name}, seed {seed} ===")
                 data = data or load_mnist()
                 bar = EpochBar()

@@ -18,16 +18,8 @@ from pathlib import Path
 from .data import load_mnist
 from .progress_bar import EpochBar
 from .report import summarize
-from .runs import default_runs_dir, read_run, write_json
+from .runs import default_runs_dir, finished_run, read_run, write_json
 from .steps import get_step
-
-
-def _finished_run(path: Path, config):
-    """The finished run of ``config`` in ``path``, or None."""
-    run = read_run(path)
-    if run is not None and run.state == "finished" and run.config == config and run.history:
-        return run
-    return None
 
 
 def seed_rows(runs: dict[int, object]) -> list[dict]:
@@ -83,7 +75,7 @@ def cmd_seeds(args: argparse.Namespace) -> int:
     for seed in args.seeds:
         config = recipe.with_(seed=seed)
         path = out / f"seed{seed}"
-        run = _finished_run(path, config)
+        run = finished_run(path, config)
         if run is None:
             print(f"\n=== Step {step.number}, seed {seed} -> {path} ===")
             data = data or load_mnist(progress=lambda message, _: print(f"[data] {message}", file=sys.stderr))
