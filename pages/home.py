@@ -15,8 +15,8 @@ st.markdown(
 The goal: a convolutional network that scores **more than {TARGET_ACC:.2f}%** on the 10,000 MNIST test
 digits, with **fewer than {PARAM_BUDGET:,} parameters**, trained for **at most {EPOCH_BUDGET} epochs**.
 We get there in four steps. Each one sets a **Target**, looks at the **Results**, and draws an **Analysis**
-that motivates the next step. Step 5 then tries to go beyond the lesson: the same target with at most half
-the parameters (it comes within about a tenth of a point). Open a step in the menu to read its story, look at
+that motivates the next step. Step 5 then goes beyond the lesson: the same target with fewer parameters
+(half was the aim; a quarter fewer is what held up). Open a step in the menu to read its story, look at
 its network and its mistakes, and train it yourself.
 """
 )

@@ -21,6 +21,7 @@ PAGES = {
     "Step 2 · BatchNorm": "Step 2: BatchNorm",
     "Step 3 · Augmentation": "Step 3: Image augmentation",
     "Step 4 · LR schedule": "Step 4: Learning-rate schedule",
+    "Step 5 · Fewer parameters": "Step 5: Fewer parameters",
     "Compare runs": "Compare runs",
     "Receptive field": "Receptive field",
     "Draw a digit": "Draw a digit",
@@ -77,5 +78,6 @@ def test_train_step2_live_then_find_it_on_compare_after_reload(page, app_url, sc
     _open(page, app_url, "Compare runs")
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
     # The run is preselected for the overlay, under its label.
-    expect(page.get_by_text(re.compile(r"Step 2 · seed 1 · 2,560 img/epoch")).first).to_be_visible()
+    chosen = page.get_by_test_id("stMultiSelect").get_by_text(re.compile(r"Step 2 · seed 1 · 2,560 img/epoch"))
+    expect(chosen).to_be_visible()
     page.screenshot(path=screenshot_dir / "compare-runs.png", full_page=True)

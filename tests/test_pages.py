@@ -24,7 +24,7 @@ def app(runs_dir, monkeypatch):
 def test_home_shows_the_goal_the_five_steps_and_one_plot(app):
     assert "99.4%" in app.title[0].value
     table = app.dataframe[0].value
-    assert list(table["Params"]) == [9_264, 9_436, 9_436, 9_436, 4_720]
+    assert list(table["Params"]) == [9_264, 9_436, 9_436, 9_436, 6_990]
     assert table["Ours: final test %"].notna().all()
     assert table["Source: best test %"].isna().tolist() == [False, False, False, False, True]  # Step 5 has none
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
@@ -34,7 +34,7 @@ def test_home_shows_the_goal_the_five_steps_and_one_plot(app):
 
 @pytest.mark.parametrize("step, params, model_class", [
     (1, 9_264, "LessonNet"), (2, 9_436, "LessonNet"), (3, 9_436, "LessonNet"), (4, 9_436, "LessonNet"),
-    (5, 4_720, "SqueezeNet5k"),
+    (5, 6_990, "LessonNet"),
 ])
 def test_step_page_tells_the_story_and_shows_model_and_mistakes(app, step, params, model_class):
     app.switch_page(f"pages/step_{step}.py").run()

@@ -11,7 +11,7 @@ from mnist_core import models
 from mnist_core.models import count_parameters
 from mnist_core.report import ASSETS_DIR, analyse, shipped_run
 from mnist_core.runs import ENDED_STATES, Run
-from mnist_core.steps import Step, get_step, trials_markdown
+from mnist_core.steps import Step, get_step
 from mnist_core.summary import summary_records
 
 from . import run_views
@@ -39,8 +39,6 @@ def _story(step: Step, shipped: Run | None) -> None:
             ]))
         else:  # beyond the lesson: the registry holds our own measured results
             st.markdown(_bullets([f"Parameters: **{count_parameters(step.build_model()):,}**", *step.results]))
-            if step.trials:
-                st.markdown(trials_markdown(step.trials))
         if shipped is not None:
             st.markdown("Our shipped run, read from its history:")
             st.markdown(_bullets(analyse(shipped.history, shipped.status.get("params", 0))[:1]))
@@ -49,7 +47,7 @@ def _story(step: Step, shipped: Run | None) -> None:
         evidence = ASSETS_DIR / step.evidence.table if step.evidence else None
         if evidence is not None and evidence.is_file():
             st.markdown(evidence.read_text())
-            st.caption(f"Test accuracy, final epoch (best epoch in brackets). Made by `{step.evidence.command}`.")
+            st.caption(f"Made by `{step.evidence.command}`.")
     with plot:
         if shipped is None:
             st.warning("No shipped run for this step yet: `python -m mnist_core reproduce` makes it.")
