@@ -26,7 +26,7 @@ from torch import nn
 from .data import MNIST_MEAN, MNIST_STD, default_data_dir, load_mnist
 from .device import describe_device, pick_device
 from .models import FastDropout
-from .schedule import lr_and_momentum
+from .schedule import apply_schedule
 from .steps import get_step
 from .train import build_optimizer, seed_everything, train
 
@@ -65,9 +65,7 @@ def naive_epoch_seconds(threads: int = 1, workers: int = 1) -> tuple[float, floa
         start = time.perf_counter()
         model.train()
         for step, (images, labels) in enumerate(train_loader):
-            lr, momentum = lr_and_momentum(config, step, len(train_loader))
-            for group in optimizer.param_groups:
-                group["lr"], group["momentum"] = lr, momentum
+            apply_schedule(optimizer, config, step, len(train_loader))
             optimizer.zero_grad(set_to_none=True)
             F.nll_loss(model(images), labels).backward()
             optimizer.step()

@@ -230,16 +230,11 @@ def denormalize(images: torch.Tensor) -> torch.Tensor:
     return (images * MNIST_STD + MNIST_MEAN).clamp(0, 1)
 
 
-def load_raw(data_dir: Path | str | None = None, progress: ProgressFn = _silent) -> dict[str, np.ndarray]:
-    """The four IDX arrays (uint8), fetching the files first if needed."""
-    folder = ensure_mnist(data_dir, progress)
-    arrays = {name: read_idx(folder / name) for name in MNIST_FILES}
-    return arrays
-
-
 @lru_cache(maxsize=2)
 def _load_cached(data_dir: str) -> MnistTensors:
-    arrays = load_raw(data_dir)
+    """Parse the (already verified) IDX files of ``data_dir`` into tensors."""
+    folder = raw_dir(data_dir)
+    arrays = {name: read_idx(folder / name) for name in MNIST_FILES}
     return MnistTensors(
         train_images=normalize(torch.from_numpy(arrays["train-images-idx3-ubyte"].copy())),
         train_labels=torch.from_numpy(arrays["train-labels-idx1-ubyte"].astype(np.int64)),

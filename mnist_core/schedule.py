@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import torch
+
 from .config import TrainConfig
 
 ONECYCLE_DIV = 25.0  # start lr = peak / 25
@@ -41,3 +43,13 @@ def lr_and_momentum(config: TrainConfig, step: int, steps_per_epoch: int) -> tup
         return _cosine(start, peak, fraction), _cosine(high_m, low_m, fraction)
     fraction = (step - warmup_end) / (total - 1 - warmup_end)
     return _cosine(peak, final, min(fraction, 1.0)), _cosine(low_m, high_m, min(fraction, 1.0))
+
+
+def apply_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    """Set the optimizer's lr (and momentum, where it has one) for batch ``step``; return the lr."""
+    lr, momentum = lr_and_momentum(config, step, steps_per_epoch)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+        if "momentum" in group:
+            group["momentum"] = momentum
+    return lr

@@ -27,7 +27,7 @@ from .data import MnistTensors, load_mnist
 from .device import describe_device, pick_device
 from .evaluate import EvalResult, evaluate
 from .models import count_parameters
-from .schedule import lr_and_momentum
+from .schedule import apply_schedule
 from .steps import get_step
 
 
@@ -133,11 +133,7 @@ def train(
             if stop is not None and stop.is_set():
                 stopped = True
                 break
-            lr, momentum = lr_and_momentum(config, batches_done, batches)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-                if "momentum" in group:
-                    group["momentum"] = momentum
+            lr = apply_schedule(optimizer, config, batches_done, batches)
             index = order[batch * config.batch_size:(batch + 1) * config.batch_size]
             images = random_affine(train_x[index], config.rotation_degrees, config.translate, config.scale,
                                    generator).to(device)
