@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train one step, with a progress bar per epoch")
-    train.add_argument("--step", type=int, required=True, help="lesson step (1-4, or 5 beyond the lesson)")
+    train.add_argument("--step", type=int, required=True, help="lesson step (1-4, or 5-6 beyond the lesson)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--seed", type=int)
     train.add_argument("--batch-size", dest="batch_size", type=int)

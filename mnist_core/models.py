@@ -11,7 +11,9 @@ Step 1 builds it plain (``LessonNet(batch_norm=False, dropout=0)``); Steps 2-4 a
 BatchNorm after every 3x3 block and a little dropout.
 
 Step 5 goes past the lesson with the same plan, every layer two channels narrower
-(``widths``): 6,990 parameters.
+(``widths``): 6,990 parameters. Step 6 changes the plan: ``SeparableNet`` splits each 3x3
+block after the max-pool into a depthwise 3x3 and a pointwise 1x1 convolution, which buys
+wider layers for fewer parameters: 4,918 in all.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ class LessonNet(nn.Module):
     activations in four.
     """
 
+    building_blocks = (conv_block,)  # the helpers __init__ calls; the step page shows their code with the class
+
     def __init__(self, batch_norm: bool = True, dropout: float = 0.05,
                  widths: tuple[int, ...] = LESSON_WIDTHS) -> None:
         super().__init__()
@@ -103,6 +107,69 @@ class LessonNet(nn.Module):
         x = self.block5(x)  # (B, 16, 6, 6)
         x = self.block6(x)  # (B, 16, 4, 4)
         x = self.gap(x)  # (B, 16, 1, 1)
+        x = self.classifier(x)  # (B, 10, 1, 1)
+        return F.log_softmax(x.flatten(1), dim=1)  # (B, 10)
+
+
+def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+    """3x3 conv -> BatchNorm -> ReLU: Step 6's full-resolution block."""
+    return nn.Sequential(conv3x3(in_channels, out_channels), nn.BatchNorm2d(out_channels), nn.ReLU())
+
+
+def separable_block(in_channels: int, out_channels: int, dropout: float) -> nn.Sequential:
+    """Depthwise 3x3 -> pointwise 1x1 -> BatchNorm -> ReLU -> [Dropout].
+
+    The depthwise convolution looks at a 3x3 window of each channel on its own (9 weights
+    per channel); the pointwise one mixes the channels (one weight per pair). Together they
+    see what a 3x3 convolution sees for ``9 * c_in + c_in * c_out`` weights instead of
+    ``9 * c_in * c_out``: 792 instead of 5,184 at 24 channels in and out.
+    """
+    layers: list[nn.Module] = [
+        nn.Conv2d(in_channels, in_channels, kernel_size=3, groups=in_channels, bias=False),
+        conv1x1(in_channels, out_channels),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(),
+    ]
+    if dropout > 0:
+        layers.append(FastDropout(dropout))
+    return nn.Sequential(*layers)
+
+
+class SeparableNet(nn.Module):
+    """Step 6: 4,918 parameters, about half the lesson's.
+
+    The lesson's plan (no padding, two 3x3 blocks at full resolution, a max-pool, four more
+    3x3 blocks down to 4x4, global average pooling, a 1x1 convolution to the ten digits),
+    with two changes. The four blocks after the pool are depthwise-separable, which pays
+    for 24 channels each where the lesson had 14-16; and the two full-resolution blocks,
+    where the strokes are found, stay ordinary 3x3 convolutions (10 and 16 channels) and
+    need no squeeze after the pool. The receptive field of the last block is 22 pixels,
+    and the average pool over its 4x4 outputs covers the whole digit.
+    """
+
+    building_blocks = (conv_bn_relu, separable_block)
+
+    def __init__(self, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.block1 = conv_bn_relu(1, 10)
+        self.block2 = conv_bn_relu(10, 16)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.block3 = separable_block(16, 24, dropout)
+        self.block4 = separable_block(24, 24, dropout)
+        self.block5 = separable_block(24, 24, dropout)
+        self.block6 = separable_block(24, 24, dropout)
+        self.gap = nn.AvgPool2d(4)
+        self.classifier = conv1x1(24, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, 28, 28)
+        x = self.block1(x)  # (B, 10, 26, 26)
+        x = self.block2(x)  # (B, 16, 24, 24)
+        x = self.pool(x)  # (B, 16, 12, 12)
+        x = self.block3(x)  # (B, 24, 10, 10)
+        x = self.block4(x)  # (B, 24, 8, 8)
+        x = self.block5(x)  # (B, 24, 6, 6)
+        x = self.block6(x)  # (B, 24, 4, 4)
+        x = self.gap(x)  # (B, 24, 1, 1)
         x = self.classifier(x)  # (B, 10, 1, 1)
         return F.log_softmax(x.flatten(1), dim=1)  # (B, 10)
 

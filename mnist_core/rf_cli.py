@@ -26,7 +26,7 @@ def cmd_rf(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add the ``rf`` subcommand to ``python -m mnist_core``."""
     rf = subparsers.add_parser("rf", help="a step's receptive field, layer by layer")
-    rf.add_argument("--step", type=int, required=True, help="lesson step (1-4)")
+    rf.add_argument("--step", type=int, required=True, help="lesson step (1-4, or 5-6 beyond the lesson)")
     rf.add_argument("--all-layers", action="store_true", help="also show ReLU, BatchNorm and dropout rows")
     rf.add_argument("--input-size", type=int, default=INPUT_SIZE, help="side of the square input, in pixels")
     rf.set_defaults(func=cmd_rf)

@@ -99,7 +99,7 @@ def register(subparsers) -> None:
     """Add the ``seeds`` command to the CLI's subparsers."""
     parser = subparsers.add_parser("seeds", help="train a step's recipe with several seeds and tabulate them",
                                    description=__doc__.splitlines()[0])
-    parser.add_argument("--step", type=int, required=True, help="lesson step (1-5)")
+    parser.add_argument("--step", type=int, required=True, help="lesson step (1-4, or 5-6 beyond the lesson)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds to train (default 1 2 3)")
     parser.add_argument("--epochs", type=int, help="fewer epochs, for a quick look")
     parser.add_argument("--train-limit", dest="train_limit", type=int, help="train on the first N images only")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from .config import TrainConfig
-from .models import LessonNet
+from .models import LessonNet, SeparableNet
 
 PARAM_BUDGET = 10_000  # the lesson's parameter limit (strictly fewer)
 STEP5_PARAM_BUDGET = 5_000  # Step 5's own limit (at most): half the lesson's
@@ -42,6 +42,27 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Trial:
+    """One measured design or recipe on the way to a step's own: a 15-epoch run of ``command``."""
+
+    change: str
+    params: int
+    final_test_acc: float  # percent, at the last epoch
+    best_test_acc: float  # percent, at the best epoch
+    seed: int
+    command: str  # what made the run (``python -m mnist_core`` arguments, and the commit where needed)
+
+
+def trials_markdown(trials: tuple[Trial, ...]) -> str:
+    """The trials as a Markdown table, in the order they were tried."""
+    lines = ["| tried | params | final test | best test | seed | made by |", "|---|---|---|---|---|---|"]
+    for t in trials:
+        lines.append(f"| {t.change} | {t.params:,} | **{t.final_test_acc:.2f}%** | {t.best_test_acc:.2f}% "
+                     f"| {t.seed} | `{t.command}` |")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
 class Step:
     number: int
     title: str
@@ -55,6 +76,7 @@ class Step:
     evidence: Evidence | None = None  # a measured table that backs the analysis
     param_budget: int = PARAM_BUDGET  # the parameter limit this step is held to
     results: tuple[str, ...] = ()  # bullet points of our own measured results, for a step with no source
+    trials: tuple[Trial, ...] = ()  # what was measured on the way to this step's design, for the Analysis
 
     def build_model(self, config: TrainConfig | None = None) -> nn.Module:
         return self.model_factory(config or self.recipe)
@@ -216,11 +238,74 @@ _register(Step(
         "Why it still works: the receptive field and the depth are untouched (RF 28, six 3x3 blocks), and "
         "MNIST's digits need few channels per layer; StepLR's long low-rate tail lets the smaller network "
         "settle as well as the big one did.",
+        "Thinning has run its course here. Step 6 changes the design instead, to get under 5,000.",
     ),
     results=("Three seeds of Step 4's recipe on this network, in the table under the Analysis; the shipped run "
              "is seed 1.",),
     evidence=Evidence(table="step5-seeds/seeds.md",
                       command="python -m mnist_core seeds --step 5 --seeds 1 2 3 --out assets/step5-seeds"),
+    tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
+    param_budget=STEP5_PARAM_BUDGET,
+))
+
+
+def _separable(config: TrainConfig) -> nn.Module:
+    return SeparableNet(dropout=config.dropout)
+
+
+_register(Step(
+    number=6,
+    title="Half the parameters",
+    adds="Beyond the lesson: depthwise-separable blocks after the pool, 4,918 parameters, about half the lesson's",
+    model_factory=_separable,
+    recipe=STEPS[4].recipe.with_(step=6, dropout=0.0),
+    source=None,
+    target=(
+        "Step 5 thinned the lesson's network until 5,000 parameters were out of reach. Change the design "
+        "instead: at most 5,000 parameters, 99.4% at the final epoch within 15 epochs, as the mean of "
+        "three seeds with none below 99.3%.",
+        "Keep what the lesson taught (BatchNorm, global average pooling, ±7° rotation, StepLR) and spend "
+        "the parameters where they buy the most channels.",
+    ),
+    analysis=(
+        "With ordinary 3x3 convolutions, 5,000 parameters buy about 12 channels a layer, and that is too "
+        "few: SqueezeNet5k (4,720 parameters) ended seed 1 at 99.30% and three seeds 0.13 points short on "
+        "average, while Step 5, only two channels thinner than the lesson, still needs 6,990 (table below).",
+        "A 3x3 convolution pays nine weights for every pair of input and output channels. A "
+        "depthwise-separable block splits it in two: a depthwise 3x3 that filters each channel on its own "
+        "(nine weights per channel), then a pointwise 1x1 that mixes the channels (one weight per pair). At 24 "
+        "channels in and out that is 792 weights instead of 5,184, so the four blocks after the max-pool are "
+        "24 channels wide, twice SqueezeNet5k's, and the whole network still fits in 4,918 parameters.",
+        "The two blocks at full resolution stay ordinary 3x3 convolutions (10 and 16 channels, a third of "
+        "the parameters): they find strokes in a single grey channel, where a depthwise filter would have "
+        "almost nothing to filter. The separable block after the pool is cheap on 16 channels, so no 1x1 "
+        "squeeze is needed there.",
+        "It lands just short of the line. Six seeds of the recipe end between 99.28% and 99.44% at the final "
+        "epoch, 99.35% on average (table below): within a few hundredths of the target, not above it, and one "
+        "seed is under 99.3%. The shipped seed-1 checkpoint meets the target on its own (99.44%); the recipe "
+        "does not, so Step 5's 6,990 parameters remain the smallest network we have verified.",
+        "What helped the lesson does not help here. On seed 1, Step 4's 5% dropout, OneCycle and label "
+        "smoothing each ended lower than the plain recipe. OneCycle fitted the (rotated) training images best "
+        "of all, 99.59%, and the test images worst: at this size the network needs features that carry over "
+        "to new digits more than it needs a better fit.",
+    ),
+    results=(
+        "Six seeds of the recipe (Step 4's StepLR, ±7° rotation and batch 128, with no dropout) are in the "
+        "table under the Analysis; the shipped run is seed 1.",
+    ),
+    trials=(
+        Trial("Step 5: Step 4's network two channels narrower, ordinary 3x3 convolutions", 6_990, 99.47, 99.48, 1,
+              "train --step 5"),
+        Trial("SqueezeNet5k: five ordinary 3x3 blocks of 8-12 channels, OneCycle", 4_720, 99.30, 99.32, 1,
+              "train --step 5, at commit e983646"),
+        Trial("Depthwise-separable after the pool, this step's recipe", 4_918, 99.44, 99.45, 1, "train --step 6"),
+        Trial("the same, with Step 4's 5% dropout", 4_918, 99.37, 99.43, 1, "train --step 6 --dropout 0.05"),
+        Trial("the same, OneCycle to 0.05 instead of StepLR", 4_918, 99.31, 99.36, 1,
+              "train --step 6 --scheduler onecycle --lr 0.05"),
+        Trial("the same, with label smoothing 0.1", 4_918, 99.40, 99.45, 1, "train --step 6 --label-smoothing 0.1"),
+    ),
+    evidence=Evidence(table="step6-seeds/seeds.md",
+                      command="python -m mnist_core seeds --step 6 --seeds 1 2 3 4 5 6 --out assets/step6-seeds"),
     tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
     param_budget=STEP5_PARAM_BUDGET,
 ))

@@ -22,6 +22,7 @@ PAGES = {
     "Step 3 · Augmentation": "Step 3: Image augmentation",
     "Step 4 · LR schedule": "Step 4: Learning-rate schedule",
     "Step 5 · Fewer parameters": "Step 5: Fewer parameters",
+    "Step 6 · Half the parameters": "Step 6: Half the parameters",
     "Compare runs": "Compare runs",
     "Receptive field": "Receptive field",
     "Draw a digit": "Draw a digit",

@@ -26,15 +26,15 @@ def test_home_shows_the_goal_the_five_steps_and_one_plot(app):
     table = app.dataframe[0].value
     assert list(table["Params"]) == [9_264, 9_436, 9_436, 9_436, 6_990]
     assert table["Ours: final test %"].notna().all()
-    assert table["Source: best test %"].isna().tolist() == [False, False, False, False, True]  # Step 5 has none
+    assert table["Source: best test %"].isna().tolist() == [False] * 4 + [True] * 2  # Steps 5 and 6 have none
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
-    assert len(spec["data"]) == 5  # one curve per step
+    assert len(spec["data"]) == 6  # one curve per step
     assert any("CPU" in info.value or "CUDA" in info.value for info in app.info)
 
 
 @pytest.mark.parametrize("step, params, model_class", [
     (1, 9_264, "LessonNet"), (2, 9_436, "LessonNet"), (3, 9_436, "LessonNet"), (4, 9_436, "LessonNet"),
-    (5, 6_990, "LessonNet"),
+    (5, 6_990, "LessonNet"), (6, 4_918, "SeparableNet"),
 ])
 def test_step_page_tells_the_story_and_shows_model_and_mistakes(app, step, params, model_class):
     app.switch_page(f"pages/step_{step}.py").run()

@@ -11,7 +11,7 @@ from mnist_core import models
 from mnist_core.models import count_parameters
 from mnist_core.report import ASSETS_DIR, analyse, shipped_run
 from mnist_core.runs import ENDED_STATES, Run
-from mnist_core.steps import Step, get_step
+from mnist_core.steps import Step, get_step, trials_markdown
 from mnist_core.summary import summary_records
 
 from . import run_views
@@ -44,6 +44,8 @@ def _story(step: Step, shipped: Run | None) -> None:
             st.markdown(_bullets(analyse(shipped.history, shipped.status.get("params", 0))[:1]))
         st.subheader("Analysis")
         st.markdown(_bullets(step.analysis))
+        if step.trials:
+            st.markdown(trials_markdown(step.trials))
         evidence = ASSETS_DIR / step.evidence.table if step.evidence else None
         if evidence is not None and evidence.is_file():
             st.markdown(evidence.read_text())
@@ -69,8 +71,9 @@ def _model(step: Step) -> None:
                     text=f"{params:,} parameters: {verdict} the {budget:,} budget ({params / budget:.1%})")
     with right:
         st.caption("The code that builds this step's network (read from the module itself):")
-        st.code(inspect.getsource(models.conv_block) + "\n\n" + inspect.getsource(step.model_class), language="python",
-                wrap_lines=True)
+        network = step.model_class
+        st.code("\n\n".join(inspect.getsource(code) for code in (*network.building_blocks, network)),
+                language="python", wrap_lines=True)
         with st.expander("FastDropout: dropout with cheaper random numbers"):
             st.code(inspect.getsource(models.FastDropout), language="python", wrap_lines=True)
 
