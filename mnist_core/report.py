@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,19 @@ def shipped_run_path(step: int) -> Path:
 def shipped_run(step: int) -> Run | None:
     """The run this project ships for ``step`` (made by ``python -m mnist_core reproduce``)."""
     return read_run(shipped_run_path(step))
+
+
+def shipped_seeds_summary(step: int) -> dict | None:
+    """The summary of ``assets/step<N>-seeds/seeds.json`` (``python -m mnist_core seeds``), if one is shipped.
+
+    One shipped run is one seed; where the recipe was also run over several seeds, this
+    says what the recipe does, not what one lucky (or unlucky) seed did.
+    """
+    path = ASSETS_DIR / f"step{step}-seeds" / "seeds.json"
+    try:
+        return json.loads(path.read_text())["summary"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @dataclass(frozen=True)

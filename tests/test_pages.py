@@ -8,6 +8,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mnist_core.report import shipped_seeds_summary
 from mnist_core.runs import RunStore
 from mnist_core.steps import STEPS
 
@@ -21,12 +22,16 @@ def app(runs_dir, monkeypatch):
     return at
 
 
-def test_home_shows_the_goal_the_five_steps_and_one_plot(app):
+def test_home_shows_the_goal_the_six_steps_and_one_plot(app):
     assert "99.4%" in app.title[0].value
     table = app.dataframe[0].value
-    assert list(table["Params"]) == [9_264, 9_436, 9_436, 9_436, 6_990]
+    assert list(table["Params"]) == [9_264, 9_436, 9_436, 9_436, 6_990, 4_918]
     assert table["Ours: final test %"].notna().all()
     assert table["Source: best test %"].isna().tolist() == [False] * 4 + [True] * 2  # Steps 5 and 6 have none
+    # A shipped run is one seed; Steps 5 and 6 also show their recipe's mean over the seeds they ship.
+    seed_means = [shipped_seeds_summary(n)["mean_final_test_acc"] for n in (5, 6)]
+    assert table["Over seeds: mean final %"].tolist()[4:] == seed_means
+    assert table["Over seeds: mean final %"].isna().tolist() == [True] * 4 + [False] * 2
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert len(spec["data"]) == 6  # one curve per step
     assert any("CPU" in info.value or "CUDA" in info.value for info in app.info)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnist_core.report import analyse, summarize
+from mnist_core.report import analyse, shipped_seeds_summary, summarize
 
 
 def history(test_accs, train_accs=None):
@@ -43,3 +43,9 @@ def test_analysis_says_whether_the_target_was_reached_and_held():
     never = " ".join(analyse(history([98.0, 98.5]), params=12_000))
     assert "never passed 99.40%" in never and "over the 10,000 budget" in never
     assert analyse([], 9_436) == ["No epoch has finished yet, so there is nothing to analyse."]
+
+
+def test_shipped_seed_summaries_are_read_where_a_step_ships_them_and_none_elsewhere():
+    assert shipped_seeds_summary(1) is None  # Step 1 ships one run, no seed table
+    summary = shipped_seeds_summary(6)
+    assert summary["seeds"] == 6 and summary["min_final_test_acc"] <= summary["mean_final_test_acc"]

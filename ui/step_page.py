@@ -44,18 +44,24 @@ def _story(step: Step, shipped: Run | None) -> None:
             st.markdown(_bullets(analyse(shipped.history, shipped.status.get("params", 0))[:1]))
         st.subheader("Analysis")
         st.markdown(_bullets(step.analysis))
-        if step.trials:
-            st.markdown(trials_markdown(step.trials))
-        evidence = ASSETS_DIR / step.evidence.table if step.evidence else None
-        if evidence is not None and evidence.is_file():
-            st.markdown(evidence.read_text())
-            st.caption(f"Made by `{step.evidence.command}`.")
     with plot:
         if shipped is None:
             st.warning("No shipped run for this step yet: `python -m mnist_core reproduce` makes it.")
         else:
             st.markdown("**The shipped run** (double-click a plot to zoom out)")
             run_views.curves({"shipped run": shipped}, key=f"step{step.number}_story")
+    _measurements(step)
+
+
+def _measurements(step: Step) -> None:
+    """The tables behind the Analysis, full width so their columns stay readable."""
+    if step.trials:
+        st.markdown("**What was tried on the way** (15 epochs each, `python -m mnist_core` plus the arguments shown)")
+        st.markdown(trials_markdown(step.trials))
+    evidence = ASSETS_DIR / step.evidence.table if step.evidence else None
+    if evidence is not None and evidence.is_file():
+        st.markdown(evidence.read_text())
+        st.caption(f"Made by `{step.evidence.command}`.")
 
 
 def _model(step: Step) -> None:
