@@ -23,7 +23,7 @@ FIELD_WIDGETS = {
     "batch_size": ("Batch size", 16, 1024, 16, "Images per SGD step."),
     "lr": ("Learning rate", 0.0005, 0.5, 0.005, "The starting rate under StepLR, the peak under OneCycle."),
     "seed": ("Seed", 0, 10_000, 1, "Same seed, same run (on the CPU)."),
-    "dropout": ("Dropout", 0.0, 0.5, 0.01, "Drop probability after each 3x3 block."),
+    "dropout": ("Dropout", 0.0, 0.5, 0.01, "Drop probability after each block that has dropout (see the Model tab)."),
     "rotation_degrees": ("Rotation (± degrees)", 0.0, 30.0, 1.0, "Random rotation of each training image."),
 }
 IMAGES_PER_EPOCH = {60_000: "all 60,000 (the real lesson)", 10_000: "10,000 (quick)", 2_560: "2,560 (demo)"}
