@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from mnist_core import report
 from mnist_core.models import FastDropout, count_parameters
 from mnist_core.report import ASSETS_DIR, shipped_run_path
 from mnist_core.steps import EPOCH_BUDGET, STEP5_PARAM_BUDGET, get_step, trials_markdown
@@ -66,6 +67,18 @@ def test_recipe_is_step4s_without_dropout_within_the_lesson_epochs_and_the_story
     assert step.target and step.results and step.analysis and step.evidence and step.trials
     assert (shipped_run_path(5).parent / step.evidence.table).is_file()
     assert trials_markdown(step.trials).count("\n") == len(step.trials) + 2  # header, rule, one row each
+
+
+def test_trials_of_the_shipped_recipes_are_the_shipped_runs():
+    """A trial made by plain ``train --step N`` (seed 1, the step's recipe) is that step's shipped run."""
+    plain = {t.command: t for t in get_step(6).trials if t.command in ("train --step 5", "train --step 6")}
+    assert len(plain) == 2
+    for command, trial in plain.items():
+        run = report.shipped_run(int(command.split()[-1]))
+        summary = report.summarize(run.history)
+        assert trial.seed == run.config.seed == 1 and trial.params == run.status["params"]
+        assert (trial.final_test_acc, trial.best_test_acc) == (round(summary.final_test_acc, 2),
+                                                               round(summary.best_test_acc, 2))
 
 
 def test_readme_quotes_the_measured_tables_as_the_commands_wrote_them():
