@@ -78,7 +78,8 @@ def _model(step: Step) -> None:
     with right:
         st.caption("The code that builds this step's network (read from the module itself):")
         network = step.model_class
-        st.code("\n\n".join(inspect.getsource(code) for code in (*network.building_blocks, network)),
+        helpers = getattr(network, "building_blocks", ())  # the functions its __init__ builds blocks with
+        st.code("\n\n".join(inspect.getsource(code) for code in (*helpers, network)),
                 language="python", wrap_lines=True)
         with st.expander("FastDropout: dropout with cheaper random numbers"):
             st.code(inspect.getsource(models.FastDropout), language="python", wrap_lines=True)
