@@ -4,6 +4,7 @@ is held to the README's claim in tests/test_step5.py, with Step 5's.)"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -11,7 +12,7 @@ import torch
 from mnist_core import report
 from mnist_core.models import FastDropout, count_parameters
 from mnist_core.report import ASSETS_DIR, shipped_run_path
-from mnist_core.steps import EPOCH_BUDGET, STEP5_PARAM_BUDGET, get_step, trials_markdown
+from mnist_core.steps import BEYOND_LESSON_PARAM_BUDGET, EPOCH_BUDGET, get_step, trials_markdown
 from mnist_core.summary import summarize
 
 # Step 6 by hand: (layer, output shape, params); a 3x3 conv has 9 * c_in * c_out weights, a
@@ -37,8 +38,8 @@ def test_parameter_count_matches_the_hand_count_and_is_within_the_5000_budget():
     rows = summarize(model)
     assert [(r.layer, r.output_shape, r.params) for r in rows] == HAND_SUMMARY
     assert count_parameters(model) == sum(p for *_, p in HAND_SUMMARY) == 4_918
-    assert get_step(6).param_budget == STEP5_PARAM_BUDGET == 5_000
-    assert count_parameters(model) <= STEP5_PARAM_BUDGET
+    assert get_step(6).param_budget == BEYOND_LESSON_PARAM_BUDGET == 5_000
+    assert count_parameters(model) <= BEYOND_LESSON_PARAM_BUDGET
 
 
 def test_depthwise_convolutions_see_each_channel_alone():
@@ -86,3 +87,12 @@ def test_readme_quotes_the_measured_tables_as_the_commands_wrote_them():
     for table in ("results.md", "step5-seeds/seeds.md", "step6-seeds/seeds.md"):
         assert (ASSETS_DIR / table).read_text() in readme, f"README's copy of assets/{table} is out of date"
     assert trials_markdown(get_step(6).trials) in readme
+
+
+def test_the_analysis_quotes_the_shipped_seed_table():
+    """The Analysis words the six-seed result; hold its figures to the table the command wrote."""
+    table = json.loads((ASSETS_DIR / "step6-seeds" / "seeds.json").read_text())
+    finals = [row["final_test_acc"] for row in table["rows"]]
+    verdict = next(line for line in get_step(6).analysis if "short of the line" in line)
+    for figure in (min(finals), max(finals), table["summary"]["mean_final_test_acc"]):
+        assert f"{figure:.2f}%" in verdict
