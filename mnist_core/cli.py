@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import bench, predict_cli, rf_cli, schedule_study, seeds
 from .checkpoints import CheckpointError
+from .config import ACTIVATIONS, SCHEDULERS
 from .data import MnistUnavailable, load_mnist
 from .progress_bar import EpochBar
 from .steps import STEPS, UnknownStep, get_step
@@ -29,7 +30,7 @@ def _step_config(args: argparse.Namespace):
     step = get_step(args.step)
     overrides = {
         name: getattr(args, name)
-        for name in ("epochs", "seed", "batch_size", "lr", "dropout", "rotation_degrees", "scheduler",
+        for name in ("epochs", "seed", "batch_size", "lr", "dropout", "activation", "rotation_degrees", "scheduler",
                      "translate", "scale", "label_smoothing", "weight_decay", "onecycle_warmup",
                      "train_limit", "test_limit", "device")
         if getattr(args, name, None) is not None
@@ -116,8 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", dest="batch_size", type=int)
     train.add_argument("--lr", type=float, help="learning rate (the peak under OneCycle)")
     train.add_argument("--dropout", type=float)
+    train.add_argument("--activation", choices=ACTIVATIONS, help="the nonlinearity of every block")
     train.add_argument("--rotation", dest="rotation_degrees", type=float, help="random rotation, ±degrees")
-    train.add_argument("--scheduler", choices=("none", "onecycle", "step"))
+    train.add_argument("--scheduler", choices=SCHEDULERS)
     train.add_argument("--warmup", dest="onecycle_warmup", type=float, help="OneCycle: fraction of batches rising")
     train.add_argument("--translate", type=float, help="random shift, ± fraction of the image side")
     train.add_argument("--scale", type=float, help="random zoom by a factor in 1 ± SCALE")

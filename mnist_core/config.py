@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULERS = ("none", "onecycle", "step")
+ACTIVATIONS = ("relu", "silu")
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class TrainConfig:
     momentum: float = 0.9  # SGD momentum; OneCycle cycles it between 0.85 and 0.95 instead
     weight_decay: float = 0.0  # L2 penalty; dropout and BatchNorm regularise enough here
     dropout: float = 0.0  # drop probability after each 3x3 block that has dropout
+    activation: str = "relu"  # the nonlinearity of every block: "relu", or "silu" (x * sigmoid(x))
     rotation_degrees: float = 0.0  # random rotation of each training image, in ±degrees
     translate: float = 0.0  # random shift of each training image, in ± fractions of its side (0.1 = ±2.8 px)
     scale: float = 0.0  # random zoom of each training image, by a factor in 1 ± scale
@@ -62,6 +64,8 @@ def config_problems(config: TrainConfig) -> list[str]:
         problems.append("dropout must be in [0, 1)")
     if config.optimizer not in OPTIMIZERS:
         problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+    if config.activation not in ACTIVATIONS:
+        problems.append(f"activation must be one of {', '.join(ACTIVATIONS)}")
     if config.scheduler not in SCHEDULERS:
         problems.append(f"scheduler must be one of {', '.join(SCHEDULERS)}")
     if config.rotation_degrees < 0:

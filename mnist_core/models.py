@@ -57,9 +57,16 @@ class FastDropout(nn.Module):
         return f"p={self.p}"
 
 
-def conv_block(in_channels: int, out_channels: int, batch_norm: bool, dropout: float) -> nn.Sequential:
+# The nonlinearity of every block, by the name a recipe gives (``TrainConfig.activation``).
+# ReLU is the lesson's. SiLU, x * sigmoid(x), is smooth and lets a little negative signal
+# (and its gradient) through where ReLU outputs a hard zero.
+ACTIVATION_LAYERS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "silu": nn.SiLU}
+
+
+def conv_block(in_channels: int, out_channels: int, batch_norm: bool, dropout: float,
+               activation: str = "relu") -> nn.Sequential:
     """3x3 conv -> ReLU -> [BatchNorm] -> [Dropout]; BatchNorm after the ReLU, as the lesson has it."""
-    layers: list[nn.Module] = [conv3x3(in_channels, out_channels), nn.ReLU()]
+    layers: list[nn.Module] = [conv3x3(in_channels, out_channels), ACTIVATION_LAYERS[activation]()]
     if batch_norm:
         layers.append(nn.BatchNorm2d(out_channels))
     if dropout > 0:
@@ -83,17 +90,17 @@ class LessonNet(nn.Module):
     building_blocks = (conv_block,)  # the helpers __init__ calls; the step page shows their code with the class
 
     def __init__(self, batch_norm: bool = True, dropout: float = 0.05,
-                 widths: tuple[int, ...] = LESSON_WIDTHS) -> None:
+                 widths: tuple[int, ...] = LESSON_WIDTHS, activation: str = "relu") -> None:
         super().__init__()
         c1, c2, squeeze, c3, c4, c5, c6 = widths
-        self.block1 = conv_block(1, c1, batch_norm, dropout)
-        self.block2 = conv_block(c1, c2, batch_norm, dropout=0.0)
+        self.block1 = conv_block(1, c1, batch_norm, dropout, activation)
+        self.block2 = conv_block(c1, c2, batch_norm, 0.0, activation)
         self.pool = nn.MaxPool2d(2, 2)
         self.transition = conv1x1(c2, squeeze)  # squeeze channels before the second stage
-        self.block3 = conv_block(squeeze, c3, batch_norm, dropout)
-        self.block4 = conv_block(c3, c4, batch_norm, dropout)
-        self.block5 = conv_block(c4, c5, batch_norm, dropout)
-        self.block6 = conv_block(c5, c6, batch_norm, dropout)
+        self.block3 = conv_block(squeeze, c3, batch_norm, dropout, activation)
+        self.block4 = conv_block(c3, c4, batch_norm, dropout, activation)
+        self.block5 = conv_block(c4, c5, batch_norm, dropout, activation)
+        self.block6 = conv_block(c5, c6, batch_norm, dropout, activation)
         self.gap = nn.AvgPool2d(4)
         self.classifier = conv1x1(c6, 10)
 
@@ -111,13 +118,14 @@ class LessonNet(nn.Module):
         return F.log_softmax(x.flatten(1), dim=1)  # (B, 10)
 
 
-def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
-    """3x3 conv -> BatchNorm -> ReLU: Step 6's full-resolution block."""
-    return nn.Sequential(conv3x3(in_channels, out_channels), nn.BatchNorm2d(out_channels), nn.ReLU())
+def conv_bn_act(in_channels: int, out_channels: int, activation: str) -> nn.Sequential:
+    """3x3 conv -> BatchNorm -> activation: Step 6's full-resolution block."""
+    return nn.Sequential(conv3x3(in_channels, out_channels), nn.BatchNorm2d(out_channels),
+                         ACTIVATION_LAYERS[activation]())
 
 
-def separable_block(in_channels: int, out_channels: int, dropout: float) -> nn.Sequential:
-    """Depthwise 3x3 -> pointwise 1x1 -> BatchNorm -> ReLU -> [Dropout].
+def separable_block(in_channels: int, out_channels: int, dropout: float, activation: str) -> nn.Sequential:
+    """Depthwise 3x3 -> pointwise 1x1 -> BatchNorm -> activation -> [Dropout].
 
     The depthwise convolution looks at a 3x3 window of each channel on its own (9 weights
     per channel); the pointwise one mixes the channels (one weight per pair). Together they
@@ -128,7 +136,7 @@ def separable_block(in_channels: int, out_channels: int, dropout: float) -> nn.S
         nn.Conv2d(in_channels, in_channels, kernel_size=3, groups=in_channels, bias=False),
         conv1x1(in_channels, out_channels),
         nn.BatchNorm2d(out_channels),
-        nn.ReLU(),
+        ACTIVATION_LAYERS[activation](),
     ]
     if dropout > 0:
         layers.append(FastDropout(dropout))
@@ -147,17 +155,17 @@ class SeparableNet(nn.Module):
     and the average pool over its 4x4 outputs covers the whole digit.
     """
 
-    building_blocks = (conv_bn_relu, separable_block)
+    building_blocks = (conv_bn_act, separable_block)
 
-    def __init__(self, dropout: float = 0.0) -> None:
+    def __init__(self, dropout: float = 0.0, activation: str = "relu") -> None:
         super().__init__()
-        self.block1 = conv_bn_relu(1, 10)
-        self.block2 = conv_bn_relu(10, 16)
+        self.block1 = conv_bn_act(1, 10, activation)
+        self.block2 = conv_bn_act(10, 16, activation)
         self.pool = nn.MaxPool2d(2, 2)
-        self.block3 = separable_block(16, 24, dropout)
-        self.block4 = separable_block(24, 24, dropout)
-        self.block5 = separable_block(24, 24, dropout)
-        self.block6 = separable_block(24, 24, dropout)
+        self.block3 = separable_block(16, 24, dropout, activation)
+        self.block4 = separable_block(24, 24, dropout, activation)
+        self.block5 = separable_block(24, 24, dropout, activation)
+        self.block6 = separable_block(24, 24, dropout, activation)
         self.gap = nn.AvgPool2d(4)
         self.classifier = conv1x1(24, 10)
 

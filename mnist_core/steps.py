@@ -87,15 +87,15 @@ class Step:
 
 
 def _plain(config: TrainConfig) -> nn.Module:
-    return LessonNet(batch_norm=False, dropout=0.0)
+    return LessonNet(batch_norm=False, dropout=0.0, activation=config.activation)
 
 
 def _regularised(config: TrainConfig) -> nn.Module:
-    return LessonNet(batch_norm=True, dropout=config.dropout)
+    return LessonNet(batch_norm=True, dropout=config.dropout, activation=config.activation)
 
 
 _BASE = TrainConfig(step=1, epochs=EPOCH_BUDGET, batch_size=128, optimizer="sgd", lr=0.01, momentum=0.9)
-_COMMON_TUNABLE = ("epochs", "batch_size", "lr", "seed")
+_COMMON_TUNABLE = ("epochs", "batch_size", "lr", "seed", "activation")
 
 STEPS: dict[int, Step] = {}
 
@@ -212,7 +212,7 @@ STEP5_WIDTHS = (10, 12, 8, 12, 12, 14, 14)  # the lesson's widths, each cut by t
 
 
 def _narrowed(config: TrainConfig) -> nn.Module:
-    return LessonNet(batch_norm=True, dropout=config.dropout, widths=STEP5_WIDTHS)
+    return LessonNet(batch_norm=True, dropout=config.dropout, widths=STEP5_WIDTHS, activation=config.activation)
 
 
 _register(Step(
@@ -250,7 +250,7 @@ _register(Step(
 
 
 def _separable(config: TrainConfig) -> nn.Module:
-    return SeparableNet(dropout=config.dropout)
+    return SeparableNet(dropout=config.dropout, activation=config.activation)
 
 
 _register(Step(

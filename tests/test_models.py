@@ -60,6 +60,23 @@ def test_models_output_log_probabilities(step):
     torch.testing.assert_close(out.exp().sum(1), torch.ones(3))
 
 
+@pytest.mark.parametrize("step", list(STEPS))
+def test_activation_swaps_every_nonlinearity_and_keeps_the_weights(step):
+    recipe = get_step(step).recipe
+    relu = get_step(step).build_model(recipe.with_(activation="relu"))
+    silu = get_step(step).build_model(recipe.with_(activation="silu"))
+    assert count_parameters(relu) == count_parameters(silu)
+    kinds = {name: type(module) for name, module in relu.named_modules()}
+    swapped = {name for name, module in silu.named_modules() if type(module) is not kinds[name]}
+    assert swapped == {name for name, kind in kinds.items() if kind is torch.nn.ReLU}
+    assert swapped and all(isinstance(silu.get_submodule(name), torch.nn.SiLU) for name in swapped)
+
+
+def test_an_unknown_activation_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="activation must be one of relu, silu"):
+        get_step(4).recipe.with_(activation="tanh")
+
+
 def test_fast_dropout_keeps_the_expectation_and_drops_the_right_share():
     torch.manual_seed(0)
     layer = FastDropout(0.05).train()

@@ -26,6 +26,12 @@ FIELD_WIDGETS = {
     "dropout": ("Dropout", 0.0, 0.5, 0.01, "Drop probability after each block that has dropout (see the Model tab)."),
     "rotation_degrees": ("Rotation (± degrees)", 0.0, 30.0, 1.0, "Random rotation of each training image."),
 }
+# Recipe fields picked from a list instead: label, {value: shown as}, help.
+FIELD_CHOICES = {
+    "activation": ("Activation", {"relu": "ReLU", "silu": "SiLU"},
+                   "The nonlinearity after every block: ReLU zeroes negatives, SiLU (x·sigmoid(x)) lets a little "
+                   "through."),
+}
 IMAGES_PER_EPOCH = {60_000: "all 60,000 (the real lesson)", 10_000: "10,000 (quick)", 2_560: "2,560 (demo)"}
 
 
@@ -42,8 +48,13 @@ def recipe_form(step: Step) -> None:
         cols = st.columns(3)
         values = {}
         for i, name in enumerate(step.tunable):
-            label, low, high, increment, help_text = FIELD_WIDGETS[name]
             default = getattr(step.recipe, name)
+            if name in FIELD_CHOICES:
+                label, shown, help_text = FIELD_CHOICES[name]
+                values[name] = cols[i % 3].selectbox(label, list(shown), index=list(shown).index(default),
+                                                     format_func=shown.get, help=help_text, key=f"{key}_{name}")
+                continue
+            label, low, high, increment, help_text = FIELD_WIDGETS[name]
             values[name] = cols[i % 3].number_input(
                 label, min_value=type(default)(low), max_value=type(default)(high), value=default,
                 step=type(default)(increment), help=help_text, key=f"{key}_{name}",
