@@ -14,9 +14,9 @@ from pathlib import Path
 
 from . import bench, predict_cli, rf_cli, schedule_study, seeds
 from .checkpoints import CheckpointError
-from .config import ACTIVATIONS, SCHEDULERS
 from .data import MnistUnavailable, load_mnist
 from .progress_bar import EpochBar
+from .recipe_args import add_recipe_arguments, recipe_from_args
 from .steps import STEPS, UnknownStep, get_step
 
 EXIT_USAGE = 2
@@ -24,18 +24,6 @@ EXIT_USAGE = 2
 
 class CliError(Exception):
     """An error whose message is the whole story for the user."""
-
-
-def _step_config(args: argparse.Namespace):
-    step = get_step(args.step)
-    overrides = {
-        name: getattr(args, name)
-        for name in ("epochs", "seed", "batch_size", "lr", "dropout", "activation", "rotation_degrees", "scheduler",
-                     "translate", "scale", "label_smoothing", "weight_decay", "onecycle_warmup",
-                     "train_limit", "test_limit", "device")
-        if getattr(args, name, None) is not None
-    }
-    return step.recipe.with_(**overrides)
 
 
 def _data_progress(message: str, fraction: float | None) -> None:
@@ -63,7 +51,7 @@ def _train_one(config, out: Path, data) -> dict:
 def cmd_train(args: argparse.Namespace) -> int:
     from .runs import RunStore
 
-    config = _step_config(args)
+    config = recipe_from_args(args)
     data = _load_data()
     out = Path(args.out) if args.out else RunStore().create(config, label=f"Step {config.step} (command line)").path
     step = get_step(config.step)
@@ -111,23 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train one step, with a progress bar per epoch")
-    train.add_argument("--step", type=int, required=True, help="lesson step (1-4, or 5-6 beyond the lesson)")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--seed", type=int)
-    train.add_argument("--batch-size", dest="batch_size", type=int)
-    train.add_argument("--lr", type=float, help="learning rate (the peak under OneCycle)")
-    train.add_argument("--dropout", type=float)
-    train.add_argument("--activation", choices=ACTIVATIONS, help="the nonlinearity of every block")
-    train.add_argument("--rotation", dest="rotation_degrees", type=float, help="random rotation, ±degrees")
-    train.add_argument("--scheduler", choices=SCHEDULERS)
-    train.add_argument("--warmup", dest="onecycle_warmup", type=float, help="OneCycle: fraction of batches rising")
-    train.add_argument("--translate", type=float, help="random shift, ± fraction of the image side")
-    train.add_argument("--scale", type=float, help="random zoom by a factor in 1 ± SCALE")
-    train.add_argument("--label-smoothing", dest="label_smoothing", type=float)
-    train.add_argument("--weight-decay", dest="weight_decay", type=float)
-    train.add_argument("--train-limit", dest="train_limit", type=int, help="train on the first N images only")
-    train.add_argument("--test-limit", dest="test_limit", type=int, help="evaluate on the first N test images only")
-    train.add_argument("--device", help="auto (default), cpu, cuda or mps")
+    add_recipe_arguments(train)
     train.add_argument("--out", help="run folder to write (default: a new folder under runs/)")
     train.set_defaults(func=cmd_train)
 

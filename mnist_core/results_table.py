@@ -34,7 +34,7 @@ def results_rows() -> list[dict]:
 
 
 def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}%"  # Steps 5 and 6 have no source lesson to quote
+    return "n/a" if value is None else f"{value:.2f}%"  # Step 5 has no source lesson to quote
 
 
 def results_markdown(rows: list[dict]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from .rf import INPUT_SIZE, format_table, model_table
-from .steps import get_step
+from .steps import STEP_ARGUMENT_HELP, get_step
 
 
 def cmd_rf(args: argparse.Namespace) -> int:
@@ -18,7 +18,7 @@ def cmd_rf(args: argparse.Namespace) -> int:
         raise ValueError(f"--input-size must be at least 1 (got {args.input_size})")
     table = model_table(step.build_model(), input_size=args.input_size)
     print(f"Step {step.number}: {step.title}. Receptive field, layer by layer"
-          f"{'' if args.all_layers else ' (ReLU, BatchNorm and dropout rows hidden: they change no geometry)'}:\n")
+          f"{'' if args.all_layers else ' (activations, BatchNorm, dropout hidden: they change no geometry)'}:\n")
     print(format_table(table, pointwise=args.all_layers))
     return 0
 
@@ -26,7 +26,7 @@ def cmd_rf(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add the ``rf`` subcommand to ``python -m mnist_core``."""
     rf = subparsers.add_parser("rf", help="a step's receptive field, layer by layer")
-    rf.add_argument("--step", type=int, required=True, help="lesson step (1-4, or 5-6 beyond the lesson)")
-    rf.add_argument("--all-layers", action="store_true", help="also show ReLU, BatchNorm and dropout rows")
+    rf.add_argument("--step", type=int, required=True, help=STEP_ARGUMENT_HELP)
+    rf.add_argument("--all-layers", action="store_true", help="also show activation, BatchNorm and dropout rows")
     rf.add_argument("--input-size", type=int, default=INPUT_SIZE, help="side of the square input, in pixels")
     rf.set_defaults(func=cmd_rf)

@@ -1,6 +1,7 @@
 """``python -m mnist_core seeds --step N --seeds 1 2 3``: one recipe, several seeds, one table.
 
-A single run can be lucky. This command trains a step's recipe once per seed, each into
+A single run can be lucky. This command trains a step's recipe (changed by any of
+``train``'s recipe flags, such as ``--activation relu``) once per seed, each into
 its own run folder (``DIR/seed<S>/``, with ``DIR`` defaulting to ``runs/step<N>-seeds``),
 and writes ``DIR/seeds.md`` and ``DIR/seeds.json``: per seed the best and the final test
 accuracy, then their mean and the lowest final one. A seed whose folder already holds a
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from .data import load_mnist
 from .progress_bar import EpochBar
+from .recipe_args import add_recipe_arguments, recipe_from_args
 from .report import summarize
 from .runs import default_runs_dir, finished_run, read_run, write_json
 from .steps import get_step
@@ -66,8 +68,7 @@ def cmd_seeds(args: argparse.Namespace) -> int:
     from .runs import train_run
 
     step = get_step(args.step)
-    recipe = step.recipe.with_(**{name: getattr(args, name) for name in ("epochs", "train_limit")
-                                  if getattr(args, name)})
+    recipe = recipe_from_args(args)
     out = Path(args.out) if args.out else default_runs_dir() / f"step{step.number}-seeds"
     out.mkdir(parents=True, exist_ok=True)
     data = None
@@ -99,9 +100,7 @@ def register(subparsers) -> None:
     """Add the ``seeds`` command to the CLI's subparsers."""
     parser = subparsers.add_parser("seeds", help="train a step's recipe with several seeds and tabulate them",
                                    description=__doc__.splitlines()[0])
-    parser.add_argument("--step", type=int, required=True, help="lesson step (1-4, or 5-6 beyond the lesson)")
+    add_recipe_arguments(parser, seed=False)  # the step's recipe, with any field changed for a trial
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds to train (default 1 2 3)")
-    parser.add_argument("--epochs", type=int, help="fewer epochs, for a quick look")
-    parser.add_argument("--train-limit", dest="train_limit", type=int, help="train on the first N images only")
     parser.add_argument("--out", help="folder for the runs and the table (default runs/step<N>-seeds)")
     parser.set_defaults(func=cmd_seeds)

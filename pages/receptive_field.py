@@ -78,7 +78,8 @@ step_number = st.selectbox("Network", list(STEPS), index=list(STEPS).index(LESSO
                            format_func=step_label, key="rf_step")
 step_model = STEPS[step_number].build_model()  # built per run: cheap, and never shared between sessions
 step_table = rf.model_table(step_model)
-show_pointwise = st.toggle("Show layers that change no geometry (ReLU, BatchNorm, dropout)", key="rf_show_pointwise")
+show_pointwise = st.toggle("Show layers that change no geometry (activations, BatchNorm, dropout)",
+                           key="rf_show_pointwise")
 st.dataframe(table_frame(rf.shown_rows(step_table, show_pointwise), TABLE_HEADERS), hide_index=True)
 st.caption("Sizes, jumps and RFs are in input pixels. *start* is the input pixel (0-27) on which the first "
            "unit's field is centred. Recurrences: n out = ⌊(n in + 2p − k_eff)/s⌋ + 1 with k_eff = d(k−1)+1; "

@@ -22,24 +22,23 @@ def app(runs_dir, monkeypatch):
     return at
 
 
-def test_home_shows_the_goal_the_six_steps_and_one_plot(app):
+def test_home_shows_the_goal_the_five_steps_and_one_plot(app):
     assert "99.4%" in app.title[0].value
     table = app.dataframe[0].value
-    assert list(table["Params"]) == [9_264, 9_436, 9_436, 9_436, 6_990, 4_918]
+    assert list(table["Params"]) == [9_264, 9_436, 9_436, 9_436, 4_918]
     assert table["Ours: final test %"].notna().all()
-    assert table["Source: best test %"].isna().tolist() == [False] * 4 + [True] * 2  # Steps 5 and 6 have none
-    # A shipped run is one seed; Steps 5 and 6 also show their recipe's mean over the seeds they ship.
-    seed_means = [shipped_seeds_summary(n)["mean_final_test_acc"] for n in (5, 6)]
-    assert table["Over seeds: mean final %"].tolist()[4:] == seed_means
-    assert table["Over seeds: mean final %"].isna().tolist() == [True] * 4 + [False] * 2
+    assert table["Source: best test %"].isna().tolist() == [False] * 4 + [True]  # Step 5 has none
+    # A shipped run is one seed; Step 5 also shows its recipe's mean over the seeds it ships.
+    assert table["Over seeds: mean final %"].tolist()[4] == shipped_seeds_summary(5)["mean_final_test_acc"]
+    assert table["Over seeds: mean final %"].isna().tolist() == [True] * 4 + [False]
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
-    assert len(spec["data"]) == 6  # one curve per step
+    assert len(spec["data"]) == 5  # one curve per step
     assert any("CPU" in info.value or "CUDA" in info.value for info in app.info)
 
 
 @pytest.mark.parametrize("step, params, model_class", [
     (1, 9_264, "LessonNet"), (2, 9_436, "LessonNet"), (3, 9_436, "LessonNet"), (4, 9_436, "LessonNet"),
-    (5, 6_990, "LessonNet"), (6, 4_918, "SeparableNet"),
+    (5, 4_918, "SeparableNet"),
 ])
 def test_step_page_tells_the_story_and_shows_model_and_mistakes(app, step, params, model_class):
     app.switch_page(f"pages/step_{step}.py").run()
@@ -130,6 +129,25 @@ def test_two_sessions_training_at_once_queue_and_both_finish(runs_dir, monkeypat
         at.run()
         assert not at.exception and not at.error
     assert sorted(run.config.step for run in store.list()) == [2, 3]
+
+
+@pytest.mark.real_data
+def test_the_activation_is_a_choice_on_the_form_and_reaches_the_run(app, runs_dir, mnist):
+    app.switch_page("pages/step_5.py").run()
+    assert app.selectbox(key="step5_activation").value == "silu"  # Step 5's own
+    app.switch_page("pages/step_4.py").run()
+    choice = app.selectbox(key="step4_activation")
+    assert choice.value == "relu" and choice.options == ["ReLU", "SiLU"]
+    choice.select("silu")
+    app.number_input(key="step4_epochs").set_value(1)
+    app.button(key="step4_train").click().run()
+    assert not app.exception
+    store = RunStore(runs_dir)
+    deadline = time.time() + 120
+    while not (store.list() and store.list()[0].state == "finished"):
+        assert time.time() < deadline, "the run did not finish in time"
+        time.sleep(0.3)
+    assert store.list()[0].config.activation == "silu"
 
 
 def test_first_visit_renders_every_page_from_the_shipped_assets_with_no_data(runs_dir, tmp_path, monkeypatch):

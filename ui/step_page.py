@@ -56,7 +56,8 @@ def _story(step: Step, shipped: Run | None) -> None:
 def _measurements(step: Step) -> None:
     """The tables behind the Analysis, full width so their columns stay readable."""
     if step.trials:
-        st.markdown("**What was tried on the way** (15 epochs each, `python -m mnist_core` plus the arguments shown)")
+        st.markdown("**What was tried on the way** (15 epochs each, `python -m mnist_core` plus the arguments shown; "
+                    "over several seeds, the mean)")
         st.markdown(trials_markdown(step.trials))
     evidence = ASSETS_DIR / step.evidence.table if step.evidence else None
     if evidence is not None and evidence.is_file():
