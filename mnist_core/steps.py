@@ -235,7 +235,7 @@ _register(Step(
     ),
     analysis=(
         "Thinning the lesson's network is not enough. With every layer two channels narrower it still ends "
-        "three seeds at 99.47-99.49%, 99.48% on average, but that is 6,990 parameters. At 5,000, ordinary "
+        "three seeds between 99.47% and 99.49%, 99.48% on average, but that is 6,990 parameters. At 5,000, ordinary "
         "3x3 convolutions buy about 12 channels a layer, and the best such design we tried (SqueezeNet5k, "
         "4,720) ended seed 1 at 99.30%.",
         "A 3x3 convolution pays nine weights for every pair of input and output channels. A "
@@ -248,14 +248,16 @@ _register(Step(
         "almost nothing to filter. The separable block after the pool is cheap on 16 channels, so no 1x1 "
         "squeeze is needed there.",
         "With the lesson's ReLU this design lands just short: six seeds end between 99.28% and 99.44%, "
-        "99.35% on average, and one is under 99.3%. The lesson's other tools did not close the gap: on seed 1, "
+        "99.35% on average, and one is under 99.3%. The usual tricks did not close the gap: on seed 1, "
         "5% dropout, OneCycle and label smoothing each ended lower than the plain recipe.",
-        "SiLU instead of ReLU closes it, at no cost in parameters: SEEDS_VERDICT",
+        "SiLU instead of ReLU closes it, at no cost in parameters: six seeds of this step's recipe end between "
+        "99.39% and 99.47%, 99.43% on average, and the first three, the target's measure, 99.44% with none below "
+        "99.41% (table below). Seed for seed, from the same starting weights through the same batches, SiLU "
+        "ended higher than ReLU on five of the six, by 0.08 points on average.",
         "Why a smoother activation pays here (our reading): BatchNorm centres every channel just before the "
         "activation, so about half of each channel's values are negative. ReLU turns all of them into exactly "
         "zero and sends no gradient back through them; SiLU, x·sigmoid(x), keeps a small negative response and "
-        "a gradient everywhere. With 10 to 24 channels a layer there is little to spare, and the same seeds "
-        "(same starting weights, same batches) end higher with SiLU on every one we compared.",
+        "a gradient everywhere. With 10 to 24 channels a layer there is little to spare.",
     ),
     results=(
         "Seeds of the recipe (Step 4's StepLR from 0.05, ±7° rotation and batch 128, with no dropout and with "
@@ -274,11 +276,13 @@ _register(Step(
               "train --step 5 --activation relu --scheduler onecycle --lr 0.05"),
         Trial("the same, with label smoothing 0.1", 4_918, 99.40, 99.45, (1,),
               "train --step 5 --activation relu --label-smoothing 0.1"),
-        Trial("SiLU instead of ReLU: this step's recipe", 4_918, 99.44, 99.49, (1, 2, 3),
-              "seeds --step 5", table="step5-seeds/seeds.md"),
+        Trial("SiLU instead of ReLU: this step's recipe", 4_918, 99.43, 99.48, (1, 2, 3, 4, 5, 6),
+              "seeds --step 5 --seeds 1 2 3 4 5 6", table="step5-seeds/seeds.md"),
+        Trial("SiLU, with Step 4's 5% dropout", 4_918, 99.49, 99.52, (1,), "train --step 5 --dropout 0.05"),
+        Trial("SiLU, with weight decay 5e-4", 4_918, 99.50, 99.52, (1,), "train --step 5 --weight-decay 5e-4"),
     ),
     evidence=Evidence(table="step5-seeds/seeds.md",
-                      command="python -m mnist_core seeds --step 5 --seeds 1 2 3 --out assets/step5-seeds"),
+                      command="python -m mnist_core seeds --step 5 --seeds 1 2 3 4 5 6 --out assets/step5-seeds"),
     tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
     param_budget=BEYOND_LESSON_PARAM_BUDGET,
 ))

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from mnist_core.report import shipped_seeds_summary
 from mnist_core.runs import RunStore
-from mnist_core.steps import STEPS
+from mnist_core.steps import STEPS, get_step
 
 
 @pytest.fixture()
@@ -52,6 +52,14 @@ def test_step_page_tells_the_story_and_shows_model_and_mistakes(app, step, param
     assert len(app.get("plotly_chart")) >= 2  # shipped curves and confusion matrix
     assert app.get("image"), "the shipped mistakes grid"
     assert app.button(key=f"step{step}_train")
+
+
+def test_step5_page_shows_the_seed_tables_of_the_designs_it_replaced(app):
+    app.switch_page("pages/step_5.py").run()
+    tables = [e for e in app.expander if e.label.startswith("Seed by seed")]
+    assert [e.label for e in tables] == ["Seed by seed: " + t.change for t in get_step(5).trials
+                                         if t.table and t.table != get_step(5).evidence.table]
+    assert len(tables) == 2 and all("mean of" in e.markdown[0].value for e in tables)
 
 
 def test_mistakes_filter_by_true_digit(app):
