@@ -9,6 +9,8 @@ from mnist_core.steps import BEYOND_LESSON_PARAM_BUDGET, EPOCH_BUDGET, PARAM_BUD
 from ui.charts import metric_figure
 from ui.state import training_device
 
+NO_FIGURE = "—"
+
 st.title("MNIST above 99.4% with fewer than 10,000 parameters")
 st.markdown(
     f"""
@@ -40,11 +42,19 @@ for number, step in STEPS.items():
     })
 
 st.subheader("The steps")
-st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+steps_table = pd.DataFrame(rows)
+percent_columns = [column for column in steps_table.columns if column.endswith("%")]
+# Shown as text with two decimals, and a dash where a step has no such figure (no source
+# lesson, no seed table): Streamlit would print "None" in an empty number cell.
+for column in percent_columns:
+    steps_table[column] = [NO_FIGURE if pd.isna(value) else f"{value:.2f}" for value in steps_table[column]]
+st.dataframe(steps_table, hide_index=True, column_config={
     "Step": st.column_config.TextColumn(help="Open the step in the menu for its story"),
-    "Params": st.column_config.NumberColumn(format="%d"),
+    "Params": st.column_config.NumberColumn(format="localized"),
+    **{column: st.column_config.TextColumn(alignment="right") for column in percent_columns},
     "Target met at the end": st.column_config.CheckboxColumn(help="By the shipped run (one seed)"),
-    "Over seeds: mean final %": st.column_config.NumberColumn(
+    "Over seeds: mean final %": st.column_config.TextColumn(
+        alignment="right",
         help="Mean final test accuracy of the step's recipe over several seeds (python -m mnist_core seeds), "
              "where it was measured"),
 })

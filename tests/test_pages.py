@@ -27,10 +27,11 @@ def test_home_shows_the_goal_the_five_steps_and_one_plot(app):
     table = app.dataframe[0].value
     assert list(table["Params"]) == [9_264, 9_436, 9_436, 9_436, 4_918]
     assert table["Ours: final test %"].notna().all()
-    assert table["Source: best test %"].isna().tolist() == [False] * 4 + [True]  # Step 5 has none
+    assert (table["Source: best test %"] == "—").tolist() == [False] * 4 + [True]  # Step 5 has none
+    assert table["Source: best test %"][0] == "98.76"  # two decimals, as the lesson quotes them
     # A shipped run is one seed; Step 5 also shows its recipe's mean over the seeds it ships.
-    assert table["Over seeds: mean final %"].tolist()[4] == shipped_seeds_summary(5)["mean_final_test_acc"]
-    assert table["Over seeds: mean final %"].isna().tolist() == [True] * 4 + [False]
+    assert table["Over seeds: mean final %"].tolist() == ["—"] * 4 + [
+        f"{shipped_seeds_summary(5)['mean_final_test_acc']:.2f}"]
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert len(spec["data"]) == 5  # one curve per step
     assert any("CPU" in info.value or "CUDA" in info.value for info in app.info)

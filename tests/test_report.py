@@ -48,4 +48,4 @@ def test_analysis_says_whether_the_target_was_reached_and_held():
 def test_shipped_seed_summaries_are_read_where_a_step_ships_them_and_none_elsewhere():
     assert shipped_seeds_summary(1) is None  # Step 1 ships one run, no seed table
     summary = shipped_seeds_summary(5)
-    assert summary["seeds"] == 3 and summary["min_final_test_acc"] <= summary["mean_final_test_acc"]
+    assert summary["seeds"] == 6 and summary["min_final_test_acc"] <= summary["mean_final_test_acc"]
