@@ -584,9 +584,9 @@ def sample_digits(data_dir: Path | str | None = None, count: int = 10) -> tuple[
 
 def spec_from_record(record: Mapping, name: str = "") -> LayerSpec | None:
     """A LayerSpec from one row of an editable table (keys: type, out_channels, kernel, stride, padding,
-    dilation). Cells may be None, NaN, floats or text; a cell that is not a whole number becomes the
-    row's ``problem``. ``name`` labels the row in tables and messages (default: its type).
-    Returns None for a row with every cell empty."""
+    dilation, groups). Cells may be None, NaN, floats or text; a cell that is not a whole number becomes
+    the row's ``problem``; an empty groups cell means 1, an ordinary convolution. ``name`` labels the row
+    in tables and messages (default: its type). Returns None for a row with every cell empty."""
     def empty(value) -> bool:
         if value is None:
             return True
@@ -597,7 +597,7 @@ def spec_from_record(record: Mapping, name: str = "") -> LayerSpec | None:
         except TypeError:  # pandas' NA refuses to become a bool; it is an empty cell too
             return True
 
-    keys = ("type", "out_channels", "kernel", "stride", "padding", "dilation")
+    keys = ("type", "out_channels", "kernel", "stride", "padding", "dilation", "groups")
     if all(empty(record.get(key)) for key in keys):
         return None
     kind = None if empty(record.get("type")) else str(record["type"]).strip().lower()
@@ -619,6 +619,8 @@ def spec_from_record(record: Mapping, name: str = "") -> LayerSpec | None:
             values[key] = int(number)
     if kind in POINTWISE_KINDS or kind == "gap":
         problem = None  # their numeric cells are ignored
+    if values["groups"] is None:
+        del values["groups"]  # LayerSpec's default: 1
     return LayerSpec(kind, name=name or kind or "?", problem=problem, **values)
 
 
@@ -638,5 +640,6 @@ def records_from_specs(specs: Iterable[LayerSpec], keep_pointwise: Iterable[str]
             "stride": spec.stride if shaped else None,
             "padding": spec.padding if shaped else None,
             "dilation": spec.dilation if shaped else None,
+            "groups": spec.groups if spec.kind == "conv" else None,
         })
     return records

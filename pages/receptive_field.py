@@ -14,7 +14,7 @@ import streamlit as st
 from mnist_core import rf
 from mnist_core.steps import PARAM_BUDGET, STEPS
 
-EDITOR_COLUMNS = ["type", "out_channels", "kernel", "stride", "padding", "dilation"]
+EDITOR_COLUMNS = ["type", "out_channels", "kernel", "stride", "padding", "dilation", "groups"]
 TABLE_HEADERS = {
     "index": "#", "name": "layer", "in_size": "n in", "kernel": "kernel", "stride": "stride", "padding": "padding",
     "dilation": "dilation", "out_size": "n out", "jump_in": "jump in", "jump_out": "jump out", "rf_in": "RF in",
@@ -96,7 +96,8 @@ st.markdown(
     "parameters, and the last layer should see all 28x28 pixels. Convolutions have no bias, as in the lesson; "
     "a batchnorm row adds a scale and a shift per channel. ReLU and dropout change neither, so they are left "
     "out (you may add them). A cell showing *None* is not used by that layer type; an empty stride means 1 for "
-    "a conv and the kernel for a pool; *gap* is a global average pool."
+    "a conv and the kernel for a pool; *groups* splits a conv's channels (as many as its input channels makes "
+    "it depthwise); *gap* is a global average pool."
 )
 left, right = st.columns([1, 1])
 start_number = left.selectbox("Start from", list(STEPS), index=list(STEPS).index(LESSON_FINAL_STEP),
@@ -120,6 +121,10 @@ edited = st.data_editor(
         "stride": st.column_config.NumberColumn("stride", step=1, default=1),
         "padding": st.column_config.NumberColumn("padding", step=1, default=0),
         "dilation": st.column_config.NumberColumn("dilation", step=1, default=1),
+        "groups": st.column_config.NumberColumn(
+            "groups", step=1, default=1,
+            help="conv only: 1 is an ordinary convolution; as many groups as input channels makes it depthwise "
+                 "(one filter per channel, as in Step 5)"),
     },
 )
 

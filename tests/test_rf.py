@@ -253,12 +253,22 @@ def test_unreadable_cells_become_the_rows_reason(record, reason):
     assert reason in row.problem and row.name == "Row 0"
 
 
-def test_records_round_trip_a_step():
-    specs = rf.specs_from_model(STEPS[4].build_model())
+@pytest.mark.parametrize("step, params", [(4, 9_436), (5, 4_918)])
+def test_records_round_trip_a_step(step, params):
+    """The editor's rows keep everything that counts: Step 5's depthwise convolutions stay depthwise."""
+    specs = rf.specs_from_model(STEPS[step].build_model())
     records = rf.records_from_specs(specs)
     assert [r["type"] for r in records][:3] == ["conv", "batchnorm", "conv"]
     table = rf.rf_table([rf.spec_from_record(r) for r in records])
-    assert table.final_rf == 28 and table.total_params == 9_436
+    assert table.final_rf == 28 and table.total_params == params
+
+
+def test_an_empty_groups_cell_is_an_ordinary_convolution_and_a_bad_one_is_refused():
+    plain = rf.spec_from_record({"type": "conv", "out_channels": 8, "kernel": 3, "groups": None})
+    assert plain.groups == 1
+    row = rf.rf_table([rf.spec_from_record({"type": "conv", "out_channels": 6, "kernel": 3, "groups": 4})],
+                      in_channels=4).rows[0]
+    assert "groups 4 must divide both" in row.problem
 
 
 # --- digits and the command line -------------------------------------------------------------------------
