@@ -67,6 +67,7 @@ def _measurements(step: Step) -> None:
                     st.caption(f"Made by `{trial.command}`.")
     evidence = ASSETS_DIR / step.evidence.table if step.evidence else None
     if evidence is not None and evidence.is_file():
+        st.markdown("**The measurement behind the Analysis**")
         st.markdown(evidence.read_text())
         st.caption(f"Made by `{step.evidence.command}`.")
 
