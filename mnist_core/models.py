@@ -64,7 +64,7 @@ ACTIVATION_LAYERS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "silu": nn.SiL
 
 def conv_block(in_channels: int, out_channels: int, batch_norm: bool, dropout: float,
                activation: str = "relu") -> nn.Sequential:
-    """3x3 conv -> ReLU -> [BatchNorm] -> [Dropout]; BatchNorm after the ReLU, as the lesson has it."""
+    """3x3 conv -> activation -> [BatchNorm] -> [Dropout]; BatchNorm after the ReLU, as the lesson has it."""
     layers: list[nn.Module] = [conv3x3(in_channels, out_channels), ACTIVATION_LAYERS[activation]()]
     if batch_norm:
         layers.append(nn.BatchNorm2d(out_channels))

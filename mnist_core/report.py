@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .runs import Run, read_run
-from .steps import EPOCH_BUDGET, PARAM_BUDGET, TARGET_ACC
+from .steps import EPOCH_BUDGET, PARAM_BUDGET, TARGET_ACC, get_step
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 
@@ -22,14 +22,16 @@ def shipped_run(step: int) -> Run | None:
 
 
 def shipped_seeds_summary(step: int) -> dict | None:
-    """The summary of ``assets/step<N>-seeds/seeds.json`` (``python -m mnist_core seeds``), if one is shipped.
+    """The summary of the seed table behind ``step``'s Analysis (``python -m mnist_core seeds``), if it has one.
 
     One shipped run is one seed; where the recipe was also run over several seeds, this
     says what the recipe does, not what one lucky (or unlucky) seed did.
     """
-    path = ASSETS_DIR / f"step{step}-seeds" / "seeds.json"
-    try:
-        return json.loads(path.read_text())["summary"]
+    evidence = get_step(step).evidence
+    if evidence is None:
+        return None
+    try:  # seeds writes seeds.json beside seeds.md; another kind of table has no such summary
+        return json.loads((ASSETS_DIR / evidence.table).with_suffix(".json").read_text())["summary"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
