@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from ui.routing import mark_routed, page_wanted
+
 st.set_page_config(page_title="MNIST in under 10k parameters", page_icon=":material/pin:", layout="wide")
 
 pages = {
@@ -19,4 +21,9 @@ pages = {
         st.Page("pages/draw_digit.py", title="Draw a digit", icon=":material/draw:"),
     ],
 }
-st.navigation(pages).run()
+mark_routed()
+page = st.navigation(pages)
+wanted = page_wanted()
+if wanted is not None:
+    st.switch_page(wanted)  # the page a link asked for before the router first ran (see ui/routing.py)
+page.run()

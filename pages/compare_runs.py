@@ -6,7 +6,10 @@ import streamlit as st
 from mnist_core.report import shipped_run, summarize
 from mnist_core.steps import STEPS
 from ui import run_views
+from ui.routing import through_the_router
 from ui.state import run_store
+
+through_the_router(__file__)
 
 st.title("Compare runs")
 

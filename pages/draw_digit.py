@@ -29,6 +29,9 @@ from mnist_core.inference import (
 from mnist_core.report import shipped_run_path
 from mnist_core.runs import RunStore
 from mnist_core.steps import STEPS
+from ui.routing import through_the_router
+
+through_the_router(__file__)
 
 CANVAS_SIDE = 280  # ten canvas pixels per MNIST pixel
 DEFAULT_STEP = 4

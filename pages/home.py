@@ -7,7 +7,10 @@ from mnist_core.models import count_parameters
 from mnist_core.report import shipped_run, shipped_seeds_summary, summarize
 from mnist_core.steps import BEYOND_LESSON_PARAM_BUDGET, EPOCH_BUDGET, PARAM_BUDGET, STEPS, TARGET_ACC
 from ui.charts import metric_figure
+from ui.routing import through_the_router
 from ui.state import training_device
+
+through_the_router(__file__)
 
 NO_FIGURE = "—"
 

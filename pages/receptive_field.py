@@ -13,6 +13,9 @@ import streamlit as st
 
 from mnist_core import rf
 from mnist_core.steps import PARAM_BUDGET, STEPS
+from ui.routing import through_the_router
+
+through_the_router(__file__)
 
 EDITOR_COLUMNS = ["type", "out_channels", "kernel", "stride", "padding", "dilation", "groups"]
 TABLE_HEADERS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -39,13 +40,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """``streamlit run app.py`` on loopback with its own runs folder; yields the base URL."""
+@contextlib.contextmanager
+def _streamlit_server(runs_dir: Path):
+    """``streamlit run app.py`` on loopback with its own runs folder; yields the base URL once healthy."""
     port = _free_port()
     env = {
         **os.environ,
-        "MNIST_RUNS_DIR": str(tmp_path_factory.mktemp("browser-runs")),
+        "MNIST_RUNS_DIR": str(runs_dir),
         "MNIST_DEMO_TRAIN_LIMIT": "2560",  # a "full" epoch of 2,560 images keeps browser runs short
     }
     server = subprocess.Popen(
@@ -69,6 +70,20 @@ def app_url(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """One server for the whole session's browser tests."""
+    with _streamlit_server(tmp_path_factory.mktemp("browser-runs")) as url:
+        yield url
+
+
+@pytest.fixture()
+def fresh_app_url(tmp_path):
+    """A server no session has visited yet, for what only a first request shows."""
+    with _streamlit_server(tmp_path / "runs") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -81,3 +81,14 @@ def test_train_step2_live_then_find_it_on_compare_after_reload(page, app_url, sc
     chosen = page.get_by_test_id("stMultiSelect").get_by_text(re.compile(r"Step 2 · seed 1 · 2,560 img/epoch"))
     expect(chosen).to_be_visible()
     page.screenshot(path=screenshot_dir / "compare-runs.png", full_page=True)
+
+
+def test_a_link_to_a_page_opens_it_in_the_dashboard_even_as_a_fresh_servers_first_request(page, fresh_app_url):
+    """Streamlit serves pages/ files on their own until app.py first runs; ui/routing.py sends them through it."""
+    page.goto(f"{fresh_app_url}/step_3")
+    expect(page.get_by_role("heading", name="Step 3: Image augmentation")).to_be_visible(timeout=60_000)
+    wait_for_app(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text("Step 3 · Augmentation")).to_be_visible()  # the router's menu, not file names
+    expect(sidebar.get_by_text("Draw a digit")).to_be_visible()
+    assert page.url.endswith("/step_3")
