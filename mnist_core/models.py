@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import ACTIVATIONS
+
 
 def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, kernel_size=3, bias=False)
@@ -59,7 +61,8 @@ class FastDropout(nn.Module):
 # The nonlinearity of every block, by the name a recipe gives (``TrainConfig.activation``).
 # ReLU is the lesson's. SiLU, x * sigmoid(x), is smooth and lets a little negative signal
 # (and its gradient) through where ReLU outputs a hard zero.
-ACTIVATION_LAYERS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "silu": nn.SiLU}
+# Keyed by the names the recipe accepts, so a name added there without a layer here fails at import.
+ACTIVATION_LAYERS: dict[str, type[nn.Module]] = dict(zip(ACTIVATIONS, (nn.ReLU, nn.SiLU), strict=True))
 
 
 def conv_block(in_channels: int, out_channels: int, batch_norm: bool, dropout: float,

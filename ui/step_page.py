@@ -61,9 +61,10 @@ def _measurements(step: Step) -> None:
         st.markdown(trials_markdown(step.trials))
         shown_below = step.evidence.table if step.evidence else None
         for trial in step.trials:  # the seed tables of the designs this step replaced
-            if trial.table and trial.table != shown_below and (ASSETS_DIR / trial.table).is_file():
+            table = ASSETS_DIR / trial.table if trial.table and trial.table != shown_below else None
+            if table is not None and table.is_file():
                 with st.expander(f"Seed by seed: {trial.change}"):
-                    st.markdown((ASSETS_DIR / trial.table).read_text())
+                    st.markdown(table.read_text())
                     st.caption(f"Made by `{trial.command}`.")
     evidence = ASSETS_DIR / step.evidence.table if step.evidence else None
     if evidence is not None and evidence.is_file():
