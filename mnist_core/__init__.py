@@ -1,7 +1,13 @@
 """mnist_core: everything the MNIST lesson dashboard computes, with no UI inside.
 
-Data (``data``), the networks (``models``, ``steps``), training (``train``,
-``schedule``, ``augment``), evaluation (``evaluate``), receptive fields (``rf``),
-inference on drawn digits (``inference``), persisted runs and the background job
-queue (``runs``, ``jobs``), and the command line (``python -m mnist_core``).
+The layout is the architecture:
+
+- ``engine``: data, networks, augmentation, the training loop, evaluation, run folders
+  and the job queue: what trains and scores a model.
+- ``lesson``: the steps registry (each step's network, recipe and Target / Results /
+  Analysis) and the reports built from the shipped runs.
+- ``explain``: what looks at a trained network: receptive fields and inference on a
+  drawn or uploaded digit.
+- ``commands``: the command line (``python -m mnist_core``) and the studies it runs
+  (seeds, schedules, speed).
 """

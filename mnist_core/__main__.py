@@ -1,3 +1,3 @@
-from .cli import main
+from mnist_core.commands.cli import main
 
 raise SystemExit(main())

@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from mnist_core.report import shipped_run, summarize
-from mnist_core.steps import STEPS
+from mnist_core.lesson.report import shipped_run, summarize
+from mnist_core.lesson.steps import STEPS
 from ui import run_views
 from ui.routing import through_the_router
 from ui.state import run_store

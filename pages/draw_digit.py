@@ -1,7 +1,7 @@
 """Draw a digit (or upload a photo of one) and see what a trained network makes of it.
 
 The page collects the picture and the choice of model, and renders what
-``mnist_core.inference`` returns: the prediction with all ten probabilities, each stage
+``mnist_core.explain.inference`` returns: the prediction with all ten probabilities, each stage
 of the MNIST-style preprocessing, and a saliency map. The canvas and its prediction
 live in a fragment, so a stroke reruns only that part of the page.
 """
@@ -13,8 +13,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from mnist_core.checkpoints import CheckpointError, load_checkpoint
-from mnist_core.inference import (
+from mnist_core.engine.checkpoints import CheckpointError, load_checkpoint
+from mnist_core.engine.runs import RunStore
+from mnist_core.explain.inference import (
     FIELD_SIZE,
     FIT_SIZE,
     MAX_UPLOAD_BYTES,
@@ -26,9 +27,8 @@ from mnist_core.inference import (
     read_image_bytes,
     saliency,
 )
-from mnist_core.report import shipped_run_path
-from mnist_core.runs import RunStore
-from mnist_core.steps import STEPS
+from mnist_core.lesson.report import shipped_run_path
+from mnist_core.lesson.steps import STEPS
 from ui.routing import through_the_router
 
 through_the_router(__file__)

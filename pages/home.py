@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from mnist_core.models import count_parameters
-from mnist_core.report import shipped_run, shipped_seeds_summary, summarize
-from mnist_core.steps import BEYOND_LESSON_PARAM_BUDGET, EPOCH_BUDGET, PARAM_BUDGET, STEPS, TARGET_ACC
+from mnist_core.engine.models import count_parameters
+from mnist_core.lesson.report import shipped_run, shipped_seeds_summary, summarize
+from mnist_core.lesson.steps import BEYOND_LESSON_PARAM_BUDGET, EPOCH_BUDGET, PARAM_BUDGET, STEPS, TARGET_ACC
 from ui.charts import metric_figure
 from ui.routing import through_the_router
 from ui.state import training_device

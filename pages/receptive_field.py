@@ -1,7 +1,7 @@
 """Receptive field: how much of the digit each layer sees, computed layer by layer and checked
 against the network itself. Three parts: a step's table, an editable design of your own with the
 parameter budget, and one output unit's field drawn on a real test digit. All arithmetic lives in
-``mnist_core.rf``; this page only collects widgets and draws what comes back.
+``mnist_core.explain.rf``; this page only collects widgets and draws what comes back.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from mnist_core import rf
-from mnist_core.steps import PARAM_BUDGET, STEPS
+from mnist_core.explain import rf
+from mnist_core.lesson.steps import PARAM_BUDGET, STEPS
 from ui.routing import through_the_router
 
 through_the_router(__file__)

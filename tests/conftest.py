@@ -21,7 +21,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 @pytest.fixture(scope="session")
 def mnist():
     """The whole data set as tensors (fetched on first use, as a user would)."""
-    from mnist_core.data import load_mnist
+    from mnist_core.engine.data import load_mnist
 
     return load_mnist()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from mnist_core.augment import BACKGROUND, random_affine, random_rotation
+from mnist_core.engine.augment import BACKGROUND, random_affine, random_rotation
 
 
 def _blob(row: int, col: int, size: int = 4) -> torch.Tensor:

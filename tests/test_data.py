@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_core import data
-from mnist_core.data import IdxFormatError, MnistUnavailable, ensure_mnist, read_idx
+from mnist_core.engine import data
+from mnist_core.engine.data import IdxFormatError, MnistUnavailable, ensure_mnist, read_idx
 
 
 def write_idx(path: Path, array: np.ndarray) -> bytes:

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFilter
-from scipy import ndimage
 
-from mnist_core import inference
-from mnist_core.data import MNIST_MEAN, MNIST_STD, denormalize
-from mnist_core.inference import (
+from mnist_core.engine.data import MNIST_MEAN, MNIST_STD, denormalize
+from mnist_core.engine.models import LessonNet
+from mnist_core.explain import inference
+from mnist_core.explain.inference import (
     FIELD_CENTRE,
     ImageError,
     Prediction,
@@ -24,8 +24,7 @@ from mnist_core.inference import (
     read_image_bytes,
     saliency,
 )
-from mnist_core.models import LessonNet
-from mnist_core.report import shipped_run_path
+from mnist_core.lesson.report import shipped_run_path
 
 CANVAS = 280
 STEP4_CHECKPOINT = shipped_run_path(4) / "model.pt"
@@ -70,6 +69,14 @@ def ink_extent(image: np.ndarray) -> tuple[int, int]:
     return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
 
 
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, column) of the intensity-weighted centre, from first principles."""
+    weights = image.astype(np.float64)
+    rows, cols = np.indices(weights.shape)
+    total = weights.sum()
+    return float((rows * weights).sum() / total), float((cols * weights).sum() / total)
+
+
 def png_bytes(array: np.ndarray, fmt: str = "PNG") -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format=fmt)
@@ -93,7 +100,7 @@ def untrained_model():
 
 @pytest.fixture(scope="module")
 def step4_model():
-    from mnist_core.checkpoints import load_checkpoint
+    from mnist_core.engine.checkpoints import load_checkpoint
 
     if not STEP4_CHECKPOINT.is_file():
         pytest.skip(f"no shipped Step 4 checkpoint at {STEP4_CHECKPOINT} (python -m mnist_core reproduce)")
@@ -109,7 +116,7 @@ def test_small_digit_in_a_corner_comes_out_centred_and_20_px_tall(left, top, siz
     assert pipeline.box[0] >= top - 8 and pipeline.box[1] >= left - 8  # the crop found the ink where it was
     assert pipeline.fitted.shape[0] == 20  # the 7 is taller than wide, so its height is fitted to 20
     assert ink_extent(pipeline.centred)[0] == 20
-    com_row, com_col = ndimage.center_of_mass(pipeline.centred)  # an independent centre of mass
+    com_row, com_col = centre_of_mass(pipeline.centred)  # computed here, independently of the pipeline
     assert abs(com_row - FIELD_CENTRE) <= 0.5 and abs(com_col - FIELD_CENTRE) <= 0.5
     assert pipeline.input.shape == (1, 28, 28)
 
@@ -289,6 +296,7 @@ def test_huge_files_and_pictures_are_refused(monkeypatch):
 
 
 def test_the_core_does_not_import_streamlit():
-    code = "import sys, mnist_core.inference, mnist_core.predict_cli; print('streamlit' in sys.modules)"
+    code = ("import sys, mnist_core.explain.inference, mnist_core.commands.predict_cli; "
+            "print('streamlit' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

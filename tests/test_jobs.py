@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from mnist_core.config import TrainConfig
-from mnist_core.jobs import JobManager
-from mnist_core.runs import RunStore, update_status
+from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.jobs import JobManager
+from mnist_core.engine.runs import RunStore, update_status
 
 pytestmark = pytest.mark.real_data
 

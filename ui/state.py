@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mnist_core.device import describe_device, pick_device
-from mnist_core.jobs import JobManager
-from mnist_core.runs import RunStore, default_runs_dir
+from mnist_core.engine.device import describe_device, pick_device
+from mnist_core.engine.jobs import JobManager
+from mnist_core.engine.runs import RunStore, default_runs_dir
 
 
 @st.cache_resource(show_spinner=False)

@@ -7,12 +7,12 @@ import inspect
 import pandas as pd
 import streamlit as st
 
-from mnist_core import models
-from mnist_core.models import count_parameters
-from mnist_core.report import ASSETS_DIR, analyse, shipped_run
-from mnist_core.runs import ENDED_STATES, Run
-from mnist_core.steps import Step, get_step, trials_markdown
-from mnist_core.summary import summary_records
+from mnist_core.engine import models
+from mnist_core.engine.models import count_parameters
+from mnist_core.engine.runs import ENDED_STATES, Run
+from mnist_core.engine.summary import summary_records
+from mnist_core.lesson.report import ASSETS_DIR, analyse, shipped_run
+from mnist_core.lesson.steps import Step, get_step, trials_markdown
 
 from . import run_views
 from .state import run_store, training_device

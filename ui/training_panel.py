@@ -12,7 +12,7 @@ import os
 
 import streamlit as st
 
-from mnist_core.steps import Step
+from mnist_core.lesson.steps import Step
 
 from .charts import curves_figure
 from .state import job_manager, run_store

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .config import ACTIVATIONS, SCHEDULERS, TrainConfig
-from .steps import STEP_ARGUMENT_HELP, get_step
+from mnist_core.engine.config import ACTIVATIONS, SCHEDULERS, TrainConfig
+from mnist_core.lesson.steps import STEP_ARGUMENT_HELP, get_step
 
 
 def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True) -> None:

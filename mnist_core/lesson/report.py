@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .runs import Run, read_run
-from .steps import EPOCH_BUDGET, PARAM_BUDGET, TARGET_ACC, get_step
+from mnist_core.engine.runs import Run, read_run
+from mnist_core.lesson.steps import EPOCH_BUDGET, PARAM_BUDGET, TARGET_ACC, get_step
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 
 
 def shipped_run_path(step: int) -> Path:

@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .atomic import atomic_path
-from .checkpoints import save_checkpoint
-from .config import TrainConfig
-from .data import MnistTensors, denormalize
-from .evaluate import EvalResult, Mistake
-from .mistake_grid import save_mistake_grid
+from mnist_core.engine.atomic import atomic_path
+from mnist_core.engine.checkpoints import save_checkpoint
+from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.data import MnistTensors, denormalize
+from mnist_core.engine.evaluate import EvalResult, Mistake
+from mnist_core.engine.mistake_grid import save_mistake_grid
 
 ACTIVE_STATES = ("queued", "running")
 ENDED_STATES = ("finished", "stopped", "failed", "interrupted")
@@ -225,7 +225,9 @@ def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None
     The history is rewritten after every epoch and the status at the start and end, so a
     page (or a later process) can follow the run. Returns the TrainResult.
     """
-    from .train import train  # here, not at the top: train imports the steps registry, which is heavier
+    from mnist_core.engine.train import (
+        train,  # here, not at the top: train imports the steps registry, which is heavier
+    )
 
     path.mkdir(parents=True, exist_ok=True)
     write_json(path / "config.json", config.to_dict())

@@ -13,10 +13,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .atomic import atomic_path
-from .config import TrainConfig
-from .models import count_parameters
-from .steps import UnknownStep, get_step
+from mnist_core.engine.atomic import atomic_path
+from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.models import count_parameters
+from mnist_core.lesson.steps import UnknownStep, get_step
 
 CHECKPOINT_FORMAT = "mnist-lesson-checkpoint/1"
 

@@ -16,12 +16,12 @@ import statistics
 import sys
 from pathlib import Path
 
-from .data import load_mnist
-from .progress_bar import EpochBar
-from .recipe_args import add_recipe_arguments, recipe_from_args
-from .report import summarize
-from .runs import default_runs_dir, finished_run, read_run, write_json
-from .steps import get_step
+from mnist_core.commands.progress_bar import EpochBar
+from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
+from mnist_core.engine.data import load_mnist
+from mnist_core.engine.runs import default_runs_dir, finished_run, read_run, write_json
+from mnist_core.lesson.report import summarize
+from mnist_core.lesson.steps import get_step
 
 
 def seed_rows(runs: dict[int, object]) -> list[dict]:
@@ -65,7 +65,7 @@ def seeds_markdown(rows: list[dict]) -> str:
 
 
 def cmd_seeds(args: argparse.Namespace) -> int:
-    from .runs import train_run
+    from mnist_core.engine.runs import train_run
 
     step = get_step(args.step)
     recipe = recipe_from_args(args)

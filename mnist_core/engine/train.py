@@ -21,14 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .augment import random_affine
-from .config import TrainConfig
-from .data import MnistTensors, load_mnist
-from .device import describe_device, pick_device
-from .evaluate import EvalResult, evaluate
-from .models import count_parameters
-from .schedule import apply_schedule
-from .steps import get_step
+from mnist_core.engine.augment import random_affine
+from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.data import MnistTensors, load_mnist
+from mnist_core.engine.device import describe_device, pick_device
+from mnist_core.engine.evaluate import EvalResult, evaluate
+from mnist_core.engine.models import count_parameters
+from mnist_core.engine.schedule import apply_schedule
+from mnist_core.lesson.steps import get_step
 
 
 @dataclass(frozen=True)

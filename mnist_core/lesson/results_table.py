@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .report import shipped_run, summarize
-from .runs import write_json
-from .steps import STEPS
+from mnist_core.engine.runs import write_json
+from mnist_core.lesson.report import shipped_run, summarize
+from mnist_core.lesson.steps import STEPS
 
 
 def results_rows() -> list[dict]:

@@ -12,12 +12,12 @@ import sys
 import threading
 from pathlib import Path
 
-from . import bench, predict_cli, rf_cli, schedule_study, seeds
-from .checkpoints import CheckpointError
-from .data import MnistUnavailable, load_mnist
-from .progress_bar import EpochBar
-from .recipe_args import add_recipe_arguments, recipe_from_args
-from .steps import STEPS, UnknownStep, get_step
+from mnist_core.commands import bench, predict_cli, rf_cli, schedule_study, seeds
+from mnist_core.commands.progress_bar import EpochBar
+from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
+from mnist_core.engine.checkpoints import CheckpointError
+from mnist_core.engine.data import MnistUnavailable, load_mnist
+from mnist_core.lesson.steps import STEPS, UnknownStep, get_step
 
 EXIT_USAGE = 2
 
@@ -35,7 +35,7 @@ def _load_data():
 
 
 def _train_one(config, out: Path, data) -> dict:
-    from .runs import train_run
+    from mnist_core.engine.runs import train_run
 
     bar = EpochBar(stream=sys.stdout)
     stop = threading.Event()
@@ -49,7 +49,7 @@ def _train_one(config, out: Path, data) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .runs import RunStore
+    from mnist_core.engine.runs import RunStore
 
     config = recipe_from_args(args)
     data = _load_data()
@@ -62,8 +62,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from .report import ASSETS_DIR, shipped_run_path
-    from .results_table import write_results
+    from mnist_core.lesson.report import ASSETS_DIR, shipped_run_path
+    from mnist_core.lesson.results_table import write_results
 
     data = _load_data()
     steps = args.steps or list(STEPS)
@@ -79,10 +79,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .checkpoints import load_checkpoint
-    from .evaluate import evaluate
-    from .models import count_parameters
-    from .report import shipped_run_path
+    from mnist_core.engine.checkpoints import load_checkpoint
+    from mnist_core.engine.evaluate import evaluate
+    from mnist_core.engine.models import count_parameters
+    from mnist_core.lesson.report import shipped_run_path
 
     path = Path(args.checkpoint) if args.checkpoint else shipped_run_path(get_step(args.step).number) / "model.pt"
     model, config = load_checkpoint(path)

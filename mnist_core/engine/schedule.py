@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from .config import TrainConfig
+from mnist_core.engine.config import TrainConfig
 
 ONECYCLE_DIV = 25.0  # start lr = peak / 25
 ONECYCLE_FINAL_DIV = 1e4  # final lr = start lr / 1e4

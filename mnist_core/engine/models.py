@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ACTIVATIONS
+from mnist_core.engine.config import ACTIVATIONS
 
 
 def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:

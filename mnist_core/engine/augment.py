@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .data import MNIST_MEAN, MNIST_STD
+from mnist_core.engine.data import MNIST_MEAN, MNIST_STD
 
 # The value a blank (black) pixel has after normalisation: rotated-in corners get it.
 BACKGROUND = -MNIST_MEAN / MNIST_STD

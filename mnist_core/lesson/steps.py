@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from .config import TrainConfig
-from .models import LessonNet, SeparableNet
+from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.models import LessonNet, SeparableNet
 
 PARAM_BUDGET = 10_000  # the lesson's parameter limit (strictly fewer)
 BEYOND_LESSON_PARAM_BUDGET = 5_000  # the limit (at most) Step 5 is held to: half the lesson's

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from .data import MNIST_MEAN, MNIST_STD
+from mnist_core.engine.data import MNIST_MEAN, MNIST_STD
 
 FIT_SIZE = 20  # MNIST's digits fill a 20x20 box ...
 FIELD_SIZE = 28  # ... inside a 28x28 field,

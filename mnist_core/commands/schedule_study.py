@@ -14,12 +14,12 @@ import argparse
 import statistics
 from pathlib import Path
 
-from .config import TrainConfig
-from .data import load_mnist
-from .progress_bar import EpochBar
-from .report import ASSETS_DIR, summarize
-from .runs import default_runs_dir, finished_run, read_run, train_run, write_json
-from .steps import get_step
+from mnist_core.commands.progress_bar import EpochBar
+from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.data import load_mnist
+from mnist_core.engine.runs import default_runs_dir, finished_run, read_run, train_run, write_json
+from mnist_core.lesson.report import ASSETS_DIR, summarize
+from mnist_core.lesson.steps import get_step
 
 # name -> how it differs from Step 3's recipe (same network, dropout and rotation; constant lr 0.01)
 CANDIDATES: dict[str, dict] = {

@@ -7,7 +7,7 @@ process, one after the other:
 * naive: ``torchvision.datasets.MNIST`` with PIL transforms (RandomRotation, ToTensor,
   Normalize) behind a ``DataLoader``, PyTorch's own ``nn.Dropout``, at the best setting
   measured on a 2-core CPU (1 compute thread, 1 loader worker);
-* ours: ``mnist_core.train``: the data in memory as tensors, batches sliced from a
+* ours: ``mnist_core.engine.train``: the data in memory as tensors, batches sliced from a
   permutation, the whole batch rotated at once, cheaper dropout, all cores.
 
 It prints seconds per epoch for each and their ratio, and the time of a full 15-epoch
@@ -23,12 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import MNIST_MEAN, MNIST_STD, default_data_dir, load_mnist
-from .device import describe_device, pick_device
-from .models import FastDropout
-from .schedule import apply_schedule
-from .steps import get_step
-from .train import build_optimizer, seed_everything, train
+from mnist_core.engine.data import MNIST_MEAN, MNIST_STD, default_data_dir, load_mnist
+from mnist_core.engine.device import describe_device, pick_device
+from mnist_core.engine.models import FastDropout
+from mnist_core.engine.schedule import apply_schedule
+from mnist_core.engine.train import build_optimizer, seed_everything, train
+from mnist_core.lesson.steps import get_step
 
 SPEEDUP_TARGET = 3.0  # at least 3x the naive pipeline
 FULL_RUN_TARGET_S = 150.0  # a 15-epoch Step 4 run in at most 2.5 minutes

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from .rf import INPUT_SIZE, format_table, model_table
-from .steps import STEP_ARGUMENT_HELP, get_step
+from mnist_core.explain.rf import INPUT_SIZE, format_table, model_table
+from mnist_core.lesson.steps import STEP_ARGUMENT_HELP, get_step
 
 
 def cmd_rf(args: argparse.Namespace) -> int:

@@ -26,13 +26,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .models import FastDropout
+from mnist_core.engine.models import FastDropout
 
 INPUT_SIZE = 28  # MNIST digits are 28x28
 # Layer types, as the editor and the tables name them.
 KINDS = ("conv", "maxpool", "avgpool", "gap", "relu", "batchnorm", "dropout", "identity")
 POINTWISE_KINDS = frozenset({"relu", "batchnorm", "dropout", "identity"})  # never change geometry
-SAMPLE_DIGITS = Path(__file__).resolve().parent.parent / "assets" / "samples" / "mnist_test_digits.npz"
+SAMPLE_DIGITS = Path(__file__).resolve().parents[2] / "assets" / "samples" / "mnist_test_digits.npz"
 
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh)
 _NORMS = (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d, nn.LayerNorm)
@@ -570,7 +570,7 @@ def sample_digits(data_dir: Path | str | None = None, count: int = 10) -> tuple[
     Reads only the test images when the real data is there (nothing is ever fetched), else the
     bundled sample in ``assets/samples``.
     """
-    from .data import mnist_is_ready, raw_dir, read_idx
+    from mnist_core.engine.data import mnist_is_ready, raw_dir, read_idx
 
     if mnist_is_ready(data_dir):
         folder = raw_dir(data_dir)

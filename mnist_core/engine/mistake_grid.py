@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .atomic import atomic_path
-from .evaluate import Mistake
+from mnist_core.engine.atomic import atomic_path
+from mnist_core.engine.evaluate import Mistake
 
 CELL = 84  # each 28x28 digit drawn 3x
 CAPTION = 14  # pixels of caption under each digit

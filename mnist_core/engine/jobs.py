@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .config import TrainConfig
-from .data import MnistTensors, load_mnist
-from .runs import RunStore, train_run, update_status
-from .train import BatchProgress
+from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.data import MnistTensors, load_mnist
+from mnist_core.engine.runs import RunStore, train_run, update_status
+from mnist_core.engine.train import BatchProgress
 
 DEFAULT_MAX_CONCURRENT = int(os.environ.get("MNIST_MAX_TRAINING_JOBS", "1"))
 
