@@ -148,10 +148,10 @@ def read_history(folder: Path, epochs: int) -> list[dict]:
 
 def read_evaluation(folder: Path) -> dict | None:
     """Final test figures and the 10x10 confusion matrix; None when the run has none (yet)."""
-    evaluation = load_json(folder / "evaluation.json", required=False)
-    if evaluation is None:
-        return None
     name = "evaluation.json"
+    if not (folder / name).exists():
+        return None
+    evaluation = load_json(folder / name)
     if not isinstance(evaluation, dict):
         raise RunFileError(name, f"must be a JSON object, not {type(evaluation).__name__}")
     if not _is_number(evaluation.get("test_loss")):
