@@ -61,7 +61,7 @@ def test_every_damaged_user_run_is_named_on_compare_runs_and_no_page_breaks(runs
 
     at.switch_page("pages/compare_runs.py").run()
     shown = warnings_of(at)
-    for k, (name, content, words) in enumerate(DAMAGE):
+    for k, (_, _, words) in enumerate(DAMAGE):
         problem = inspect_run(runs_dir / f"20260101-000000-step1-{k:04d}bad").problem
         assert f"{k:04d}bad`: damaged: {problem}" in shown and words in problem
     assert len(at.dataframe[0].value) == len(STEPS) + 1  # the shipped runs and the healthy one

@@ -67,6 +67,6 @@ class Heartbeats:
 def is_stale(status: dict, now: float | None = None) -> bool:
     """True when the newest sign of life in ``status`` is older than STALE_AFTER_S (or is in the future)."""
     now = time.time() if now is None else now
-    stamps = [status.get(key) for key in ("heartbeat", "updated", "started", "created")]
+    stamps = [status.get(key) for key in ("heartbeat", "updated")]  # every status write sets "updated"
     newest = max((t for t in stamps if isinstance(t, (int, float)) and not isinstance(t, bool)), default=0.0)
     return not now - STALE_AFTER_S <= newest <= now + STALE_AFTER_S  # a stamp from the future was not written here

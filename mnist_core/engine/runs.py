@@ -118,7 +118,7 @@ class DamagedRun:
 
 
 def _last_sign_of_life(status: dict) -> float:
-    return max(float(status.get(key) or 0) for key in ("heartbeat", "updated", "started", "created"))
+    return max(float(status.get(key) or 0) for key in ("heartbeat", "updated"))
 
 
 def inspect_run(path: Path | str) -> Run | DamagedRun | None:
