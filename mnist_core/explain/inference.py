@@ -30,7 +30,7 @@ FIELD_CENTRE = 14.0  # with the centre of mass at pixel index 14 (measured on MN
 MIN_CONTRAST = 0.15  # ink must differ from the background by this much of the full range, else it is noise
 MIN_INK_FRACTION = 1e-4  # fewer inked pixels than this share of the picture (or than 4) is nothing drawn
 UNSURE_BELOW = 0.70  # a top probability under this is reported as "unsure", with the runner-up
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # bigger files are refused before they are decoded
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # bigger files are refused before they are decoded
 MAX_UPLOAD_PIXELS = 50_000_000  # and bigger pictures before their pixels are read (a phone photo is 12-48 MP)
 WORK_SIDE = 1024  # larger pictures are shrunk to this longer side first: a digit needs no more
 
