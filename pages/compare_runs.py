@@ -59,7 +59,8 @@ if deletable:
         if st.button("Delete", disabled=not sure, key="compare_delete"):
             run = deletable[victim]
             if run.state in ("queued", "running"):
-                st.error("This run is still training: stop it first on its step's page.")
+                st.error("This run is still training (its process stamped it seconds ago): stop it first, on its "
+                         "step's page, or with Ctrl-C where it was started from the command line.")
             else:
                 run_store().delete(run.run_id)
                 st.session_state.pop("compare_delete_confirm", None)

@@ -107,9 +107,9 @@ def assets(tmp_path, monkeypatch):
 
 @pytest.fixture()
 def small_data(mnist, monkeypatch):
-    """2,560 training and 500 test images, so a reproduce epoch takes about a second."""
-    small = MnistTensors(mnist.train_images[:2560], mnist.train_labels[:2560], mnist.test_images[:500],
-                         mnist.test_labels[:500])
+    """512 training and 200 test images, so a reproduce epoch takes a second or two."""
+    small = MnistTensors(mnist.train_images[:512], mnist.train_labels[:512], mnist.test_images[:200],
+                         mnist.test_labels[:200])
     monkeypatch.setattr(cli, "_load_data", lambda: small)
     return small
 
@@ -151,9 +151,17 @@ def test_an_interrupted_reproduce_leaves_the_shipped_run_as_it_was(assets, small
 
 @pytest.mark.real_data
 def test_a_finished_reproduce_replaces_the_shipped_run_whole(assets, small_data, capsys):
+    from mnist_core.engine.runs import update_status
+
+    killed, live = assets / ".step2.partial-killed", assets / ".step3.partial-live"  # left by other reproduces
+    for folder, stamp in ((killed, time.time() - 3600), (live, time.time())):
+        shutil.copytree(assets / "step1", folder)
+        update_status(folder, state="running")
+        (folder / "status.json").write_text(json.dumps({**json.loads((folder / "status.json").read_text()),
+                                                        "updated": stamp, "heartbeat": stamp}))
     assert main(["reproduce", "--steps", "1", "--epochs", "1"]) == 0
     run = report.shipped_run(1)
     assert run.state == "finished" and run.config.epochs == 1 and len(run.history) == 1
-    assert run.mistakes() is not None and leftovers(assets) == []
+    assert run.mistakes() is not None and leftovers(assets) == [live.name]  # the killed one is cleared away
     step1_row = next(line for line in (assets / "results.md").read_text().splitlines() if line.startswith("| 1 "))
     assert f"**{run.history[-1]['test_acc']:.2f}%**" in step1_row  # the table was rewritten from the new run

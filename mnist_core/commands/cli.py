@@ -104,6 +104,16 @@ def _train_in_place_of(config, target: Path, data) -> dict:
     return outcome
 
 
+def _remove_dead_staging(folder: Path) -> None:
+    """Half-trained folders that a killed ``reproduce`` left in ``folder``; one still training is left alone."""
+    from mnist_core.engine.runs import ACTIVE_STATES, inspect_run
+
+    for staging in folder.glob(".*.partial-*"):
+        run = inspect_run(staging) if staging.is_dir() else None
+        if run is None or run.state not in ACTIVE_STATES:  # a stale heartbeat reads as interrupted
+            shutil.rmtree(staging, ignore_errors=True)
+
+
 def _check_device(config) -> None:
     problem = device_problem(config.device)
     if problem:
@@ -134,6 +144,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     configs = {number: get_step(number).recipe.with_(**changes) for number in args.steps or list(STEPS)}
     for config in configs.values():
         _check_device(config)
+    _remove_dead_staging(ASSETS_DIR)
     data = _load_data()
     for number, config in configs.items():
         step = get_step(number)
