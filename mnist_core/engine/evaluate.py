@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -30,13 +31,20 @@ class EvalResult:
 
 
 def evaluate(
-    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device | None = None
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> EvalResult:
-    """Score ``model`` (eval mode) on normalised ``images`` (N, 1, 28, 28) with ``labels`` (N,)."""
+    """Score ``model`` (eval mode) on normalised ``images`` (N, 1, 28, 28) with ``labels`` (N,).
+
+    ``on_progress(done, total)`` is called with 0 before the first batch and after every
+    batch, so a page can show the test pass as a phase of its own.
+    """
     device = device or next(model.parameters()).device
     model.eval()
     total_loss = 0.0
     all_probs, all_preds = [], []
+    if on_progress is not None:
+        on_progress(0, len(images))
     with torch.no_grad():
         for start in range(0, len(images), EVAL_BATCH):
             batch = images[start:start + EVAL_BATCH].to(device)
@@ -46,6 +54,8 @@ def evaluate(
             probs, preds = log_probs.exp().max(dim=1)
             all_probs.append(probs.cpu())
             all_preds.append(preds.cpu())
+            if on_progress is not None:
+                on_progress(min(start + EVAL_BATCH, len(images)), len(images))
     probs, preds = torch.cat(all_probs), torch.cat(all_preds)
     confusion = torch.bincount(labels * 10 + preds, minlength=100).reshape(10, 10)
     wrong = (preds != labels).nonzero().flatten()

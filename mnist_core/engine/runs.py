@@ -219,11 +219,14 @@ class RunStore:
         return marked
 
 
-def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None, on_epoch=None, stop=None):
+def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None, on_epoch=None, stop=None,
+              on_eval=None, on_saving=None):
     """Train ``config`` into the run folder ``path``, keeping its files current as it goes.
 
     The history is rewritten after every epoch and the status at the start and end, so a
-    page (or a later process) can follow the run. Returns the TrainResult.
+    page (or a later process) can follow the run. ``on_eval`` follows each test pass and
+    ``on_saving()`` is called once training is over, before the files are written.
+    Returns the TrainResult.
     """
     from mnist_core.engine.train import (
         train,  # here, not at the top: train imports the steps registry, which is heavier
@@ -243,11 +246,13 @@ def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None
             on_epoch(record)
 
     try:
-        result = train(config, data, on_batch=on_batch, on_epoch=record_epoch, stop=stop)
+        result = train(config, data, on_batch=on_batch, on_epoch=record_epoch, stop=stop, on_eval=on_eval)
     except Exception as exc:
         update_status(path, state="failed", ended=time.time(), message=f"{exc.__class__.__name__}: {exc}")
         raise
-    if result.final_eval is not None:
+    if on_saving is not None:
+        on_saving()
+    if result.final_eval is not None:  # a run stopped before its first epoch ended was never graded
         save_outputs(path, result.model, config, result.final_eval, data)
     update_status(
         path,
@@ -255,6 +260,7 @@ def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None
         ended=time.time(),
         device=result.device,
         params=result.params,
-        message=f"Stopped after {len(history)} full epoch(s)." if result.stopped else "",
+        message=(f"Stopped after {len(history)} full epoch(s)." if history else
+                 "Stopped before its first epoch ended: nothing was evaluated or saved.") if result.stopped else "",
     )
     return result
