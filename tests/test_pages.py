@@ -29,12 +29,53 @@ def test_home_shows_the_goal_the_five_steps_and_one_plot(app):
     assert table["Ours: final test %"].notna().all()
     assert (table["Source: best test %"] == "—").tolist() == [False] * 4 + [True]  # Step 5 has none
     assert table["Source: best test %"][0] == "98.76"  # two decimals, as the lesson quotes them
-    # A shipped run is one seed; Step 5 also shows its recipe's mean over the seeds it ships.
-    assert table["Over seeds: mean final %"].tolist() == ["—"] * 4 + [
-        f"{shipped_seeds_summary(5)['mean_final_test_acc']:.2f}"]
+    # A shipped run is one seed; where a table holds the recipe over several seeds, Home shows their mean.
+    # Issue 12: Steps 3-4 read "—" while Step 4's page showed 3-seed means.
+    assert table["Over seeds: mean final %"].tolist() == ["—", "—", "99.40", "99.50", "99.43"]
+    assert table["Over seeds: mean final %"][4] == f"{shipped_seeds_summary(5)['mean_final_test_acc']:.2f}"
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert len(spec["data"]) == 5  # one curve per step
     assert any("CPU" in info.value or "CUDA" in info.value for info in app.info)
+    assert all(info.proto.icon.startswith(":material/") for info in app.info)  # issue 12: no emoji icon
+
+
+@pytest.mark.parametrize("step", [3, 4, 5])
+def test_a_steps_page_quotes_the_same_seed_mean_as_home(app, step):
+    home = app.dataframe[0].value["Over seeds: mean final %"][step - 1]
+    app.switch_page(f"pages/step_{step}.py").run()
+    assert any(f"**{home}%** on average" in m.value for m in app.markdown)
+
+
+def test_a_home_row_opens_its_step(app):
+    app.session_state["home_steps_table"] = {"selection": {"rows": [1], "columns": [], "cells": []}}  # Step 2's row
+    app.run()
+    assert not app.exception
+    assert app.title[0].value.startswith("Step 2:")
+
+
+def test_next_walks_the_lesson_from_home_to_step_5_and_previous_walks_back(app):
+    titles = []
+    for _ in range(5):
+        app.button(key="nav_next_top").click().run()
+        assert not app.exception
+        titles.append(app.title[0].value.split(":")[0])
+    assert titles == [f"Step {n}" for n in range(1, 6)]
+    assert not [b for b in app.button if b.key == "nav_next_top"]  # Step 5 is the end of the lesson
+    app.button(key="nav_previous_top").click().run()
+    assert app.title[0].value.startswith("Step 4:")
+
+
+def test_presentation_mode_from_the_url_stays_on_across_pages_and_sizes_the_plots_for_a_projector(app, runs_dir):
+    """The sidebar toggle and the address are played in the browser (tests/test_browser_dashboard.py)."""
+    normal = json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]["font"]["size"]
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.query_params["present"] = "1"
+    at.run()
+    assert at.toggle(key="presentation_mode").value is True
+    at.button(key="nav_next_top").click().run()
+    assert at.title[0].value.startswith("Step 1:")
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["font"]["size"] > normal >= 14
 
 
 @pytest.mark.parametrize("step, params, model_class", [
@@ -49,7 +90,14 @@ def test_step_page_tells_the_story_and_shows_model_and_mistakes(app, step, param
     assert headers[:3] == ["Target", "Results", "Analysis"]
     summary = app.dataframe[0].value
     assert summary["params"].sum() == params
-    assert f"class {model_class}" in app.code[0].value
+    # The call this step makes (issue 12: the class's defaults were shown), then the class's code.
+    assert app.code[0].value == get_step(step).network_source()
+    assert ("batch_norm=False" in app.code[0].value) == (step == 1)
+    assert f"class {model_class}" in app.code[1].value
+    recipe = next(d.value for d in app.dataframe if "Setting" in d.value.columns)
+    changed = set(recipe.loc[recipe["Changed"] == "changed", "Setting"])
+    assert changed == {1: set(), 2: {"dropout"}, 3: {"rotation"}, 4: {"learning rate", "LR schedule"},
+                       5: {"dropout", "activation"}}[step]
     assert len(app.get("plotly_chart")) >= 2  # shipped curves and confusion matrix
     assert app.get("image"), "the shipped mistakes grid"
     assert app.button(key=f"step{step}_train")
@@ -97,22 +145,74 @@ def test_start_then_stop_a_run_from_the_page(app, runs_dir, mnist):
     assert "Best test accuracy" in analysis and "parameters: within the 10,000 budget" in analysis
 
 
-def test_compare_runs_lists_shipped_runs_and_deletes_a_user_run_after_confirmation(app, runs_dir):
-    from mnist_core.engine.config import TrainConfig
-
-    store = RunStore(runs_dir)
-    doomed = store.create(TrainConfig(step=3), label="doomed run")
+def _ended_run(store, config, created, **status):
     from mnist_core.engine.runs import update_status
-    update_status(doomed.path, state="stopped")
+
+    run = store.create(config)
+    update_status(run.path, state="stopped", created=created, **status)
+    return store.get(run.run_id)
+
+
+def test_compare_runs_lists_shipped_runs_and_deletes_a_user_run_after_confirmation(app, runs_dir):
+    store = RunStore(runs_dir)
+    doomed = _ended_run(store, get_step(3).recipe, created=1_700_000_000)
     app.switch_page("pages/compare_runs.py").run()
     assert not app.exception
     table = app.dataframe[0].value
     assert {"shipped · Step 1", "shipped · Step 4"} <= set(table["Run"])
     assert app.button(key="compare_delete").disabled
-    app.checkbox(key="compare_delete_confirm").check().run()
+    app.checkbox(key=f"compare_delete_confirm_{doomed.run_id}").check().run()
     app.button(key="compare_delete").click().run()
     assert not app.exception
     assert store.get(doomed.run_id) is None
+    # Issue 12: no "deleted" message, and the box was drawn ticked with Delete greyed out.
+    assert any("Deleted" in s.value for s in app.success)
+    assert not any(label.startswith("Step 3 ·") for label in app.dataframe[0].value["Run"])
+
+
+def test_a_delete_confirmation_belongs_to_the_run_it_was_given_for(app, runs_dir):
+    """Issue 12: the tick survived choosing another run (confirm one, delete another)."""
+    store = RunStore(runs_dir)
+    older = _ended_run(store, get_step(2).recipe.with_(lr=0.02), created=1_700_000_000)
+    newer = _ended_run(store, get_step(2).recipe, created=1_700_000_100)
+    app.switch_page("pages/compare_runs.py").run()
+    picker = app.selectbox(key="compare_delete_pick")
+    assert picker.value.startswith("Step 2 ·") and "the step's recipe" in picker.value  # newest first
+    app.checkbox(key=f"compare_delete_confirm_{newer.run_id}").check().run()
+    assert not app.button(key="compare_delete").disabled
+    app.selectbox(key="compare_delete_pick").select(next(o for o in picker.options if "lr 0.02" in o)).run()
+    assert not app.checkbox(key=f"compare_delete_confirm_{older.run_id}").value
+    assert app.button(key="compare_delete").disabled
+    assert store.get(older.run_id) and store.get(newer.run_id)
+
+
+def test_compare_table_reads_like_numbers_and_names_every_run_apart(app, runs_dir):
+    store = RunStore(runs_dir)
+    _ended_run(store, get_step(2).recipe.with_(epochs=2, train_limit=2_560), created=1_700_000_000)
+    _ended_run(store, get_step(2).recipe.with_(epochs=2, train_limit=2_560), created=1_700_000_200)
+    app.switch_page("pages/compare_runs.py").run()
+    table = app.dataframe[0].value
+    assert "None" not in table.astype(str).to_numpy()  # issue 12: "None" in empty cells
+    step1 = table[table["Run"] == "shipped · Step 1"].iloc[0]
+    assert step1["Params"] == "9,264" and len(step1["Final test %"].split(".")[1]) == 2  # separator, two decimals
+    mine = [label for label in table["Run"] if label.startswith("Step 2 ·")]
+    assert len(mine) == 2 and len(set(mine)) == 2 and all("2 epochs, 2,560 img/epoch" in m for m in mine)
+    # A run with no finished epoch is named where the overlay leaves it out (issue 12: it silently dropped out).
+    app.multiselect(key="compare_pick").set_value([mine[0], "shipped · Step 2"]).run()
+    assert any("no epoch finished" in c.value for c in app.caption)
+
+
+def test_compare_shows_two_runs_side_by_side_with_the_recipe_values_that_differ(app):
+    app.switch_page("pages/compare_runs.py").run()
+    app.selectbox(key="compare_side_a").select("shipped · Step 3").run()
+    app.selectbox(key="compare_side_b").select("shipped · Step 4").run()
+    assert not app.exception
+    differ = next(d.value for d in app.dataframe if "Setting" in d.value.columns)
+    assert set(differ["Setting"]) == {"step", "learning rate", "LR schedule"}
+    assert list(differ.columns) == ["Setting", "shipped · Step 3", "shipped · Step 4"]
+    titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in app.get("plotly_chart")]
+    assert sum(t.startswith("Confusion matrix") for t in titles) == 2
+    assert sum("mistakes on the 10,000" in c.value for c in app.caption) == 2
 
 
 @pytest.mark.real_data

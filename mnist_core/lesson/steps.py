@@ -88,17 +88,42 @@ class Step:
     def build_model(self, config: TrainConfig | None = None) -> nn.Module:
         return self.model_factory(config or self.recipe)
 
+    def network_source(self, config: TrainConfig | None = None) -> str:
+        """The call that builds this step's network, as Python with the recipe's values."""
+        factory = self.model_factory
+        return factory.source(config or self.recipe) if isinstance(factory, NetworkCall) else factory.__name__
+
     @property
     def model_class(self) -> type[nn.Module]:
         return type(self.build_model())
 
 
-def _plain(config: TrainConfig) -> nn.Module:
-    return LessonNet(batch_norm=False, dropout=0.0, activation=config.activation)
+@dataclass(frozen=True)
+class NetworkCall:
+    """How a step builds its network: a class, arguments fixed by the step, and arguments read from the recipe.
+
+    Being data, it can also say the exact call it makes for a recipe, which the Model tab
+    shows (a class's defaults are not what a step builds).
+    """
+
+    network: type[nn.Module]
+    fixed: tuple[tuple[str, object], ...] = ()  # (argument, value) the step always passes
+    from_recipe: tuple[str, ...] = ()  # TrainConfig fields passed under the same name
+
+    def arguments(self, config: TrainConfig) -> dict:
+        return {**dict(self.fixed), **{name: getattr(config, name) for name in self.from_recipe}}
+
+    def __call__(self, config: TrainConfig) -> nn.Module:
+        return self.network(**self.arguments(config))
+
+    def source(self, config: TrainConfig) -> str:
+        """The call as Python, with this recipe's values: ``LessonNet(batch_norm=False, ...)``."""
+        args = ", ".join(f"{name}={value!r}" for name, value in self.arguments(config).items())
+        return f"{self.network.__name__}({args})"
 
 
-def _regularised(config: TrainConfig) -> nn.Module:
-    return LessonNet(batch_norm=True, dropout=config.dropout, activation=config.activation)
+_plain = NetworkCall(LessonNet, (("batch_norm", False), ("dropout", 0.0)), ("activation",))
+_regularised = NetworkCall(LessonNet, (("batch_norm", True),), ("dropout", "activation"))
 
 
 _BASE = TrainConfig(step=1, epochs=EPOCH_BUDGET, batch_size=128, optimizer="sgd", lr=0.01, momentum=0.9)
@@ -215,8 +240,7 @@ _register(Step(
 ))
 
 
-def _separable(config: TrainConfig) -> nn.Module:
-    return SeparableNet(dropout=config.dropout, activation=config.activation)
+_separable = NetworkCall(SeparableNet, (), ("dropout", "activation"))
 
 
 _register(Step(
