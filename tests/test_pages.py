@@ -122,15 +122,20 @@ def test_mistakes_filter_by_true_digit(app):
 
 @pytest.mark.real_data
 def test_start_then_stop_a_run_from_the_page(app, runs_dir, mnist):
+    store = RunStore(runs_dir)
+    older = _ended_run(store, get_step(2).recipe.with_(train_limit=2_560), created=1_700_000_000)
     app.switch_page("pages/step_2.py").run()
     app.button(key="step2_train").click().run()
     assert not app.exception
-    store = RunStore(runs_dir)
+    newest = store.list()[0]
+    assert newest.run_id != older.run_id
+    assert app.selectbox(key="step2_run_pick").value == newest.run_id  # issue 12: the older run stayed selected
     deadline = time.time() + 120
     while not (store.list() and store.list()[0].history):
         assert time.time() < deadline, "no epoch finished in time"
         time.sleep(0.2)
     run = store.list()[0]
+    assert run.run_id == newest.run_id
     assert run.config.train_limit == 2560 and run.config.step == 2
     app.run()
     assert app.get("progress"), "the live panel shows progress bars"
@@ -296,3 +301,51 @@ def test_training_without_any_way_to_get_mnist_fails_with_the_manual_fix(runs_di
 
 def _unreachable(folder, work, progress):
     raise OSError("network unreachable")
+
+
+def _never_graded_run(store):
+    """A run stopped in its first epoch, with the files an older version wrongly left: a grade, mistakes, a model."""
+    import shutil
+
+    from mnist_core.lesson.report import shipped_run_path
+
+    run = _ended_run(store, get_step(2).recipe.with_(epochs=2, train_limit=2_560), created=1_700_000_300,
+                     message="Stopped before its first epoch ended: nothing was evaluated or saved.")
+    for name in ("evaluation.json", "mistakes.npz", "model.pt"):
+        shutil.copy(shipped_run_path(2) / name, run.path / name)
+    return run
+
+
+def test_a_run_with_no_finished_epoch_is_not_graded_on_its_page(app, runs_dir):
+    """Issue 12: "No epoch finished" stood beside a full confusion matrix and "9020 of 9020 mistakes"."""
+    run = _never_graded_run(RunStore(runs_dir))
+    app.switch_page("pages/step_2.py").run()
+    assert app.selectbox(key="step2_run_pick").value == run.run_id
+    assert not app.exception
+    assert any("never evaluated" in i.value for i in app.info)
+    keys = [c.key for c in app.get("plotly_chart")]
+    assert not any(k and "your run" in k for k in keys)  # no curves, no confusion matrix of it
+    assert not [c for c in app.caption if "mistakes on" in c.value and "of" in c.value and "your" in c.value]
+    assert not [m for m in app.markdown if "Analysis of your run" in m.value]
+
+
+def test_a_run_with_no_finished_epoch_is_no_model_to_draw_with(app, runs_dir):
+    run = _never_graded_run(RunStore(runs_dir))
+    app.switch_page("pages/draw_digit.py").run()
+    assert not app.exception
+    assert not any(run.run_id[-4:] in option for option in app.selectbox(key="draw_model").options)
+
+
+def test_two_runs_of_a_step_are_told_apart_and_the_newest_is_shown(app, runs_dir):
+    """Issue 12: two runs both read "Step 2 · seed 1 · 2,560 img/epoch (stopped)", and an older one stayed selected."""
+    store = RunStore(runs_dir)
+    older = _ended_run(store, get_step(2).recipe.with_(epochs=3, train_limit=2_560), created=1_700_000_000)
+    newer = _ended_run(store, get_step(2).recipe.with_(epochs=3, train_limit=2_560, lr=0.02), created=1_700_000_100)
+    app.switch_page("pages/step_2.py").run()
+    pick = app.selectbox(key="step2_run_pick")
+    assert pick.value == newer.run_id
+    labels = pick.options  # as shown
+    assert len(set(labels)) == 2 and any("lr 0.02" in label for label in labels)
+    assert all("3 epochs, 2,560 img/epoch" in label for label in labels)
+    pick.select(older.run_id).run()
+    assert app.selectbox(key="step2_run_pick").value == older.run_id
