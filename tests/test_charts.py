@@ -42,9 +42,18 @@ def test_a_training_run_draws_its_batch_losses_on_the_loss_plot():
     assert fig.layout.xaxis2.range[1] == 2.5  # the run's planned epochs
 
 
+def test_log_axes_get_several_readable_ticks_even_within_one_decade():
+    """Issue 12: the loss axes had one tick (and plotly's in-between digits are 10.5 px)."""
+    fig = curves_figure({"a": run(98.0, 99.0)})  # every loss between 0.05 and 0.1
+    assert fig.layout.yaxis2.type == "log" and list(fig.layout.yaxis2.tickvals) == [0.05, 0.1]
+    fig = curves_figure({}, batch_losses={"live": [(0.1, 2.3), (0.5, 0.3)]}, epochs=1)
+    assert list(fig.layout.yaxis2.tickvals) == [0.2, 0.5, 1.0, 2.0]
+
+
 def test_learning_rate_is_on_a_log_axis():
     fig = metric_figure({"step 4": run(99.0, 99.2, lr=0.05) + run(99.4, lr=0.0005)}, "lr", "learning rate")
     assert fig.layout.yaxis.type == "log"
+    assert {0.0005, 0.05} <= set(fig.layout.yaxis.tickvals)  # both plateaus labelled (issue 12: both looked like 0)
 
 
 def test_confusion_heatmap_hides_the_diagonal_but_labels_every_cell():
@@ -63,5 +72,7 @@ def test_no_text_is_smaller_than_the_minimum_and_the_projector_version_is_larger
     fig = build()
     assert fig.layout.font.size >= MIN_FONT_PX and fig.layout.legend.font.size >= MIN_FONT_PX
     assert all(a.font.size >= MIN_FONT_PX for a in fig.layout.annotations)
+    axes = [fig.layout[name] for name in fig.layout if name.startswith(("xaxis", "yaxis"))]
+    assert axes and all(axis.tickfont.size >= MIN_FONT_PX for axis in axes)  # Streamlit's theme would make them 12
     big = for_projector(build())
     assert big.layout.font.size > fig.layout.font.size and big.layout.height > fig.layout.height

@@ -45,13 +45,34 @@ def epoch_ticks(epochs: int) -> dict:
             "range": [0.5 if epochs <= 1 else 0, max(epochs, 1) + 0.5]}
 
 
+def log_ticks(values: list[float]) -> list[float]:
+    """1-2-5 ticks spanning ``values`` on a log axis: several labelled ticks even inside one decade.
+
+    Plotly's own log ticks give one label per decade plus digits in small type (10.5 px).
+    """
+    positive = [v for v in values if v > 0]
+    if not positive:
+        return []
+    low, high = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
+    ticks = [m * 10.0 ** k for k in range(low, high + 1) for m in (1, 2, 5)]
+    inside = [t for t in ticks if min(positive) / 1.5 <= t <= max(positive) * 1.5]
+    return inside or ticks
+
+
 def _base_layout(fig: go.Figure, height: int, top: int = 40, legend_y: float = 1.02) -> None:
     """Fonts, margins, and the legend on top, where it stays on screen however tall the page is."""
     fig.update_layout(height=height, font={"size": MIN_FONT_PX}, margin={"t": top, "b": 50, "l": 60, "r": 20},
                       legend={"orientation": "h", "y": legend_y, "yanchor": "bottom", "x": 0,
                               "font": {"size": MIN_FONT_PX}},
                       hoverlabel={"font_size": MIN_FONT_PX})
+    _axis_fonts(fig, MIN_FONT_PX)
     fig.update_annotations(font_size=max(MIN_FONT_PX, 16))
+
+
+def _axis_fonts(fig: go.Figure, size: int) -> None:
+    # Set on the axes themselves: Streamlit's plotly theme gives tick labels 12 px, whatever the layout's font says.
+    fig.update_xaxes(tickfont_size=size, title_font_size=size)
+    fig.update_yaxes(tickfont_size=size, title_font_size=size)
 
 
 def curves_figure(histories: dict[str, list[dict]], height: int = 460, colours: dict[str, str] | None = None,
@@ -89,7 +110,10 @@ def curves_figure(histories: dict[str, list[dict]], height: int = 460, colours: 
                    *(math.ceil(p[-1][0]) for p in (batch_losses or {}).values() if p)])
     fig.update_xaxes(title_text="epoch", **epoch_ticks(longest))
     fig.update_yaxes(range=accuracy_range(histories), row=1, col=1)
-    fig.update_yaxes(type="log", row=1, col=2)
+    losses = [h[m] for history in histories.values() for h in history for m in ("train_loss", "test_loss")]
+    losses += [loss for points in (batch_losses or {}).values() for _, loss in points]
+    ticks = log_ticks(losses)
+    fig.update_yaxes(type="log", tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], row=1, col=2)
     _base_layout(fig, height, top=90, legend_y=1.1)
     return fig
 
@@ -111,7 +135,8 @@ def metric_figure(histories: dict[str, list[dict]], metric: str, axis_title: str
         fig.update_yaxes(range=accuracy_range({k: [{**h, "train_acc": h["test_acc"]} for h in v]
                                                for k, v in histories.items()}))
     if metric == "lr":
-        fig.update_yaxes(type="log", exponentformat="none")
+        ticks = log_ticks([h["lr"] for history in histories.values() for h in history])
+        fig.update_yaxes(type="log", tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     fig.update_xaxes(title_text="epoch", **epoch_ticks(max((len(h) for h in histories.values()), default=1)))
     fig.update_yaxes(title_text=axis_title)
     _base_layout(fig, height)
@@ -138,6 +163,7 @@ def for_projector(fig: go.Figure, scale: float = 1.4) -> go.Figure:
     size = round(MIN_FONT_PX * scale)
     fig.update_layout(font={"size": size}, legend={"font": {"size": size}}, hoverlabel={"font_size": size},
                       height=round((fig.layout.height or 450) * 1.25))
+    _axis_fonts(fig, size)
     fig.update_annotations(font_size=round(size * 1.1))
     if fig.layout.title and fig.layout.title.text:
         fig.update_layout(title={"font": {"size": round(size * 1.1)}})

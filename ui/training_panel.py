@@ -2,7 +2,7 @@
 
 Training runs in the shared JobManager's worker threads, never in the script thread,
 so the page stays responsive and a run outlives the page. The live panel is a fragment
-that polls once a second; when a run it was following ends, it reruns the whole page so
+that polls twice a second; when a run it was following ends, it reruns the whole page so
 the results appear.
 """
 
@@ -154,7 +154,7 @@ def _follow(job, key: str) -> None:
 def live_panel(step: Step) -> None:
     key = f"step{step.number}"
 
-    @st.fragment(run_every=1.0)
+    @st.fragment(run_every=0.5)  # twice a second: a test pass or a stop lasts only a second or two
     def panel() -> None:
         jobs = [job for job in job_manager().active_jobs() if job.config.step == step.number]
         active = {job.run_id for job in jobs}
