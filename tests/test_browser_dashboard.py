@@ -37,6 +37,12 @@ MIN_PLOT_TEXT_PX = 14
 LONG = 300_000  # ms: generous, for a busy machine; every wait ends as soon as the page shows progress
 
 
+@pytest.fixture(autouse=True)
+def _patient(page):
+    """A shared 2-core machine can take many seconds to answer a click: wait for the page, however long."""
+    page.set_default_timeout(120_000)
+
+
 def _open(page, url: str, link: str | None = None) -> None:
     if link is None:
         page.goto(url)

@@ -73,7 +73,8 @@ def _measurements(step: Step) -> None:
     """The tables behind the Analysis, full width so their columns stay readable."""
     if step.trials:
         st.markdown("**What was tried on the way** (15 epochs each, `python -m mnist_core` plus the arguments shown; "
-                    "over several seeds, the mean)")
+                    "over several seeds, the mean). A result on one seed is not adopted over a recipe measured on "
+                    "six unless it beats it by more than seeds of one recipe differ.")
         st.markdown(trials_markdown(step.trials))
         shown_below = step.evidence.table if step.evidence else None
         for trial in step.trials:  # the seed tables of the designs this step replaced
@@ -81,7 +82,7 @@ def _measurements(step: Step) -> None:
             if table is not None and table.is_file():
                 with st.expander(f"Seed by seed: {trial.change}"):
                     st.markdown(table.read_text())
-                    st.caption(f"Made by `{trial.command}`.")
+                    st.caption(f"Made by {trial.made_by}.")
     evidence = ASSETS_DIR / step.evidence.table if step.evidence else None
     if evidence is not None and evidence.is_file():
         st.markdown("**The measurement behind the Analysis**")
