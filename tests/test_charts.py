@@ -40,6 +40,7 @@ def test_a_training_run_draws_its_batch_losses_on_the_loss_plot():
     line = next(t for t in fig.data if t.name == "live · each batch")
     assert list(line.y) == [2.3, 2.1, 1.7] and line.xaxis == "x2"
     assert fig.layout.xaxis2.range[1] == 2.5  # the run's planned epochs
+    assert fig.layout.showlegend  # named even while it is the only line
 
 
 def test_log_axes_get_several_readable_ticks_even_within_one_decade():

@@ -349,3 +349,20 @@ def test_two_runs_of_a_step_are_told_apart_and_the_newest_is_shown(app, runs_dir
     assert all("3 epochs, 2,560 img/epoch" in label for label in labels)
     pick.select(older.run_id).run()
     assert app.selectbox(key="step2_run_pick").value == older.run_id
+
+
+@pytest.mark.real_data
+def test_step3_shows_real_training_digits_through_the_trainers_augmentation_and_redraws_them(app, mnist):
+    from ui.augmentation_grid import DIGITS, augmented_pairs
+
+    app.switch_page("pages/step_3.py").run()
+    assert not app.exception
+    grid = [caption for caption in app.caption if "training digits as stored" in caption.value]
+    assert grid and "±7°" in grid[0].value and "(draw 0)" in grid[0].value
+    originals, moved, _ = augmented_pairs(mnist.train_images, get_step(3).recipe, seed=0)
+    assert originals.shape == moved.shape == (DIGITS, 28, 28) and (originals != moved).any()
+    app.button(key="step3_augment_redraw").click().run()
+    assert any("(draw 1)" in caption.value for caption in app.caption)
+    assert not (augmented_pairs(mnist.train_images, get_step(3).recipe, seed=1)[0] == originals).all()
+    app.switch_page("pages/step_2.py").run()  # Step 2 has no augmentation to show
+    assert not any("training digits as stored" in caption.value for caption in app.caption)

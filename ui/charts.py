@@ -115,6 +115,7 @@ def curves_figure(histories: dict[str, list[dict]], height: int = 460, colours: 
     ticks = log_ticks(losses)
     fig.update_yaxes(type="log", tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], row=1, col=2)
     _base_layout(fig, height, top=90, legend_y=1.1)
+    fig.update_layout(showlegend=True)  # plotly hides a legend of one trace: the live loss line alone needs it
     return fig
 
 
