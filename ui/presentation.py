@@ -22,7 +22,8 @@ _LARGE_TYPE = """
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] { font-size: 1.35rem !important; line-height: 1.5; }
 [data-testid="stMain"] h1 { font-size: 3.2rem !important; }
 [data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.2rem !important; }
-[data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+[data-testid="stMain"] [data-testid="stMetricValue"],
+[data-testid="stMain"] [data-testid="stMetricValue"] * { font-size: 2.6rem !important; }
 [data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.2rem !important; }
 [data-testid="stMain"] button p { font-size: 1.3rem !important; }
 [data-testid="stMain"] .block-container { max-width: 100%; padding-left: 2rem; padding-right: 2rem; }
