@@ -2,8 +2,8 @@
 
 Training runs in the shared JobManager's worker threads, never in the script thread,
 so the page stays responsive and a run outlives the page. The live panel is a fragment
-that polls twice a second; when a run it was following ends, it reruns the whole page so
-the results appear.
+that polls twice a second while a run of its step is active (and not at all otherwise); when a
+run it was following ends, it reruns the whole page so the results appear.
 """
 
 from __future__ import annotations
@@ -154,7 +154,11 @@ def _follow(job, key: str) -> None:
 def live_panel(step: Step) -> None:
     key = f"step{step.number}"
 
-    @st.fragment(run_every=0.5)  # twice a second: a test pass or a stop lasts only a second or two
+    # Poll twice a second while a run of this step is active (a test pass or a stop lasts only a second
+    # or two); with none, do not poll at all: Start reruns the page, which turns polling on.
+    training = any(job.config.step == step.number for job in job_manager().active_jobs())
+
+    @st.fragment(run_every=0.5 if training else None)
     def panel() -> None:
         jobs = [job for job in job_manager().active_jobs() if job.config.step == step.number]
         active = {job.run_id for job in jobs}
