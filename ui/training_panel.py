@@ -89,6 +89,7 @@ def recipe_form(step: Step) -> None:
         run_id = job_manager().submit(config, label=run_label(config, {"created": time.time()}))
         select_run(step, run_id)
         st.toast("Training queued", icon=":material/schedule:")
+        st.rerun()  # the live panel, drawn above the form, was drawn before this run existed
 
 
 def select_run(step: Step, run_id: str) -> None:
