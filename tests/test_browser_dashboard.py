@@ -192,7 +192,8 @@ def test_teacher_presents_home_then_next_through_every_step_on_a_projector(page,
     # A reload keeps the mode: it lives in the address.
     page.reload()
     wait_for_app(page)
-    expect(page.get_by_test_id("stSidebar").get_by_role("checkbox", name="Presentation mode")).to_be_checked()
+    expect(page).to_have_url(re.compile(r"[?&]present=1"))
+    expect(page.get_by_test_id("stSidebar").locator("input[type=checkbox]").first).to_be_checked()
 
 
 def test_a_link_to_a_page_opens_it_in_the_dashboard_even_as_a_fresh_servers_first_request(page, fresh_app_url):
