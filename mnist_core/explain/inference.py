@@ -33,8 +33,8 @@ UNSURE_BELOW = 0.70  # a top probability under this is reported as "unsure", wit
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # bigger files are refused before they are decoded
 MAX_UPLOAD_PIXELS = 50_000_000  # and bigger pictures before their pixels are read (a phone photo is 12-48 MP)
 WORK_SIDE = 1024  # larger pictures are shrunk to this longer side first: a digit needs no more
-BACKGROUND_ROUNDS = 2  # fit the background plane, re-split ink from background, fit again: two rounds settle
-BACKGROUND_SAMPLE = 20_000  # background pixels used to fit the plane (more changes nothing but the time)
+MIXED_BORDER = 1 / 6  # a border level within this of halfway between the extremes is half ink, half background
+BACKGROUND_ROUNDS = 3  # fit the border's plane, drop the pixels far off it, fit again: three rounds settle
 
 NOTHING_DRAWN = "Nothing drawn yet: draw a digit."
 
@@ -112,106 +112,94 @@ def to_gray(image: np.ndarray | Image.Image) -> np.ndarray:
     return np.clip(gray, 0.0, 1.0)
 
 
-def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
-    """Otsu's two-class threshold: the level that best splits ``values`` into a dark and a light group.
-
-    It maximises the between-class variance of the histogram, so it needs no guess of how
-    many pixels are ink: it holds for a thin stroke and for a digit that fills the picture.
-    """
-    low, high = float(values.min()), float(values.max())
-    if high <= low:
-        return high
-    counts, edges = np.histogram(values, bins=bins, range=(low, high))
-    centres = (edges[:-1] + edges[1:]) / 2
-    weight_below = np.cumsum(counts, dtype=np.float64)[:-1]  # pixels at or below each candidate cut
-    weight_above = counts.sum() - weight_below
-    sum_below = np.cumsum(counts * centres)[:-1]
-    mean_below = sum_below / np.maximum(weight_below, 1)
-    mean_above = (float((counts * centres).sum()) - sum_below) / np.maximum(weight_above, 1)
-    between = weight_below * weight_above * (mean_below - mean_above) ** 2
-    return float(edges[int(np.argmax(between)) + 1])
+def border_pixels(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The one-pixel ring around the picture: (rows, columns, levels), each a flat array."""
+    h, w = image.shape
+    on_border = np.zeros((h, w), dtype=bool)
+    on_border[[0, -1], :] = True
+    on_border[:, [0, -1]] = True
+    rows, cols = np.nonzero(on_border)
+    return rows, cols, image[rows, cols]
 
 
-def border_pixels(image: np.ndarray) -> np.ndarray:
-    """The one-pixel ring around the picture, as a flat array."""
-    if min(image.shape) < 3:
-        return image.ravel()
-    return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
+def fit_background(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """(H, W) the background as a plane a + b*x + c*y fitted to the border, and the noise about it.
 
-
-def fit_background(image: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """A plane a + b*x + c*y fitted to the pixels where ``background`` is true, robust to faint ink among them.
-
-    A plane follows paper lit unevenly from one side, as phone photos are; a drawing's
-    black background fits it exactly. The pixels on the background side of a threshold
-    include the faint fringes of the strokes, which would lift the plane and eat into the
-    ink, so the fit is done twice: the second time without the pixels that stand more than
-    a few noise widths above the first plane.
+    The border is where a picture of a digit is background: the digit touches it at a few
+    points at most, whatever share of the picture its ink covers. A plane follows paper lit
+    unevenly from one side, as phone photos are, and a drawing's black background fits it
+    exactly. The fit is robust: border pixels more than a few noise widths off the plane
+    (ink that reaches the edge) are dropped and the plane fitted again. The noise is the
+    robust standard deviation (1.4826 x median absolute deviation) of the kept pixels.
     """
     h, w = image.shape
-    rows, cols = np.nonzero(background)
-    if len(rows) > BACKGROUND_SAMPLE:  # a sample fits a plane as well as a million pixels do
-        pick = np.random.default_rng(0).choice(len(rows), BACKGROUND_SAMPLE, replace=False)
-        rows, cols = rows[pick], cols[pick]
+    rows, cols, level = border_pixels(image)
     y, x = rows / max(1, h - 1) - 0.5, cols / max(1, w - 1) - 0.5  # centred coordinates keep the fit well posed
     design = np.stack([np.ones_like(x), x, y], axis=1)
-    level = image[rows, cols].astype(np.float64)
-    coefficients, *_ = np.linalg.lstsq(design, level, rcond=None)
-    residual = level - design @ coefficients
-    centre = float(np.median(residual))
-    spread = 1.4826 * float(np.median(np.abs(residual - centre)))
-    keep = residual <= centre + 3.0 * spread + 1e-4
-    if keep.sum() >= 3:
+    level = level.astype(np.float64)
+    # Start from the pixels near the border's typical level: ink on the edge would tilt a first plane.
+    typical = float(np.median(level))
+    keep = np.abs(level - typical) <= 3.0 * 1.4826 * float(np.median(np.abs(level - typical))) + 1e-4
+    for _ in range(BACKGROUND_ROUNDS):
         coefficients, *_ = np.linalg.lstsq(design[keep], level[keep], rcond=None)
+        residual = level - design @ coefficients
+        centre = float(np.median(residual[keep]))
+        noise = 1.4826 * float(np.median(np.abs(residual[keep] - centre)))
+        within = np.abs(residual - centre) <= 3.0 * noise + 1e-4
+        if within.sum() < 3:
+            break
+        keep = within
+    coefficients, *_ = np.linalg.lstsq(design[keep], level[keep], rcond=None)
     a, b, c = coefficients
     y_all = (np.arange(h, dtype=np.float64) / max(1, h - 1) - 0.5)[:, None]
     x_all = (np.arange(w, dtype=np.float64) / max(1, w - 1) - 0.5)[None, :]
-    return (a + b * x_all + c * y_all).astype(np.float32)
+    return (a + b * x_all + c * y_all).astype(np.float32), noise
+
+
+def ink_is_dark(gray: np.ndarray) -> bool:
+    """Whether (H, W) luminance shows dark ink on a light background (True) or light ink on dark.
+
+    The ink is what departs furthest from the border's level: if the darkest pixel is further
+    below it than the lightest is above, the ink is dark. When the border is itself half ink
+    (its level midway between the extremes, as in a straight 1 cropped tight), the middle of
+    the picture decides instead: a digit's ink gathers towards the middle, its background
+    towards the edges. A flat picture is called by its level (light paper, or a dark canvas).
+    """
+    ring_level = float(np.median(border_pixels(gray)[2]))
+    darkest, lightest = float(gray.min()), float(gray.max())
+    if lightest <= darkest:
+        return ring_level > 0.5
+    position = (ring_level - darkest) / (lightest - darkest)  # 0: the border is as dark as the darkest pixel
+    if abs(position - 0.5) > MIXED_BORDER:
+        return position > 0.5
+    h, w = gray.shape
+    middle = float(np.median(gray[h // 4:h - h // 4, w // 4:w - w // 4]))
+    return middle < ring_level
 
 
 def find_ink(gray: np.ndarray) -> tuple[np.ndarray, bool]:
     """(H, W) luminance -> (ink in [0, 1] with the background at 0, whether it was inverted).
 
     Nothing here assumes the ink is a small share of the picture, so a digit that fills
-    the frame keeps its faint strokes. Otsu's threshold splits the picture into a dark and
-    a light class; the background is the class most of the border belongs to (a digit
-    touches the border at a few points, the background runs all round it), and a light
-    background means dark ink, which is inverted to MNIST's white on black. A plane fitted
-    to the background pixels (border first, then every pixel Otsu puts in the background)
-    is subtracted, so paper lit unevenly becomes flat black. Levels are stretched so the
-    strong ink is 1, and a floor a few noise widths up, with the noise measured on the
-    background pixels alone, removes paper texture and JPEG noise while a clean drawing
-    keeps its grey anti-aliased edges.
+    the frame keeps its faint strokes: the background is read from the border (see
+    ``fit_background``), never from the picture as a whole. Dark ink on a light background
+    (``ink_is_dark``) is inverted to MNIST's white on black. The background plane is
+    subtracted, levels are stretched so the strong ink is 1, and a floor five noise widths
+    up removes paper texture and JPEG noise while a clean drawing keeps its grey
+    anti-aliased edges.
     """
     gray = gray.astype(np.float32)
-    threshold = otsu_threshold(gray)
-    ring = border_pixels(gray)
-    ring_level = float(np.median(ring))
-    # A flat picture has no two classes: fall back on its level (light paper or a dark canvas).
-    inverted = ring_level > threshold if gray.max() > gray.min() else ring_level > 0.5
+    inverted = ink_is_dark(gray)
     ink = (1.0 - gray) if inverted else gray
-    cut = 1.0 - threshold if inverted else threshold
-    on_border = np.zeros(ink.shape, dtype=bool)
-    on_border[[0, -1], :] = True
-    on_border[:, [0, -1]] = True
-    background = on_border & (ink < cut)
-    if background.sum() < 3:  # ink all round the edge: take every pixel of the background class
-        background = ink < cut if (ink < cut).sum() >= 3 else np.ones(ink.shape, dtype=bool)
-    for _ in range(BACKGROUND_ROUNDS):
-        ink_above = ink - fit_background(ink, background)
-        split = otsu_threshold(ink_above)
-        if (ink_above < split).sum() >= 3:
-            background = ink_above < split
-    peak = float(ink_above.max())
+    background, noise = fit_background(ink)
+    ink = ink - background
+    peak = float(ink.max())
     if peak < MIN_CONTRAST:
         return np.zeros_like(gray), bool(inverted)
     # The strongest ink is a high percentile of the clearly inked pixels, not the maximum, which noise inflates.
-    peak = float(np.percentile(ink_above[ink_above > peak / 2], 90))
-    ink = ink_above / peak
-    level = ink[background]
-    noise = 1.4826 * float(np.median(np.abs(level - np.median(level))))  # robust std of the background alone
-    floor = min(0.5, max(0.02, 4.0 * noise))
-    ink = np.clip((ink - floor) / (1.0 - floor), 0.0, 1.0)
+    peak = float(np.percentile(ink[ink > peak / 2], 90))
+    floor = min(0.5, max(0.02, 5.0 * noise / peak))  # 5 sigma: not one stray pixel in a million widens the box
+    ink = np.clip((ink / peak - floor) / (1.0 - floor), 0.0, 1.0)
     return ink.astype(np.float32), bool(inverted)
 
 
