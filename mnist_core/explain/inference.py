@@ -32,6 +32,7 @@ MIN_INK_FRACTION = 1e-4  # fewer inked pixels than this share of the picture (or
 UNSURE_BELOW = 0.70  # a top probability under this is reported as "unsure", with the runner-up
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # bigger files are refused before they are decoded
 MAX_UPLOAD_PIXELS = 50_000_000  # and bigger pictures before their pixels are read (a phone photo is 12-48 MP)
+MIN_UPLOAD_SIDE = 16  # a picture narrower than this has too few pixels to show a digit (MNIST's are 28x28)
 WORK_SIDE = 1024  # larger pictures are shrunk to this longer side first: a digit needs no more
 MIXED_BORDER = 1 / 6  # a border level within this of halfway between the extremes is half ink, half background
 BACKGROUND_ROUNDS = 3  # fit the border's plane, drop the pixels far off it, fit again: three rounds settle
@@ -318,7 +319,8 @@ def read_image_bytes(data: bytes) -> np.ndarray:
     """An uploaded or stored image file -> (H, W, 4) uint8 RGBA, upright, longer side at most WORK_SIDE.
 
     Raises ImageError with a message for the user for an empty file, a file over
-    MAX_UPLOAD_BYTES or MAX_UPLOAD_PIXELS, and anything Pillow cannot decode.
+    MAX_UPLOAD_BYTES or MAX_UPLOAD_PIXELS, a picture under MIN_UPLOAD_SIDE either way,
+    and anything Pillow cannot decode.
     """
     if not data:
         raise ImageError("the file is empty")
@@ -331,6 +333,9 @@ def read_image_bytes(data: bytes) -> np.ndarray:
             if image.width * image.height > MAX_UPLOAD_PIXELS:
                 raise ImageError(f"the picture is {image.width}x{image.height} pixels; the limit is "
                                  f"{MAX_UPLOAD_PIXELS / 1e6:.0f} megapixels")
+            if min(image.width, image.height) < MIN_UPLOAD_SIDE:
+                raise ImageError(f"the picture is only {image.width}x{image.height} pixels, too small to show a "
+                                 f"digit; it needs at least {MIN_UPLOAD_SIDE} pixels each way (MNIST's are 28x28)")
             image = ImageOps.exif_transpose(image)  # phone photos are stored sideways with an EXIF rotation
             image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.LANCZOS)
             return np.asarray(image.convert("RGBA"))
