@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-from PIL import Image
 
 from mnist_core.engine.checkpoints import CheckpointError, load_checkpoint
 from mnist_core.engine.runs import RunStore
@@ -32,13 +31,13 @@ from mnist_core.explain.inference import (
 from mnist_core.lesson.report import shipped_run_path
 from mnist_core.lesson.steps import STEPS
 from ui.drawing_pad import clear_pad, drawing_pad
+from ui.pixel_box import square_box
 from ui.routing import through_the_router
 
 through_the_router(__file__)
 
 DEFAULT_STEP = 4
 THUMB_SIDE = 168  # every pipeline image is shown in a square box this many pixels wide (6 px per MNIST pixel)
-BOX_FILL = 0.22  # the box's grey around an image that is not square, so the image's own edges show
 INSIDE_PAGE = "pages/inside_network.py"  # another page's file: linked only once it exists
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,30 +67,6 @@ def _model_choices() -> dict[str, Path]:
     return choices
 
 
-def _thumb(image: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:
-    """(H, W) or (H, W, 3) -> (side, side[, 3]): the image, aspect kept, in a square box of a fixed size.
-
-    Smaller images are enlarged by a whole factor with every pixel a solid block (the real
-    pixels, no smoothing); larger ones are shrunk by averaging. A thin image (a drawn 1)
-    sits in the middle of the box with grey either side, so every stage shows at one size.
-    """
-    h, w = image.shape[:2]
-    if max(h, w) <= side:
-        factor = side // max(h, w)
-        scaled = np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
-    else:
-        scale = side / max(h, w)
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        channels = [image] if image.ndim == 2 else [image[:, :, c] for c in range(image.shape[2])]
-        shrunk = [np.asarray(Image.fromarray(c.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX))
-                  for c in channels]
-        scaled = shrunk[0] if image.ndim == 2 else np.stack(shrunk, axis=2)
-    box = np.full((side, side, *image.shape[2:]), BOX_FILL, dtype=np.float32)
-    top, left = (side - scaled.shape[0]) // 2, (side - scaled.shape[1]) // 2
-    box[top:top + scaled.shape[0], left:left + scaled.shape[1]] = scaled
-    return box
-
-
 def _with_box(pipeline: Pipeline) -> np.ndarray:
     """The ink as RGB with its bounding box outlined in red."""
     rgb = np.repeat(pipeline.ink[:, :, None], 3, axis=2)
@@ -102,7 +77,7 @@ def _with_box(pipeline: Pipeline) -> np.ndarray:
     rgb[bottom - line:bottom, left:right] = red
     rgb[top:bottom, left:left + line] = red
     rgb[top:bottom, right - line:right] = red
-    return _thumb(rgb)
+    return square_box(rgb, THUMB_SIDE)
 
 
 def _probability_chart(probabilities: np.ndarray, digit: int) -> go.Figure:
@@ -161,7 +136,8 @@ def _show_result(pipeline: Pipeline, model, key: str, source: str) -> None:
         f"3 · longer side fitted to {FIT_SIZE} px ({pipeline.fitted.shape[1]}×{pipeline.fitted.shape[0]})",
         f"4 · centred by mass in {FIELD_SIZE}×{FIELD_SIZE}: the input",
     )
-    images = (_with_box(pipeline), _thumb(pipeline.crop), _thumb(pipeline.fitted), _thumb(pipeline.centred))
+    images = (_with_box(pipeline), square_box(pipeline.crop, THUMB_SIDE), square_box(pipeline.fitted, THUMB_SIDE),
+              square_box(pipeline.centred, THUMB_SIDE))
     for column, image, caption in zip(stages, images, captions, strict=True):
         column.image(np.clip(image, 0, 1), caption=caption, width=THUMB_SIDE)
 
@@ -251,7 +227,7 @@ def _challenge_results(challenge: Challenge, chosen_label: str) -> None:
         for start in range(0, len(challenge.misses), 5):
             columns = st.columns(5)
             for column, miss in zip(columns, challenge.misses[start:start + 5], strict=False):
-                column.image(_thumb(miss.seen, 112), width=112,
+                column.image(square_box(miss.seen, 112), width=112,
                              caption=f"you drew {miss.asked}, it read {miss.read} ({miss.confidence:.0%})")
     right = sorted(a.asked for a in challenge.answers if a.right)
     if right:
