@@ -37,7 +37,7 @@ from ui.routing import through_the_router
 through_the_router(__file__)
 
 DEFAULT_STEP = 4
-THUMB_SIDE = 168  # every pipeline image is shown in a square box this many pixels wide (6 px per MNIST pixel)
+THUMB_SIDE = 140  # every pipeline image is shown in a square box this many pixels wide (5 px per MNIST pixel)
 INSIDE_PAGE = "pages/inside_network.py"  # another page's file: linked only once it exists
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,7 +128,7 @@ def _show_result(pipeline: Pipeline, model, key: str, source: str) -> None:
                         config={"displayModeBar": False})
 
     st.subheader("What the model saw")
-    stages = st.columns(4)
+    stages = st.columns(4, gap="small")
     h, w = pipeline.crop.shape
     captions = (
         f"1 · the ink{' (inverted)' if pipeline.inverted else ''}, its box in red",
@@ -164,7 +164,8 @@ def _show_result(pipeline: Pipeline, model, key: str, source: str) -> None:
 
 @st.fragment
 def _draw_panel(model) -> None:
-    pad, result_area = st.columns([2, 3], gap="medium")  # the pad column must stay wider than the canvas
+    # 1:2 leaves the pad column wider than the canvas and the results room for four 140 px boxes at 1400 px.
+    pad, result_area = st.columns([1, 2], gap="medium")
     with pad:
         stroke = st.slider("Pen width", 8, 40, 20, step=2, key="draw_stroke")
         drawing = drawing_pad("draw", stroke)

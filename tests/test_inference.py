@@ -373,6 +373,7 @@ def test_a_large_photo_is_shrunk_before_processing():
     (b"", "empty"),
     (b"hello, this is a text file\n", "not an image"),
     (png_bytes(np.random.default_rng(0).integers(0, 256, (40, 40), dtype=np.uint8))[:800], "cut short"),
+    (png_bytes(np.array([[0, 255, 255, 0]] * 4, dtype=np.uint8)), "only 4x4 pixels, too small"),
 ])
 def test_unreadable_files_get_a_clear_message(data, message):
     with pytest.raises(ImageError, match=message):

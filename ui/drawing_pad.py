@@ -18,8 +18,9 @@ CANVAS_SIDE = 280  # ten canvas pixels per MNIST pixel
 # Runs in the page (st.html with JavaScript allowed): page CSS cannot reach into the component's shadow root.
 _HIDE_TOOLBAR = """<script>
 (() => {
+  if (window.mnistHideCanvasToolbar) return;  // one watcher per browser tab: canvases come and go with reruns
   const hide = () => {
-    for (const host of document.querySelectorAll("*")) {
+    for (const host of document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')) {
       const root = host.shadowRoot;
       if (root && root.querySelector(".dc-toolbar") && !root.querySelector("style[data-mnist-no-toolbar]")) {
         const style = document.createElement("style");
@@ -29,11 +30,9 @@ _HIDE_TOOLBAR = """<script>
       }
     }
   };
+  // A cheap poll, not a MutationObserver: Streamlit changes the page so often that watching it costs more.
+  window.mnistHideCanvasToolbar = setInterval(hide, 100);
   hide();
-  if (!window.mnistHideCanvasToolbar) {  // one watcher per browser tab: canvases come and go with reruns
-    window.mnistHideCanvasToolbar = new MutationObserver(() => requestAnimationFrame(hide));
-    window.mnistHideCanvasToolbar.observe(document.body, {childList: true, subtree: true});
-  }
 })();
 </script>"""
 
@@ -66,7 +65,6 @@ def drawing_pad(prefix: str, stroke_width: int) -> np.ndarray | None:
     """Draw the pad; the canvas as (280, 280, 4) uint8 RGBA, or None before the first stroke."""
     from streamlit_drawable_canvas import st_canvas  # importable only inside a running app
 
-    st.html(_HIDE_TOOLBAR, unsafe_allow_javascript=True)
     canvas = st_canvas(
         stroke_width=stroke_width, stroke_color="#FFFFFF", background_color="#000000",
         width=CANVAS_SIDE, height=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True,
@@ -77,4 +75,5 @@ def drawing_pad(prefix: str, stroke_width: int) -> np.ndarray | None:
                 disabled=not _strokes(prefix), width="stretch")
     clear.button("Clear", key=f"{prefix}_clear", on_click=clear_pad, args=(prefix,), icon=":material/ink_eraser:",
                  width="stretch")
+    st.html(_HIDE_TOOLBAR, unsafe_allow_javascript=True)  # last in the column: its empty box adds no gap above
     return canvas.image_data
