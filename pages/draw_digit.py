@@ -219,24 +219,26 @@ def _submit_answer(model) -> None:
 
 def _challenge_results(challenge: Challenge, chosen_label: str) -> None:
     st.subheader("Your score")
-    st.metric(f"{challenge.model_label} read", f"{challenge.score} / {len(challenge.order)}")
-    if not challenge.misses:
-        st.success("It read every one of your ten digits right.")
-    else:
-        st.markdown(f"**Read wrong ({len(challenge.misses)}).** Each picture is what the network saw: your "
-                    "drawing cropped, shrunk to 20 px and centred in 28×28.")
-        for start in range(0, len(challenge.misses), 5):
-            columns = st.columns(5)
-            for column, miss in zip(columns, challenge.misses[start:start + 5], strict=False):
-                column.image(square_box(miss.seen, 112), width=112,
-                             caption=f"you drew {miss.asked}, it read {miss.read} ({miss.confidence:.0%})")
+    score, again = st.columns([1, 2], vertical_alignment="center")
+    score.metric(f"{challenge.model_label} read", f"{challenge.score} / {len(challenge.order)}")
+    with again:
+        st.button("Try again", key="challenge_again", type="primary", on_click=_start_challenge,
+                  args=(chosen_label,), icon=":material/replay:")
+        st.caption(f"Try again tests **{chosen_label}** on ten new drawings. Pick another model at the top of the "
+                   "page first to see how the lesson's steps differ on your handwriting.")
     right = sorted(a.asked for a in challenge.answers if a.right)
     if right:
         st.caption("Read right: " + ", ".join(str(d) for d in right) + ".")
-    st.button("Try again", key="challenge_again", type="primary", on_click=_start_challenge, args=(chosen_label,),
-              icon=":material/replay:")
-    st.caption(f"Try again tests **{chosen_label}** on ten new drawings. Pick another model at the top of the page "
-               "first to see how the lesson's steps differ on your handwriting.")
+    if not challenge.misses:
+        st.success("It read every one of your ten digits right.")
+        return
+    st.markdown(f"**Read wrong ({len(challenge.misses)}).** Each picture is what the network saw: your "
+                "drawing cropped, shrunk to 20 px and centred in 28×28.")
+    for start in range(0, len(challenge.misses), 5):
+        columns = st.columns(5)
+        for column, miss in zip(columns, challenge.misses[start:start + 5], strict=False):
+            column.image(square_box(miss.seen, 112), width=112,
+                         caption=f"you drew {miss.asked}, it read {miss.read} ({miss.confidence:.0%})")
 
 
 @st.fragment
