@@ -218,3 +218,20 @@ def test_the_challenge_runs_against_the_model_chosen_at_the_top(checkpoints):
     assert not at.exception
     assert at.session_state["challenge"].model_label == label
     assert any(label in m.value for m in at.markdown)
+
+
+def test_a_prediction_offers_the_inside_view_only_once_that_page_exists(checkpoints):
+    at = _page()
+    drawing = canvas_drawing(SEVEN, 150, 140, 110)
+    at.session_state["draw_canvas_0"] = _canvas_state(drawing)
+    at.run()
+    assert not at.exception
+    buttons = [b for b in at.button if b.key == "draw_inside"]
+    if not (ROOT / "pages" / "inside_network.py").exists():
+        assert not buttons
+        return
+    buttons[0].click().run()
+    seen = at.session_state["inside_input"]
+    assert seen.shape == (28, 28) and seen.min() >= 0.0 and seen.max() <= 1.0
+    assert np.array_equal(seen, preprocess(drawing).centred)
+    assert "drawing" in at.session_state["inside_input_label"]
