@@ -19,6 +19,7 @@ pages = {
         st.Page("pages/compare_runs.py", title="Compare runs", icon=":material/stacked_line_chart:"),
         st.Page("pages/receptive_field.py", title="Receptive field", icon=":material/center_focus_strong:"),
         st.Page("pages/draw_digit.py", title="Draw a digit", icon=":material/draw:"),
+        st.Page("pages/inside_network.py", title="Inside the network", icon=":material/layers:"),
     ],
 }
 mark_routed()
