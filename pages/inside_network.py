@@ -30,16 +30,16 @@ except CheckpointError as exc:  # a user's run whose checkpoint is damaged or no
     st.error(f"This model cannot be loaded: {exc}")
     st.stop()
 inside_views.header(choice, digit, result)
-tabs = st.tabs(["Feature maps", "Pick a unit", "Filters", "Read-out", "Where it looks", "Where the classes separate"])
-with tabs[0]:
-    inside_views.feature_maps(maps)
-with tabs[1]:
-    inside_views.unit_picker(choice, digit, maps)
-with tabs[2]:
-    inside_views.filter_section(choice)
-with tabs[3]:
-    inside_views.readout_section(digit, result)
-with tabs[4]:
-    inside_views.attribution_section(choice, digit, result)
-with tabs[5]:
-    inside_projection.projection_section(choice, digit)
+SECTIONS = {  # one section at a time: each draws many figures, and only the one looked at is built
+    "Feature maps": lambda: inside_views.feature_maps(maps),
+    "Pick a unit": lambda: inside_views.unit_picker(choice, digit, maps),
+    "Filters": lambda: inside_views.filter_section(choice),
+    "Read-out": lambda: inside_views.readout_section(digit, result),
+    "Where it looks": lambda: inside_views.attribution_section(choice, digit, result),
+    "Where the classes separate": lambda: inside_projection.projection_section(choice, digit),
+}
+if st.session_state.get("inside_section") not in SECTIONS:
+    st.session_state["inside_section"] = next(iter(SECTIONS))
+section = st.segmented_control("Section", list(SECTIONS), key="inside_section", required=True,
+                               label_visibility="collapsed")
+SECTIONS[section]()
