@@ -54,7 +54,7 @@ def header(choice: ModelChoice, digit: InputDigit, result: readout.Readout) -> N
     left, right = st.columns([1, 3], gap="large")
     with left:
         st.plotly_chart(charts.input_figure(digit.pixels, "What the model sees (28×28)", height=260),
-                        key="inside_input_figure")
+                        key="inside_input_figure", config={"displayModeBar": False})
     with right:
         st.markdown(f"**{choice.label}** on {digit.label}. " + verdict(digit, result))
         order = np.argsort(-result.probabilities)[:3]

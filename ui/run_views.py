@@ -72,9 +72,10 @@ def mistakes(run: Run, key: str, inside_query: dict[str, str] | None = None) -> 
                                  strict=False):
                 m = found.mistakes[k]
                 column.image(found.images[k], width=64)
-                column.page_link(INSIDE_PAGE, label=f"{m.true}→{m.predicted} {m.confidence:.0%}",
+                column.page_link(INSIDE_PAGE, label=f"{m.true}→{m.predicted}",
                                  query_params={**inside_query, "test_index": str(m.index)},
-                                 help=f"Test digit #{m.index}: a {m.true} taken for a {m.predicted}. "
+                                 help=f"Test digit #{m.index}: a {m.true} taken for a {m.predicted} "
+                                      f"({m.confidence:.0%} sure). "
                                       "Open it on Inside the network.")
     elif shown:
         st.image(
