@@ -17,6 +17,8 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
 
+from mnist_core.explain.activations import mosaic
+
 DIVERGING = "RdBu_r"  # red positive, blue negative, white zero
 SEQUENTIAL = "Viridis"
 FIELD_COLOUR = "#00e5ff"
@@ -27,21 +29,6 @@ DIGIT_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 def _symmetric(values: np.ndarray) -> float:
     peak = float(np.nanmax(np.abs(values))) if np.size(values) else 0.0
     return peak if peak > 0 else 1.0
-
-
-def mosaic(values: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
-    """(C, H, W) maps -> one (rows*(H+1)-1, columns*(W+1)-1) image with NaN gutters, and each cell's
-    (channel, row, column) as customdata (-1 in the gutters)."""
-    c, h, w = values.shape
-    rows = math.ceil(c / columns)
-    image = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan, dtype=np.float32)
-    where = np.full((*image.shape, 3), -1, dtype=np.int32)
-    ys, xs = np.mgrid[0:h, 0:w]
-    for channel in range(c):
-        top, left = (channel // columns) * (h + 1), (channel % columns) * (w + 1)
-        image[top:top + h, left:left + w] = values[channel]
-        where[top:top + h, left:left + w] = np.stack([np.full_like(ys, channel), ys, xs], axis=-1)
-    return image, where
 
 
 def mosaic_columns(channels: int) -> int:
