@@ -65,5 +65,6 @@ def render() -> None:
                   "Step 1 share of exact zeros": [f"{s.zero_share:.0%}" for s in plain],
                   "Step 2 share of exact zeros": [f"{s.zero_share:.0%}" for s in normed]}, hide_index=True)
     st.caption(f"Measured on {source}, model in eval mode (dropout off, BatchNorm with its running statistics). "
-               "Histograms on a log scale; each panel's bins are shared by the two models. Step 1's spike at zero "
+               "Histograms on a log scale, as shares of all the block's values; each panel's bins are shared by "
+               "the two models and span the middle 99% of their values. Step 1's spike at zero "
                "is its ReLUs' output; Step 2 normalises after the ReLU, which moves it.")

@@ -119,8 +119,8 @@ def readout_figure(pooled: np.ndarray, weights: np.ndarray, logits: np.ndarray, 
                    predicted: int, true: int | None) -> go.Figure:
     """Pooled vector -> 10 x C weights -> logits -> softmax, left to right, digits on one shared row axis."""
     c = len(pooled)
-    fig = make_subplots(rows=2, cols=3, column_widths=[0.62, 0.19, 0.19], row_heights=[0.18, 0.82],
-                        specs=[[{}, None, None], [{}, {}, {}]], horizontal_spacing=0.06, vertical_spacing=0.1,
+    fig = make_subplots(rows=2, cols=3, column_widths=[0.62, 0.19, 0.19], row_heights=[0.16, 0.84],
+                        specs=[[{}, None, None], [{}, {}, {}]], horizontal_spacing=0.07, vertical_spacing=0.16,
                         subplot_titles=(f"pooled vector: {c} numbers", "classifier weights (10 × C)",
                                         "logit = Σ weight × pooled", "softmax probability"))
     fig.add_trace(go.Heatmap(z=pooled[None, :], x=list(range(c)), y=["pooled"], colorscale=SEQUENTIAL,
@@ -128,7 +128,8 @@ def readout_figure(pooled: np.ndarray, weights: np.ndarray, logits: np.ndarray, 
     digits = [str(d) for d in range(10)]
     peak = _symmetric(weights)
     fig.add_trace(go.Heatmap(z=weights, x=list(range(c)), y=digits, colorscale=DIVERGING, zmin=-peak, zmax=peak,
-                             colorbar=dict(title="weight", thickness=10, x=0.6, len=0.75, y=0.38),
+                             colorbar=dict(title=dict(text="weight", side="top"), thickness=10, orientation="h",
+                                           x=0.28, xanchor="center", y=-0.2, len=0.4),
                              hovertemplate="digit %{y} ← channel %{x}: weight %{z:.3f}<extra></extra>"), 2, 1)
     colours = ["#d62728" if d == predicted else ("#2ca02c" if d == true else "#9aa5b1") for d in range(10)]
     fig.add_trace(go.Bar(x=logits, y=digits, orientation="h", marker_color=colours,
@@ -141,7 +142,7 @@ def readout_figure(pooled: np.ndarray, weights: np.ndarray, logits: np.ndarray, 
     fig.update_xaxes(dtick=1, row=1, col=1)
     fig.update_xaxes(dtick=1, title="channel", row=2, col=1)
     fig.update_xaxes(range=[0, 1], tickformat=".0%", row=2, col=3)
-    fig.update_layout(height=470, showlegend=False, margin=dict(l=0, r=0, t=40, b=40))
+    fig.update_layout(height=520, showlegend=False, margin=dict(l=0, r=0, t=40, b=90))
     return fig
 
 
@@ -196,8 +197,9 @@ def spread_figure(edges: list[np.ndarray], histograms: dict[str, list[np.ndarray
                                      name=label, legendgroup=label, showlegend=i == 0,
                                      hovertemplate="%{x:.2f}: %{y:.1%}<extra>" + label + "</extra>"),
                           i // columns + 1, i % columns + 1)
-    fig.update_yaxes(type="log", tickformat=".0%", dtick=1)
-    fig.update_layout(height=200 * rows + 60, margin=dict(l=0, r=0, t=40, b=20), legend=dict(orientation="h", y=1.1))
+    fig.update_yaxes(type="log", tickformat=".2~%", dtick=1)
+    fig.update_layout(height=200 * rows + 90, margin=dict(l=0, r=0, t=70, b=20),
+                      legend=dict(orientation="h", y=1.0, yanchor="bottom", yref="container"))
     return fig
 
 

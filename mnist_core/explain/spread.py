@@ -48,10 +48,11 @@ def block_spreads(model: nn.Module, images: torch.Tensor) -> list[BlockSpread]:
 
 
 def shared_histograms(spreads: list[BlockSpread], bins: int = HISTOGRAM_BINS) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Bin edges covering every spread's 0.5th to 99.5th percentile, and each spread's share per bin."""
+    """Bin edges covering every spread's 0.5th to 99.5th percentile, and each spread's share per bin (the share
+    of all its values, so the few outside the edges are left out rather than piled into the end bins)."""
     every = np.concatenate([spread.values for spread in spreads])
     low, high = np.percentile(every, [0.5, 99.5])
     if high <= low:
         high = low + 1.0
     edges = np.linspace(low, high, bins + 1)
-    return edges, [np.histogram(np.clip(s.values, low, high), edges)[0] / s.values.size for s in spreads]
+    return edges, [np.histogram(s.values, edges)[0] / s.values.size for s in spreads]
