@@ -189,8 +189,9 @@ def test_batchnorm_steadies_the_spread_of_every_block():
     normed = {s.name: s.std for s in spread.block_spreads(shipped(2), images)}
     assert list(plain) == list(normed) == [f"block{i}" for i in range(1, 7)]
     assert max(plain.values()) / min(plain.values()) > 3 * max(normed.values()) / min(normed.values())
-    edges, histograms = spread.shared_histograms(spread.block_spreads(shipped(1), images))
-    assert all(0.98 <= h.sum() <= 1.0 for h in histograms) and len(edges) == spread.HISTOGRAM_BINS + 1
+    for block in spread.block_spreads(shipped(1), images):  # the bins hold the middle 99% of the values
+        edges, (histogram,) = spread.shared_histograms([block])
+        assert 0.99 <= histogram.sum() <= 1.0 and len(edges) == spread.HISTOGRAM_BINS + 1
 
 
 def test_the_core_does_not_import_streamlit():

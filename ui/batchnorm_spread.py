@@ -59,11 +59,11 @@ def render() -> None:
         f"the one before it happened to produce; with BatchNorm it stays between **{low_2:.2f} and {high_2:.2f}**.")
     figure = spread_figure([edges_and_hists[name] for name in names], hists, names)
     st.plotly_chart(figure, key="step2_spread_histograms")
-    st.dataframe({"block": names,
-                  "Step 1 spread (std)": [round(s.std, 2) for s in plain],
-                  "Step 2 spread (std)": [round(s.std, 2) for s in normed],
-                  "Step 1 share of exact zeros": [f"{s.zero_share:.0%}" for s in plain],
-                  "Step 2 share of exact zeros": [f"{s.zero_share:.0%}" for s in normed]}, hide_index=True)
+    rows = ["| block | Step 1 spread (std) | Step 2 spread (std) | Step 1 exact zeros | Step 2 exact zeros |",
+            "|---|---:|---:|---:|---:|"]
+    rows += [f"| {a.name} | {a.std:.2f} | {b.std:.2f} | {a.zero_share:.0%} | {b.zero_share:.0%} |"
+             for a, b in zip(plain, normed, strict=True)]
+    st.markdown("\n".join(rows))
     st.caption(f"Measured on {source}, model in eval mode (dropout off, BatchNorm with its running statistics). "
                "Histograms on a log scale, as shares of all the block's values; each panel's bins are shared by "
                "the two models and span the middle 99% of their values. Step 1's spike at zero "
