@@ -28,7 +28,7 @@ def click(locator) -> None:
     """Click without waiting for the element to hold still for two animation frames: on a machine this busy
     the browser's frames come too rarely for that, while the element is already there and idle."""
     expect(locator).to_be_visible(timeout=60_000)
-    locator.click(force=True)
+    locator.click(force=True, timeout=120_000)
 
 
 def open_section(page, name: str) -> None:
@@ -105,3 +105,25 @@ def test_every_section_renders_and_the_projection_shows_a_digit_on_hover(page, a
     assert found, "no digit picture appeared when hovering the projection"
     assert tooltip.first.get_attribute("src").startswith("data:image/png;base64,")
     page.screenshot(path=screenshot_dir / "inside-projection-hover.png")
+
+
+def test_an_uploaded_picture_and_a_bad_file(page, app_url, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    picture = np.full((200, 160), 255, dtype=np.uint8)
+    picture[30:170, 70:90] = 0  # a dark stroke on white paper: a one
+    Image.fromarray(picture).save(tmp_path / "one.png")
+    (tmp_path / "broken.png").write_bytes(b"not a picture at all")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{app_url}/inside_network?step=4")
+    wait_for_app(page)
+    click(page.get_by_text("Upload a picture", exact=True))
+    wait_for_app(page)
+    uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+    uploader.set_input_files(str(tmp_path / "one.png"))
+    expect(page.get_by_text("on your upload (one.png)")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("The model says").first).to_be_visible()
+    uploader.set_input_files(str(tmp_path / "broken.png"))
+    expect(page.get_by_text("That file cannot be used: this is not an image")).to_be_visible(timeout=60_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
