@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from mnist_core.commands import bench, predict_cli, rf_cli, schedule_study, seeds
+from mnist_core.commands import bench, design_cli, export_cli, predict_cli, rf_cli, schedule_study, seeds
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from mnist_core.engine.checkpoints import CheckpointError
@@ -51,11 +51,13 @@ def _train_one(config, out: Path, data) -> dict:
 def cmd_train(args: argparse.Namespace) -> int:
     from mnist_core.engine.runs import RunStore
 
-    config = recipe_from_args(args)
+    config = recipe_from_args(args)  # a bad design stops here, before any data is read or folder made
     data = _load_data()
-    out = Path(args.out) if args.out else RunStore().create(config, label=f"Step {config.step} (command line)").path
+    network = "Design" if config.design else f"Step {config.step}"
+    out = Path(args.out) if args.out else RunStore().create(config, label=f"{network} (command line)").path
     step = get_step(config.step)
-    print(f"Step {step.number}: {step.title}. {config.epochs} epochs, batch {config.batch_size}, lr {config.lr}, "
+    what = f"Your design, with Step {step.number}'s recipe" if config.design else f"Step {step.number}: {step.title}"
+    print(f"{what}. {config.epochs} epochs, batch {config.batch_size}, lr {config.lr}, "
           f"scheduler {config.scheduler}, seed {config.seed}")
     _train_one(config, out, data)
     return 0
@@ -88,7 +90,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model, config = load_checkpoint(path)
     data = _load_data()
     result = evaluate(model, data.test_images, data.test_labels)
-    print(f"Step {config.step} checkpoint {path} ({count_parameters(model):,} parameters)")
+    network = "Design" if config.design else f"Step {config.step}"
+    print(f"{network} checkpoint {path} ({count_parameters(model):,} parameters)")
     print(f"Test set: Average loss: {result.loss:.4f}, Accuracy: {result.correct}/{result.total} "
           f"({result.accuracy:.2f}%)")
     return 0
@@ -98,8 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mnist_core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train one step, with a progress bar per epoch")
-    add_recipe_arguments(train)
+    train = sub.add_parser("train", help="train one step (or a design), with a progress bar per epoch")
+    add_recipe_arguments(train, design=True)
     train.add_argument("--out", help="run folder to write (default: a new folder under runs/)")
     train.set_defaults(func=cmd_train)
 
@@ -113,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--checkpoint", help="a checkpoint file instead")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    for module in (bench, rf_cli, predict_cli, seeds, schedule_study):  # commands that live in their own modules
+    for module in (bench, rf_cli, predict_cli, seeds, schedule_study, design_cli, export_cli):  # commands that live in their own modules
         module.register(sub)
     return parser
 

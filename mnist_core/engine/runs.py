@@ -82,7 +82,8 @@ class Run:
 
     @property
     def label(self) -> str:
-        return self.status.get("label") or f"{self.run_id} (Step {self.config.step})"
+        network = "design" if self.config.design else f"Step {self.config.step}"
+        return self.status.get("label") or f"{self.run_id} ({network})"
 
     def mistakes(self) -> MistakeSet | None:
         try:
@@ -181,12 +182,13 @@ class RunStore:
 
     def create(self, config: TrainConfig, label: str = "") -> Run:
         self.root.mkdir(parents=True, exist_ok=True)
-        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-step{config.step}-{secrets.token_hex(2)}"
+        network = "design" if config.design else f"step{config.step}"
+        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{network}-{secrets.token_hex(2)}"
         path = self.root / run_id
         path.mkdir()
         write_json(path / "config.json", config.to_dict())
         write_history(path, [])
-        label = label or f"Step {config.step} · {run_id[:15]}"
+        label = label or f"{'Design' if config.design else f'Step {config.step}'} · {run_id[:15]}"
         update_status(path, state="queued", created=time.time(), pid=os.getpid(), label=label)
         return read_run(path)
 
