@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--checkpoint", help="a checkpoint file instead")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    for module in (bench, rf_cli, predict_cli, seeds, schedule_study, design_cli, export_cli):  # commands that live in their own modules
+    # commands that live in their own modules
+    for module in (bench, rf_cli, predict_cli, seeds, schedule_study, design_cli, export_cli):
         module.register(sub)
     return parser
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from mnist_core.engine.config import ACTIVATIONS, SCHEDULERS, TrainConfig
 from mnist_core.lesson.steps import STEP_ARGUMENT_HELP, get_step
 
-
 DESIGN_BASE_STEP = 4  # whose recipe a design trains with when no --step is given: the lesson's final one
 
 
