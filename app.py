@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.routing import mark_routed, page_wanted
+from ui.routing import mark_routed, page_wanted, query_wanted
 
 st.set_page_config(page_title="MNIST in under 10k parameters", page_icon=":material/pin:", layout="wide")
 
@@ -25,5 +25,6 @@ mark_routed()
 page = st.navigation(pages)
 wanted = page_wanted()
 if wanted is not None:
-    st.switch_page(wanted)  # the page a link asked for before the router first ran (see ui/routing.py)
+    # the page a link asked for before the router first ran, with its query (see ui/routing.py)
+    st.switch_page(wanted, query_params=query_wanted())
 page.run()

@@ -238,9 +238,13 @@ def test_every_invalid_row_reports_its_own_problem():
     assert problems[0] == "kernel must be at least 1 (got 0)"
     assert problems[1] == "stride must be at least 1 (got -1)"
     assert problems[2] is None and table.rows[2].blocked_by == 0
-    assert [row.index for row in table.problems] == [0, 1]  # row 3's kernel is checked against its input...
-    lone = rf.rf_table([conv(8, 3), conv(8, 99)])  # ...which is known when nothing above is broken
-    assert "the kernel spans 99 pixels" in lone.rows[1].problem
+    # Row 3's input size is unknown, but no row above pads, so it is at most 28: 99 is too big for any of it.
+    assert problems[3] == ("output would be smaller than 1x1: the kernel spans 99 pixels but no input here can be "
+                           "more than 28")
+    assert [row.index for row in table.problems] == [0, 1, 3]
+    padded = rf.rf_table([conv(8, 0), conv(8, 3, p=2), conv(8, 33)])  # 28 + 2 * 2 = 32 at most: 33 is too big
+    assert "no input here can be more than 32" in padded.rows[2].problem
+    assert rf.rf_table([conv(8, 0), conv(8, 3, p=2), conv(8, 32)]).rows[2].problem is None  # 32 might fit
 
 
 def test_rows_below_an_invalid_row_still_count_their_own_parameters():

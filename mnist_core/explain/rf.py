@@ -270,14 +270,16 @@ def _params(spec: LayerSpec, in_channels: int | None) -> int | None:
 
 
 def rf_row(index: int, spec: LayerSpec, in_size: int | None, in_channels: int | None, jump: int | None,
-           rf: int | None, start: float | None, blocked_by: int | None = None) -> RFRow:
+           rf: int | None, start: float | None, blocked_by: int | None = None,
+           largest_in: int | None = None) -> RFRow:
     """One layer's row, from the geometry entering it.
 
     ``in_size`` (with ``jump``, ``rf`` and ``start``) is None below an invalid row, and
     ``blocked_by`` names that row: the row's own cells are still checked, and its channels
     and parameters still computed where they do not depend on the input's size (a conv's
     weights never do). A row that makes no sense by itself, or does not fit its input, gets
-    ``problem``.
+    ``problem``. ``largest_in``, the largest input size the rows above could give, still
+    catches a kernel too large for any input below an invalid row.
     """
     reason = own_problem(spec)
     if reason:  # the rows below still learn this row's channels when its own cells give them
@@ -294,6 +296,12 @@ def rf_row(index: int, spec: LayerSpec, in_size: int | None, in_channels: int | 
     known = dict(in_channels=in_channels, out_channels=_channels_out(spec, in_channels),
                  params=_params(spec, in_channels))
     if in_size is None:  # a row above is invalid: this row's input, hence its geometry, is unknown
+        if kind in ("conv", "maxpool", "avgpool") and largest_in is not None:
+            k, _, p, d = _window(spec)
+            if d * (k - 1) + 1 > largest_in + 2 * p:
+                return _problem_row(index, spec, f"output would be smaller than 1x1: the kernel spans "
+                                                 f"{d * (k - 1) + 1} pixels but no input here can be more than "
+                                                 f"{largest_in}{' before padding' if p else ''}", blocked_by, **known)
         return _problem_row(index, spec, None, blocked_by, **known)
     common = dict(index=index, name=spec.name or kind, kind=kind, in_size=in_size, jump_in=jump, rf_in=rf,
                   start_in=start, **known)
@@ -313,6 +321,19 @@ def rf_row(index: int, spec: LayerSpec, in_size: int | None, in_channels: int | 
                  rf_out=rf + (k_eff - 1) * jump, start_out=start + ((k_eff - 1) / 2 - p) * jump)
 
 
+def _largest_out(spec: LayerSpec, largest_in: int | None) -> int | None:
+    """An upper bound on a row's output size: no window shrinks it by less than nothing, so only
+    padding can make it larger. None (no bound) after a row whose padding is unreadable."""
+    if largest_in is None or spec.kind in POINTWISE_KINDS:
+        return largest_in
+    if spec.kind == "gap":
+        return 1
+    padding = 0 if spec.padding is None else spec.padding
+    if spec.kind not in KINDS or isinstance(padding, bool) or not isinstance(padding, int):
+        return None
+    return largest_in + 2 * max(padding, 0)
+
+
 def rf_table(specs: Sequence[LayerSpec], input_size: int = INPUT_SIZE, in_channels: int = 1,
              notes: Iterable[str] = ()) -> RFTable:
     """The layer-by-layer table for ``specs`` applied to an ``input_size`` square input.
@@ -324,11 +345,14 @@ def rf_table(specs: Sequence[LayerSpec], input_size: int = INPUT_SIZE, in_channe
     rows: list[RFRow] = []
     size, channels, jump, rf, start = input_size, in_channels, 1, 1, 0.0
     blocked_by: int | None = None  # the index of the first invalid row
+    largest = input_size  # the largest size the next row's input can have (exact while nothing is broken)
     for index, spec in enumerate(specs):
-        row = rf_row(index, spec, size, channels, jump, rf, start, blocked_by)
+        row = rf_row(index, spec, size, channels, jump, rf, start, blocked_by, largest)
         rows.append(row)
+        largest = _largest_out(spec, largest)
         if row.ok:
             size, channels, jump, rf, start = row.out_size, row.out_channels, row.jump_out, row.rf_out, row.start_out
+            largest = size
             continue
         if blocked_by is None:
             blocked_by = index
@@ -717,3 +741,16 @@ def records_from_specs(specs: Iterable[LayerSpec], keep_pointwise: Iterable[str]
             "groups": spec.groups if spec.kind == "conv" else None,
         })
     return records
+
+
+def insert_copy(records: Sequence[Mapping], after: int) -> list[dict]:
+    """The editable rows with a copy of row ``after`` inserted below it (``after`` -1: a copy of
+    the first row above it). A copy of its neighbour is a row that fits where it lands (same
+    channels in and out for a conv that keeps them, a pointwise layer anywhere), unlike a
+    fixed default such as a 3x3 conv after the 1x1 output layer."""
+    rows = [dict(record) for record in records]
+    if not rows:
+        return [{"type": "conv", "out_channels": 10, "kernel": 1}]
+    source = rows[max(after, 0)]
+    rows.insert(after + 1, dict(source))
+    return rows
