@@ -95,13 +95,15 @@ def _row_controls(records: list[dict]) -> None:
     """Insert a copy of a chosen row below it; the toolbar over the editor deletes rows."""
     where, button, _ = st.columns([3, 1, 3], vertical_alignment="bottom")
     positions = [-1, *range(len(records))]
+    if "rf_insert_next" in st.session_state:  # the row just inserted, so pressing again stacks copies below it
+        st.session_state["rf_insert_after"] = min(st.session_state.pop("rf_insert_next"), len(records) - 1)
     after = where.selectbox(
         "Insert a row after", positions, index=len(positions) - 1, key="rf_insert_after",
         format_func=lambda i: "the top (a copy of row 0)" if i < 0 else f"row {i} ({records[i].get('type') or '?'})",
         help="The new row starts as a copy of the row above it (of row 0 at the top); then change its cells.")
     if button.button("Insert", key="rf_insert", icon=":material/add:"):
         _set_rows(rf.insert_copy(records, after))
-        st.session_state["rf_insert_after"] = after + 1  # the new row, so pressing again stacks copies below it
+        st.session_state["rf_insert_next"] = after + 1
         st.rerun()
 
 
