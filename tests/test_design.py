@@ -5,6 +5,7 @@ before anything trains, and a design trained for one epoch through the CLI and t
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -202,3 +203,20 @@ def test_a_design_trains_through_the_job_queue(tmp_path, mnist):
     assert run.state == "finished", run.status
     assert run.status["params"] == design.params and len(run.history) == 1
     assert load_checkpoint(run.checkpoint)[1].design == design.to_json()
+
+
+def test_a_design_run_is_a_model_choice_on_draw_a_digit(runs_dir):
+    from streamlit.testing.v1 import AppTest
+
+    from mnist_core.engine.runs import update_status
+
+    config = STEPS[4].recipe.with_(design=design_from_step(5).to_json(), epochs=1, train_limit=2560)
+    run = RunStore(runs_dir).create(config)
+    save_checkpoint(run.checkpoint, get_step(4).build_model(config), config)
+    update_status(run.path, state="finished", params=4_918)
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=30)
+    app.switch_page("pages/draw_digit.py").run()
+    choice = next(o for o in app.selectbox(key="draw_model").options if run.run_id[-4:] in o)
+    assert "Design" in choice
+    app.selectbox(key="draw_model").set_value(choice).run()
+    assert not app.exception and not app.error
