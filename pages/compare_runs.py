@@ -1,4 +1,5 @@
-"""Compare runs: every shipped and user run in one table, selected runs' curves overlaid, deletion."""
+"""Compare runs: every shipped and user run in one table, selected runs' curves overlaid, the parameter-accuracy
+frontier with its leaderboard (ui/frontier.py), ONNX export, deletion."""
 
 import pandas as pd
 import streamlit as st
