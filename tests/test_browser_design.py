@@ -78,3 +78,30 @@ def test_edit_train_and_find_a_design_on_the_frontier(page, app_url, screenshot_
     page.wait_for_timeout(500)  # let plotly finish drawing before the picture
     page.screenshot(path=screenshot_dir / "design-on-frontier.png")
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_a_design_run_on_disk_is_on_the_frontier_chart(page, tmp_path, screenshot_dir):
+    """The chart half on its own, with a finished design run already on disk (no training to wait for)."""
+    from mnist_core.engine.design import design_from_step
+    from mnist_core.engine.runs import RunStore, update_status, write_history
+    from mnist_core.lesson.steps import STEPS
+    from tests.conftest import _streamlit_server
+
+    store = RunStore(tmp_path / "runs")
+    run = store.create(STEPS[4].recipe.with_(design=design_from_step(4).to_json(), epochs=1, train_limit=2560))
+    write_history(run.path, [{"epoch": 1, "train_loss": 1.0, "train_acc": 60.0, "test_loss": 1.2, "test_acc": 97.1,
+                              "lr": 0.05, "seconds": 30.0}])
+    update_status(run.path, state="finished", params=EDITED_PARAMS, device="CPU")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    with _streamlit_server(tmp_path / "runs") as url:
+        page.goto(f"{url}/compare_runs")
+        wait_for_app(page)
+        chart = page.locator(".js-plotly-plot").filter(has_text="Pareto frontier")
+        expect(chart).to_be_visible(timeout=60_000)
+        chart.scroll_into_view_if_needed()
+        traces = _frontier_traces(page)
+        assert traces["your designs (not ranked)"] == [EDITED_PARAMS]
+        assert 9_436 in traces["shipped steps"] and 4_918 in traces["shipped steps"]
+        page.wait_for_timeout(500)
+        page.screenshot(path=screenshot_dir / "design-on-frontier.png")
+        expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -4,6 +4,8 @@ competes on. The points and the rules come from ``mnist_core.lesson.frontier``."
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -46,14 +48,18 @@ def frontier_figure(points: list[frontier.FrontierPoint], front: list[frontier.F
                   annotation_text=f"{TARGET_ACC:.2f}%", annotation_position="bottom right")
     for budget, text in ((PARAM_BUDGET, f"the lesson's budget: under {PARAM_BUDGET:,}"),
                          (BEYOND_LESSON_PARAM_BUDGET, f"Step 5's: at most {BEYOND_LESSON_PARAM_BUDGET:,}")):
-        fig.add_vline(x=budget, line=dict(color="#888", dash="dot"), annotation_text=text,
-                      annotation_position="top left", annotation_textangle=-90)
+        fig.add_vline(x=budget, line=dict(color="#888", dash="dot"))
+        # On a log axis an annotation's x is the exponent (add_vline's own label lands off the chart).
+        fig.add_annotation(x=math.log10(budget), xref="x", y=1.0, yref="paper", yanchor="bottom", text=text,
+                           showarrow=False, font=dict(size=11, color="#666"))
     accuracies = [p.final_test_acc for p in points]
     low = max(min(accuracies, default=TARGET_ACC) - 0.2, 0)
     high = min(max(accuracies, default=TARGET_ACC) + 0.15, 100)
-    fig.update_xaxes(type="log", title="parameters (log scale)", tickformat=",")
+    sizes = [p.params for p in points] + [BEYOND_LESSON_PARAM_BUDGET, PARAM_BUDGET]
+    fig.update_xaxes(type="log", title="parameters (log scale)", tickformat=",",  # a margin beyond both budgets
+                     range=[math.log10(min(sizes) * 0.85), math.log10(max(sizes) * 1.2)])
     fig.update_yaxes(title="test accuracy at the final epoch (%)", range=[min(low, TARGET_ACC - 0.3), high])
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=50, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.18))
     return fig
 
