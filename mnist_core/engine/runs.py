@@ -32,6 +32,7 @@ from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, denormalize
 from mnist_core.engine.evaluate import EvalResult, Mistake
 from mnist_core.engine.mistake_grid import save_mistake_grid
+from mnist_core.engine.run_ids import check_run_id
 
 ACTIVE_STATES = ("queued", "running")
 ENDED_STATES = ("finished", "stopped", "failed", "interrupted")
@@ -179,7 +180,8 @@ class RunStore:
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root or default_runs_dir())
 
-    def create(self, config: TrainConfig, label: str = "") -> Run:
+    def create(self, config: TrainConfig, label: str = "", owner: str = "", owner_name: str = "") -> Run:
+        """A new queued run folder; ``owner`` is the owner id (never a secret), ``owner_name`` the name shown."""
         self.root.mkdir(parents=True, exist_ok=True)
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-step{config.step}-{secrets.token_hex(2)}"
         path = self.root / run_id
@@ -187,13 +189,12 @@ class RunStore:
         write_json(path / "config.json", config.to_dict())
         write_history(path, [])
         label = label or f"Step {config.step} · {run_id[:15]}"
-        update_status(path, state="queued", created=time.time(), pid=os.getpid(), label=label)
+        update_status(path, state="queued", created=time.time(), pid=os.getpid(), label=label, owner=owner,
+                      owner_name=owner_name)
         return read_run(path)
 
     def path(self, run_id: str) -> Path:
-        if "/" in run_id or run_id.startswith("."):
-            raise ValueError(f"not a run id: {run_id!r}")
-        return self.root / run_id
+        return self.root / check_run_id(run_id)
 
     def get(self, run_id: str) -> Run | None:
         return read_run(self.path(run_id))
