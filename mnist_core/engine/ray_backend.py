@@ -18,6 +18,7 @@ dashboard finds the ones still training and follows them again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import threading
@@ -175,10 +176,8 @@ class RayBackend:
         try:
             report = self._follow(ray, actor, path, history, on_batch, on_epoch, stop)
         finally:
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 ray.kill(actor)  # detached actors outlive their caller: end it once its result is in
-            except Exception:  # noqa: BLE001 - already gone
-                pass
         if report["error"]:
             update_status(path, state="failed", ended=time.time(), message=report["error"])
             raise RuntimeError(report["error"])
