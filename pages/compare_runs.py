@@ -6,7 +6,9 @@ import streamlit as st
 from mnist_core.lesson.report import shipped_run, summarize
 from mnist_core.lesson.steps import STEPS
 from ui import run_views
+from ui.identity import current_actor
 from ui.routing import through_the_router
+from ui.run_admin import delete_box
 from ui.state import run_store
 
 through_the_router(__file__)
@@ -30,6 +32,7 @@ def _row(label: str, run) -> dict:
         "s / epoch": round(summary.seconds_per_epoch, 1) if summary else None,
         "Device": run.status.get("device", ""),
         "Status": run.state,
+        "By": "shipped" if label.startswith("shipped") else (run.status.get("owner_name") or "command line"),
     }
 
 
@@ -43,15 +46,4 @@ chosen = st.multiselect("Runs to overlay", list(all_runs), default=default, key=
 if chosen:
     run_views.curves({label: all_runs[label] for label in chosen}, key="compare")
 
-if yours:
-    with st.expander("Delete a run"):
-        victim = st.selectbox("Run", list(yours), key="compare_delete_pick")
-        sure = st.checkbox("Yes, delete this run and its files", key="compare_delete_confirm")
-        if st.button("Delete", disabled=not sure, key="compare_delete"):
-            run = yours[victim]
-            if run.state in ("queued", "running"):
-                st.error("This run is still training: stop it first on its step's page.")
-            else:
-                run_store().delete(run.run_id)
-                st.session_state.pop("compare_delete_confirm", None)
-                st.rerun()
+delete_box(yours, current_actor())
