@@ -10,9 +10,11 @@ sidebar. app.py calls ``identity_sidebar`` on every run, and pages ask ``current
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from mnist_core.engine import identity
 from mnist_core.engine.identity import Actor
@@ -86,8 +88,30 @@ def _save_name() -> None:
         st.query_params.pop(NAME_PARAM, None)
 
 
+# Per-run objects of the runs that drew the box: Streamlit makes a new coordinator for every run.
+_DRAWN_IN: weakref.WeakSet = weakref.WeakSet()
+
+
+def _drawn_this_run() -> bool:
+    """True the second time it is asked in one script run."""
+    ctx = get_script_run_ctx()
+    marker = getattr(ctx, "parallel_coordinator", None)
+    if marker is None:
+        return False
+    if marker in _DRAWN_IN:
+        return True
+    _DRAWN_IN.add(marker)
+    return False
+
+
 def identity_sidebar() -> Actor:
-    """The sidebar's 'You' box: name, sign-in, teacher mode. Returns the current actor."""
+    """The sidebar's 'You' box: name, sign-in, teacher mode, drawn once per script run. Returns the actor.
+
+    app.py draws it on every run; a page run on its own (AppTest after its first run, which
+    runs page files without the router) draws it from ``through_the_router``.
+    """
+    if _drawn_this_run():
+        return current_actor()
     actor = current_actor()
     manager = job_manager()
     with st.sidebar.container(border=True):
