@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from mnist_core.commands import bench, predict_cli, rf_cli, schedule_study, seeds
+from mnist_core.commands import bench, predict_cli, rf_cli, schedule_study, seeds, watch_cost
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from mnist_core.engine.checkpoints import CheckpointError
@@ -35,16 +35,18 @@ def _load_data():
 
 
 def _train_one(config, out: Path, data) -> dict:
-    from mnist_core.engine.runs import train_run
+    from mnist_core.engine.backends import backend_from_env
 
+    backend = backend_from_env()  # this machine, or Ray when MNIST_RAY_ADDRESS is set
     bar = EpochBar(stream=sys.stdout)
     stop = threading.Event()
     try:
-        result = train_run(out, config, data, on_batch=bar.update, on_epoch=bar.epoch_done, stop=stop)
+        result = backend.train_into(out, config, data, on_batch=bar.update, on_epoch=bar.epoch_done, stop=stop)
     except KeyboardInterrupt:
         stop.set()
         raise
-    print(f"Saved to {out} ({result.params:,} parameters, {result.device})")
+    print(f"Saved to {out} ({result.params:,} parameters, {result.device}; backend {backend.name}, "
+          f"node {result.node})")
     return {"params": result.params, "device": result.device}
 
 
@@ -113,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--checkpoint", help="a checkpoint file instead")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    for module in (bench, rf_cli, predict_cli, seeds, schedule_study):  # commands that live in their own modules
+    # commands that live in their own modules
+    for module in (bench, rf_cli, predict_cli, seeds, schedule_study, watch_cost):
         module.register(sub)
     return parser
 

@@ -16,7 +16,6 @@ import statistics
 import sys
 from pathlib import Path
 
-from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from mnist_core.engine.data import load_mnist
 from mnist_core.engine.runs import default_runs_dir, finished_run, read_run, write_json
@@ -65,27 +64,25 @@ def seeds_markdown(rows: list[dict]) -> str:
 
 
 def cmd_seeds(args: argparse.Namespace) -> int:
-    from mnist_core.engine.runs import train_run
+    from mnist_core.commands.backend_runs import announce, nodes_line, train_all
 
     step = get_step(args.step)
     recipe = recipe_from_args(args)
     out = Path(args.out) if args.out else default_runs_dir() / f"step{step.number}-seeds"
     out.mkdir(parents=True, exist_ok=True)
-    data = None
-    runs = {}
+    todo = []
     for seed in args.seeds:
         config = recipe.with_(seed=seed)
         path = out / f"seed{seed}"
-        run = finished_run(path, config)
-        if run is None:
-            print(f"\n=== Step {step.number}, seed {seed} -> {path} ===")
-            data = data or load_mnist(progress=lambda message, _: print(f"[data] {message}", file=sys.stderr))
-            bar = EpochBar(stream=sys.stdout)
-            train_run(path, config, data, on_batch=bar.update, on_epoch=bar.epoch_done)
-            run = read_run(path)
+        if finished_run(path, config) is None:
+            todo.append((f"Step {step.number}, seed {seed}", path, config))
         else:
             print(f"Seed {seed}: finished run of this recipe found in {path}, not trained again")
-        runs[seed] = run
+    if todo:
+        backend = announce()  # on Ray, the seeds train side by side across the cluster
+        data = load_mnist(progress=lambda message, _: print(f"[data] {message}", file=sys.stderr))
+        print(nodes_line(train_all(backend, todo, data)))
+    runs = {seed: read_run(out / f"seed{seed}") for seed in args.seeds}
     rows = seed_rows(runs)
     table = seeds_markdown(rows)
     (out / "seeds.md").write_text(table)

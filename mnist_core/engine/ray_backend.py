@@ -115,8 +115,10 @@ class RayBackend:
         with self._lock:
             if not ray.is_initialized():
                 # The package travels with the job, so worker nodes need no copy of this repository.
+                # "local" starts a private one-machine instance (tests, a try-out); no dashboard needed.
+                extra = {"include_dashboard": False} if self.address == "local" else {}
                 ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False,
-                         runtime_env={"py_modules": [str(Path(mnist_core.__file__).parent)]})
+                         runtime_env={"py_modules": [str(Path(mnist_core.__file__).parent)]}, **extra)
             if self._worker_cls is None:
                 self._worker_cls = ray.remote(TrainWorker)
         return ray
