@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from tests.conftest import wait_for_app
 
 pytestmark = pytest.mark.browser
+expect.set_options(timeout=120_000)  # a busy machine: wait for progress, generously
 
 
 def _student(browser, app_url: str, name: str):
