@@ -17,6 +17,7 @@ from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from mnist_core.engine.checkpoints import CheckpointError
 from mnist_core.engine.data import MnistUnavailable, load_mnist
+from mnist_core.engine.train import TrainingDiverged
 from mnist_core.lesson.steps import STEPS, UnknownStep, get_step
 
 EXIT_USAGE = 2
@@ -123,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (CliError, CheckpointError, MnistUnavailable, UnknownStep, ValueError, OSError) as exc:
+    except (CliError, CheckpointError, MnistUnavailable, UnknownStep, TrainingDiverged, ValueError,
+            OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
