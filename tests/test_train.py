@@ -117,11 +117,25 @@ def test_no_host_sync_happens_per_batch(mnist, monkeypatch):
     assert sum(syncs[640].values()) > 0  # the wrapper does see the reads at the epoch's ends
 
 
-def test_progress_is_read_a_few_times_a_second_not_every_batch(mnist):
+class SteadyClock:
+    """Stands in for ``time`` in the trainer: every reading is 0.1 s after the last, however busy the machine."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 0.1
+        return self.now
+
+
+def test_progress_is_read_a_few_times_a_second_not_every_batch(mnist, monkeypatch):
+    monkeypatch.setattr(train_module, "time", SteadyClock())  # one reading per batch: 0.1 s a batch
     reports = []
     train(TINY.with_(epochs=1, train_limit=2560), mnist, on_batch=reports.append, progress_every_s=0.25)
-    assert 2 <= len(reports) < 40
-    assert reports[-1].batch == reports[-1].batches == 40 and reports[-1].eta_s == 0
+    batches = [r.batch for r in reports]
+    assert batches[0] == 1 and batches[-1] == reports[-1].batches == 40 and reports[-1].eta_s == 0
+    assert 5 <= len(reports) <= 20  # about one read in three batches, not forty
+    assert all(later - earlier >= 2 for earlier, later in zip(batches[:-2], batches[1:-1], strict=True))
 
 
 def _loss_turns_nan_at(monkeypatch, bad_batch: int) -> None:
