@@ -185,6 +185,67 @@ class SeparableNet(nn.Module):
         return F.log_softmax(x.flatten(1), dim=1)  # (B, 10)
 
 
+def padded_conv_bn_act(in_channels: int, out_channels: int, activation: str) -> nn.Sequential:
+    """3x3 conv (padded, so the image keeps its size) -> BatchNorm -> activation."""
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
+                         nn.BatchNorm2d(out_channels), ACTIVATION_LAYERS[activation]())
+
+
+def padded_separable_block(in_channels: int, out_channels: int, activation: str) -> nn.Sequential:
+    """Depthwise 3x3 (padded) -> pointwise 1x1 -> BatchNorm -> activation: ``separable_block`` keeping the size."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, in_channels, kernel_size=3, padding=1, groups=in_channels, bias=False),
+        conv1x1(in_channels, out_channels),
+        nn.BatchNorm2d(out_channels),
+        ACTIVATION_LAYERS[activation](),
+    )
+
+
+# Output channels of Step 6's three stages (28x28, 14x14 and 7x7 pixels).
+STEP6_WIDTHS = (8, 16, 28)
+
+
+class TinyNet(nn.Module):
+    """Step 6: under 3,000 parameters.
+
+    Three stages of two blocks, at 28x28, 14x14 and 7x7 pixels, with a max-pool between
+    stages; every convolution is padded, so the stages keep their size and the last one
+    still sees the digit's edges. Only the very first convolution is an ordinary 3x3 (one
+    grey channel in, nothing for a depthwise filter to share); every other block is
+    depthwise-separable. BatchNorm before SiLU, global average pooling over the 7x7 map
+    and a 1x1 convolution to the ten digits. Receptive field of the last block: 32 pixels.
+    """
+
+    building_blocks = (padded_conv_bn_act, padded_separable_block)
+
+    def __init__(self, activation: str = "silu", widths: tuple[int, int, int] = STEP6_WIDTHS) -> None:
+        super().__init__()
+        c1, c2, c3 = widths
+        self.block1 = padded_conv_bn_act(1, c1, activation)
+        self.block2 = padded_separable_block(c1, c1, activation)
+        self.pool1 = nn.MaxPool2d(2, 2)
+        self.block3 = padded_separable_block(c1, c2, activation)
+        self.block4 = padded_separable_block(c2, c2, activation)
+        self.pool2 = nn.MaxPool2d(2, 2)
+        self.block5 = padded_separable_block(c2, c3, activation)
+        self.block6 = padded_separable_block(c3, c3, activation)
+        self.gap = nn.AvgPool2d(7)
+        self.classifier = conv1x1(c3, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, 28, 28)
+        x = self.block1(x)  # (B, 8, 28, 28)
+        x = self.block2(x)  # (B, 8, 28, 28)
+        x = self.pool1(x)  # (B, 8, 14, 14)
+        x = self.block3(x)  # (B, 16, 14, 14)
+        x = self.block4(x)  # (B, 16, 14, 14)
+        x = self.pool2(x)  # (B, 16, 7, 7)
+        x = self.block5(x)  # (B, 28, 7, 7)
+        x = self.block6(x)  # (B, 28, 7, 7)
+        x = self.gap(x)  # (B, 28, 1, 1)
+        x = self.classifier(x)  # (B, 10, 1, 1)
+        return F.log_softmax(x.flatten(1), dim=1)  # (B, 10)
+
+
 def count_parameters(model: nn.Module) -> int:
     """Trainable parameters (BatchNorm counts 2 per channel; running stats are buffers)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
