@@ -160,17 +160,19 @@ class SeparableNet(nn.Module):
 
     building_blocks = (conv_bn_act, separable_block)
 
-    def __init__(self, dropout: float = 0.0, activation: str = "silu") -> None:
+    def __init__(self, dropout: float = 0.0, activation: str = "silu",
+                 widths: tuple[int, int, int] = (10, 16, 24)) -> None:
         super().__init__()
-        self.block1 = conv_bn_act(1, 10, activation)
-        self.block2 = conv_bn_act(10, 16, activation)
+        c1, c2, c3 = widths  # the two full-resolution blocks, then the four separable ones
+        self.block1 = conv_bn_act(1, c1, activation)
+        self.block2 = conv_bn_act(c1, c2, activation)
         self.pool = nn.MaxPool2d(2, 2)
-        self.block3 = separable_block(16, 24, dropout, activation)
-        self.block4 = separable_block(24, 24, dropout, activation)
-        self.block5 = separable_block(24, 24, dropout, activation)
-        self.block6 = separable_block(24, 24, dropout, activation)
+        self.block3 = separable_block(c2, c3, dropout, activation)
+        self.block4 = separable_block(c3, c3, dropout, activation)
+        self.block5 = separable_block(c3, c3, dropout, activation)
+        self.block6 = separable_block(c3, c3, dropout, activation)
         self.gap = nn.AvgPool2d(4)
-        self.classifier = conv1x1(24, 10)
+        self.classifier = conv1x1(c3, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, 28, 28)
         x = self.block1(x)  # (B, 10, 26, 26)

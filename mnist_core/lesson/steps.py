@@ -290,7 +290,7 @@ _register(Step(
 
 
 def _tiny(config: TrainConfig) -> nn.Module:
-    return TinyNet(activation=config.activation)
+    return SeparableNet(activation=config.activation, widths=(8, 14, 16))
 
 
 _register(Step(
