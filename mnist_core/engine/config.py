@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 OPTIMIZERS = ("sgd", "adam")
-SCHEDULERS = ("none", "onecycle", "step")
+SCHEDULERS = ("none", "onecycle", "step", "piecewise")
 ACTIVATIONS = ("relu", "silu")
+# Networks a recipe may train instead of its step's own (``design``): "" is the step's own; the
+# others are named in models.DESIGNS, keyed by these names.
+DESIGNS = ("", "reference3762")
 
 
 @dataclass(frozen=True)
@@ -28,12 +31,26 @@ class TrainConfig:
     onecycle_warmup: float = 0.3  # fraction of all batches spent rising to the peak lr
     step_size: int = 5  # "step": epochs between lr cuts
     step_gamma: float = 0.1  # "step": factor of each cut
+    # "piecewise": (epoch, lr) corners of a line the lr follows, read once per epoch (epoch 0 is the first);
+    # e.g. ((0, 0.05), (2, 0.1), (8, 0.01), (15, 0)). Under it ``lr`` is not used.
+    lr_points: tuple[tuple[float, float], ...] = ()
+    augment_fraction: float = 1.0  # share of training images that get the rotation/shift/zoom (and, apart, the jitter)
+    brightness: float = 0.0  # random brightness change: pixels (0-1) plus an offset in ± brightness
+    contrast: float = 0.0  # random contrast change: pixels (0-1) times a factor in 1 ± contrast
+    design: str = ""  # "" = the step's own network; "reference3762" = the 3,762-parameter public design
     seed: int = 1  # seeds weights, shuffling, dropout and augmentation
     train_limit: int = 0  # use only the first N training images (0 = all 60,000); for demos and tests
     test_limit: int = 0  # evaluate on the first N test images (0 = all 10,000)
     device: str = "auto"  # "auto" = CUDA, then MPS, then CPU
 
     def __post_init__(self) -> None:
+        # JSON gives lists back: store the points as tuples so a saved recipe equals the one that ran.
+        try:
+            points = tuple(tuple(float(v) for v in point) for point in self.lr_points)
+        except (TypeError, ValueError):
+            points = None
+        if points is not None:
+            object.__setattr__(self, "lr_points", points)
         problems = config_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
@@ -76,6 +93,33 @@ def config_problems(config: TrainConfig) -> list[str]:
         problems.append("scale must be in [0, 1)")
     if not 0 <= config.label_smoothing < 1:
         problems.append("label smoothing must be in [0, 1)")
+    problems += _piecewise_problems(config)
+    if not 0 < config.augment_fraction <= 1:
+        problems.append("augment fraction must be in (0, 1]")
+    if not 0 <= config.brightness < 1:
+        problems.append("brightness must be in [0, 1)")
+    if not 0 <= config.contrast < 1:
+        problems.append("contrast must be in [0, 1)")
+    if config.design not in DESIGNS:
+        problems.append(f"design must be one of {', '.join(repr(d) for d in DESIGNS)}")
     if config.train_limit < 0 or config.test_limit < 0:
         problems.append("limits must be non-negative")
+    return problems
+
+
+def _piecewise_problems(config: TrainConfig) -> list[str]:
+    """What is wrong with ``lr_points``: needed (and only sensible) under the piecewise schedule."""
+    points = config.lr_points
+    if config.scheduler != "piecewise":
+        return ["lr points are only used by the piecewise schedule"] if points else []
+    if not isinstance(points, tuple) or len(points) < 2 or any(len(p) != 2 for p in points):
+        return ["the piecewise schedule needs at least two (epoch, lr) points"]
+    epochs = [e for e, _ in points]
+    problems = []
+    if epochs[0] != 0:
+        problems.append("the first lr point must be at epoch 0")
+    if any(b <= a for a, b in zip(epochs, epochs[1:])):
+        problems.append("lr points must be in order of epoch, each later than the last")
+    if any(not lr >= 0 for _, lr in points) or not any(lr > 0 for _, lr in points):
+        problems.append("lr points must be non-negative, and not all zero")
     return problems

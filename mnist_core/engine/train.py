@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_core.engine.augment import random_affine
+from mnist_core.engine.augment import augment_batch
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, load_mnist
 from mnist_core.engine.device import describe_device, pick_device
@@ -135,8 +135,7 @@ def train(
                 break
             lr = apply_schedule(optimizer, config, batches_done, batches)
             index = order[batch * config.batch_size:(batch + 1) * config.batch_size]
-            images = random_affine(train_x[index], config.rotation_degrees, config.translate, config.scale,
-                                   generator).to(device)
+            images = augment_batch(train_x[index], config, generator).to(device)
             labels = train_y[index].to(device)
 
             optimizer.zero_grad(set_to_none=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.models import LessonNet, SeparableNet, TinyNet
+from mnist_core.engine.models import LessonNet, SeparableNet, TinyNet, build_design
 
 PARAM_BUDGET = 10_000  # the lesson's parameter limit (strictly fewer)
 BEYOND_LESSON_PARAM_BUDGET = 5_000  # the limit (at most) Step 5 is held to: half the lesson's
@@ -87,7 +87,10 @@ class Step:
     trials: tuple[Trial, ...] = ()  # what was measured on the way to this step's design, for the Analysis
 
     def build_model(self, config: TrainConfig | None = None) -> nn.Module:
-        return self.model_factory(config or self.recipe)
+        config = config or self.recipe
+        if config.design:  # a trial of another network with this step's recipe
+            return build_design(config)
+        return self.model_factory(config)
 
     @property
     def model_class(self) -> type[nn.Module]:
@@ -290,7 +293,7 @@ _register(Step(
 
 
 def _tiny(config: TrainConfig) -> nn.Module:
-    return SeparableNet(activation=config.activation, widths=(8, 14, 16))
+    return TinyNet(activation=config.activation)
 
 
 _register(Step(
