@@ -82,7 +82,7 @@ def random_jitter(images: torch.Tensor, brightness: float, contrast: float, gene
 
 
 def _some(images: torch.Tensor, fraction: float, generator: torch.Generator, change) -> torch.Tensor:
-    """``change`` applied to a random ``fraction`` of the images (each image drawn on its own), the rest as they were."""
+    """``change`` applied to a random ``fraction`` of the images (each drawn on its own), the rest unchanged."""
     if fraction >= 1:
         return change(images)
     chosen = torch.rand(images.shape[0], generator=generator) < fraction

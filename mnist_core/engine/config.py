@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
+from itertools import pairwise
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULERS = ("none", "onecycle", "step", "piecewise")
@@ -118,7 +119,7 @@ def _piecewise_problems(config: TrainConfig) -> list[str]:
     problems = []
     if epochs[0] != 0:
         problems.append("the first lr point must be at epoch 0")
-    if any(b <= a for a, b in zip(epochs, epochs[1:])):
+    if any(b <= a for a, b in pairwise(epochs)):
         problems.append("lr points must be in order of epoch, each later than the last")
     if any(not lr >= 0 for _, lr in points) or not any(lr > 0 for _, lr in points):
         problems.append("lr points must be non-negative, and not all zero")

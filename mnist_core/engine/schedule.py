@@ -12,6 +12,7 @@ and reads it once per epoch, at the epoch's number (0 for the first), the way a 
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import torch
 
@@ -30,7 +31,7 @@ def piecewise_lr(points: tuple[tuple[float, float], ...], epoch: float) -> float
     """The lr at ``epoch`` on the line through ``points`` ((epoch, lr) pairs in order of epoch)."""
     if epoch <= points[0][0]:
         return points[0][1]
-    for (e0, lr0), (e1, lr1) in zip(points, points[1:]):
+    for (e0, lr0), (e1, lr1) in pairwise(points):
         if epoch <= e1:
             return lr0 + (lr1 - lr0) * (epoch - e0) / (e1 - e0)
     return points[-1][1]
