@@ -10,7 +10,7 @@ SCHEDULERS = ("none", "onecycle", "step", "piecewise")
 ACTIVATIONS = ("relu", "silu")
 # Networks a recipe may train instead of its step's own (``design``): "" is the step's own; the
 # others are named in models.DESIGNS, keyed by these names.
-DESIGNS = ("", "reference3762")
+DESIGNS = ("", "reference3762", "tiny2924")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class TrainConfig:
     augment_fraction: float = 1.0  # share of training images that get the rotation/shift/zoom (and, apart, the jitter)
     brightness: float = 0.0  # random brightness change: pixels (0-1) plus an offset in ± brightness
     contrast: float = 0.0  # random contrast change: pixels (0-1) times a factor in 1 ± contrast
-    design: str = ""  # "" = the step's own network; "reference3762" = the 3,762-parameter public design
+    design: str = ""  # "" = the step's own network; or a trial network: "reference3762", "tiny2924" (models.py)
     seed: int = 1  # seeds weights, shuffling, dropout and augmentation
     train_limit: int = 0  # use only the first N training images (0 = all 60,000); for demos and tests
     test_limit: int = 0  # evaluate on the first N test images (0 = all 10,000)

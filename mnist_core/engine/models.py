@@ -13,6 +13,10 @@ BatchNorm after every 3x3 block and a little dropout.
 Step 5 goes past the lesson with another plan: ``SeparableNet`` splits each 3x3 block after
 the max-pool into a depthwise 3x3 and a pointwise 1x1 convolution, which buys wider layers
 for fewer parameters (4,918 in all), and uses SiLU where the lesson uses ReLU.
+
+Two more networks are trials a recipe can name (``TrainConfig.design``) rather than steps:
+``ReferenceNet``, a public 3,762-parameter design rebuilt so it can be measured here, and
+``TinyNet`` (2,924), a first candidate for a step under 3,000 parameters.
 """
 
 from __future__ import annotations
@@ -203,12 +207,12 @@ def padded_separable_block(in_channels: int, out_channels: int, activation: str)
     )
 
 
-# Output channels of Step 6's three stages (28x28, 14x14 and 7x7 pixels).
-STEP6_WIDTHS = (8, 16, 28)
+# Output channels of TinyNet's three stages (28x28, 14x14 and 7x7 pixels).
+TINY_WIDTHS = (8, 16, 28)
 
 
 class TinyNet(nn.Module):
-    """Step 6: under 3,000 parameters.
+    """A candidate for a network under 3,000 parameters (2,924): not yet a step, see the README's Step 6 section.
 
     Three stages of two blocks, at 28x28, 14x14 and 7x7 pixels, with a max-pool between
     stages; every convolution is padded, so the stages keep their size and the last one
@@ -220,7 +224,7 @@ class TinyNet(nn.Module):
 
     building_blocks = (padded_conv_bn_act, padded_separable_block)
 
-    def __init__(self, activation: str = "silu", widths: tuple[int, int, int] = STEP6_WIDTHS) -> None:
+    def __init__(self, activation: str = "silu", widths: tuple[int, int, int] = TINY_WIDTHS) -> None:
         super().__init__()
         c1, c2, c3 = widths
         self.block1 = padded_conv_bn_act(1, c1, activation)
@@ -294,6 +298,7 @@ class ReferenceNet(nn.Module):
 DESIGNS_BY_NAME: dict[str, object] = dict(zip(DESIGNS, (
     None,
     lambda config: ReferenceNet(dropout=config.dropout, activation=config.activation),
+    lambda config: TinyNet(activation=config.activation),
 ), strict=True))
 
 

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from torch import nn
 
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.models import LessonNet, SeparableNet, TinyNet, build_design
+from mnist_core.engine.models import LessonNet, SeparableNet, build_design
 
 PARAM_BUDGET = 10_000  # the lesson's parameter limit (strictly fewer)
 BEYOND_LESSON_PARAM_BUDGET = 5_000  # the limit (at most) Step 5 is held to: half the lesson's
-FRONTIER_PARAM_BUDGET = 3_000  # the limit (at most) Step 6 is held to
 TARGET_ACC = 99.40  # percent test accuracy to beat
 EPOCH_BUDGET = 15
 STEP_ARGUMENT_HELP = "lesson step (1-4, or 5 beyond the lesson)"  # for every CLI command's --step
@@ -289,24 +288,6 @@ _register(Step(
                       command="python -m mnist_core seeds --step 5 --seeds 1 2 3 4 5 6 --out assets/step5-seeds"),
     tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
     param_budget=BEYOND_LESSON_PARAM_BUDGET,
-))
-
-
-def _tiny(config: TrainConfig) -> nn.Module:
-    return TinyNet(activation=config.activation)
-
-
-_register(Step(
-    number=6,
-    title="Under 3,000 parameters",
-    adds="Beyond the lesson: padded stages and separable blocks, under 3,000 parameters",
-    model_factory=_tiny,
-    recipe=STEPS[5].recipe.with_(step=6, batch_size=64, translate=0.05, scale=0.05),
-    source=None,
-    target=("WIP",),
-    analysis=("WIP",),
-    tunable=_COMMON_TUNABLE + ("rotation_degrees",),
-    param_budget=FRONTIER_PARAM_BUDGET,
 ))
 
 
