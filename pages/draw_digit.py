@@ -3,7 +3,8 @@
 The page collects the picture and the choice of model, and renders what
 ``mnist_core.explain.inference`` returns: the prediction with all ten probabilities, each stage
 of the MNIST-style preprocessing, and a saliency map. The canvas and its prediction
-live in a fragment, so a stroke reruns only that part of the page.
+live in a fragment, so a stroke reruns only that part of the page. A third tab plays
+the ten-digit challenge (``mnist_core.explain.challenge``) against the chosen model.
 """
 
 from pathlib import Path
@@ -11,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-from PIL import Image
 
 from mnist_core.engine.checkpoints import CheckpointError, load_checkpoint
 from mnist_core.engine.runs import RunStore
+from mnist_core.explain.challenge import Challenge
 from mnist_core.explain.inference import (
     FIELD_SIZE,
     FIT_SIZE,
@@ -29,13 +30,16 @@ from mnist_core.explain.inference import (
 )
 from mnist_core.lesson.report import shipped_run_path
 from mnist_core.lesson.steps import STEPS
+from ui.drawing_pad import clear_pad, drawing_pad
+from ui.pixel_box import square_box
 from ui.routing import through_the_router
 
 through_the_router(__file__)
 
-CANVAS_SIDE = 280  # ten canvas pixels per MNIST pixel
 DEFAULT_STEP = 4
-THUMB_SIDE = 140  # display size of each pipeline image
+THUMB_SIDE = 140  # every pipeline image is shown in a square box this many pixels wide (5 px per MNIST pixel)
+INSIDE_PAGE = "pages/inside_network.py"  # another page's file: linked only once it exists
+ROOT = Path(__file__).resolve().parent.parent
 
 st.title("Draw a digit")
 st.caption(
@@ -63,17 +67,6 @@ def _model_choices() -> dict[str, Path]:
     return choices
 
 
-def _thumb(image: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:
-    """Scale for display: whole-pixel blocks when enlarging, so a 28x28 image shows its real pixels."""
-    h, w = image.shape
-    if max(h, w) <= side:
-        factor = max(1, side // max(h, w))
-        return np.kron(image, np.ones((factor, factor), dtype=image.dtype))
-    scale = side / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX))
-
-
 def _with_box(pipeline: Pipeline) -> np.ndarray:
     """The ink as RGB with its bounding box outlined in red."""
     rgb = np.repeat(pipeline.ink[:, :, None], 3, axis=2)
@@ -84,7 +77,7 @@ def _with_box(pipeline: Pipeline) -> np.ndarray:
     rgb[bottom - line:bottom, left:right] = red
     rgb[top:bottom, left:left + line] = red
     rgb[top:bottom, right - line:right] = red
-    return np.stack([_thumb(rgb[:, :, c]) for c in range(3)], axis=2)
+    return square_box(rgb, THUMB_SIDE)
 
 
 def _probability_chart(probabilities: np.ndarray, digit: int) -> go.Figure:
@@ -116,8 +109,9 @@ def _saliency_chart(pipeline: Pipeline, scores: np.ndarray, digit: int) -> go.Fi
     return fig
 
 
-def _show_result(pipeline: Pipeline, model, key: str) -> None:
-    """Prediction, pipeline and saliency for one picture; ``key`` keeps the charts of both tabs apart."""
+def _show_result(pipeline: Pipeline, model, key: str, source: str) -> None:
+    """Prediction, pipeline and saliency for one picture; ``key`` keeps the charts of both tabs apart,
+    ``source`` names the picture ("drawing", "photo") for the inside view."""
     prediction = predict(model, pipeline)
     if prediction is None:
         st.info(NOTHING_DRAWN)
@@ -134,7 +128,7 @@ def _show_result(pipeline: Pipeline, model, key: str) -> None:
                         config={"displayModeBar": False})
 
     st.subheader("What the model saw")
-    stages = st.columns(4)
+    stages = st.columns(4, gap="small")
     h, w = pipeline.crop.shape
     captions = (
         f"1 · the ink{' (inverted)' if pipeline.inverted else ''}, its box in red",
@@ -142,9 +136,10 @@ def _show_result(pipeline: Pipeline, model, key: str) -> None:
         f"3 · longer side fitted to {FIT_SIZE} px ({pipeline.fitted.shape[1]}×{pipeline.fitted.shape[0]})",
         f"4 · centred by mass in {FIELD_SIZE}×{FIELD_SIZE}: the input",
     )
-    images = (_with_box(pipeline), _thumb(pipeline.crop), _thumb(pipeline.fitted), _thumb(pipeline.centred))
+    images = (_with_box(pipeline), square_box(pipeline.crop, THUMB_SIDE), square_box(pipeline.fitted, THUMB_SIDE),
+              square_box(pipeline.centred, THUMB_SIDE))
     for column, image, caption in zip(stages, images, captions, strict=True):
-        column.image(np.clip(image, 0, 1), caption=caption)
+        column.image(np.clip(image, 0, 1), caption=caption, width=THUMB_SIDE)
 
     st.subheader(f"Why {prediction.digit}?")
     left, right = st.columns([1, 1])
@@ -158,51 +153,129 @@ def _show_result(pipeline: Pipeline, model, key: str) -> None:
             "that stroke is what made the network decide; blue ink points towards another digit. Empty pixels show "
             "nothing, since the map only weighs ink that is there."
         )
-
-
-def _new_canvas() -> None:
-    # A fresh key is a fresh, empty canvas: the component keeps its drawing per key.
-    st.session_state.draw_canvas_round += 1
+        # A button, not a bare link: the inside view must get this picture, not the other tab's.
+        inside = (ROOT / INSIDE_PAGE).exists()  # the page another part of the dashboard adds
+        if inside and st.button("Open this digit in *Inside the network*", key=f"{key}_inside",
+                                icon=":material/visibility:"):
+            st.session_state["inside_input"] = pipeline.centred.copy()  # (28, 28) in [0, 1], white ink on black
+            st.session_state["inside_input_label"] = f"your {source}, read as {prediction.digit}"
+            st.switch_page(INSIDE_PAGE)
 
 
 @st.fragment
 def _draw_panel(model) -> None:
-    from streamlit_drawable_canvas import st_canvas  # importable only inside a running app
-
-    if "draw_canvas_round" not in st.session_state:
-        st.session_state.draw_canvas_round = 0
-    pad, result_area = st.columns([2, 3], gap="medium")  # the pad column must stay wider than the canvas
+    # 1:2 leaves the pad column wider than the canvas and the results room for four 140 px boxes at 1400 px.
+    pad, result_area = st.columns([1, 2], gap="medium")
     with pad:
         stroke = st.slider("Pen width", 8, 40, 20, step=2, key="draw_stroke")
-        canvas = st_canvas(
-            stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
-            width=CANVAS_SIDE, height=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True,
-            key=f"draw_canvas_{st.session_state.draw_canvas_round}",
-        )
-        st.button("Clear", key="draw_clear", on_click=_new_canvas, icon=":material/ink_eraser:")
+        drawing = drawing_pad("draw", stroke)
     with result_area:
-        if canvas.image_data is None:
+        if drawing is None:
             st.info(NOTHING_DRAWN)
         else:
-            _show_result(preprocess(canvas.image_data), model, key="draw")
+            _show_result(preprocess(drawing), model, key="draw", source="drawing")
+
+
+UPLOAD_WORKS = ("A PNG or JPEG photo or scan of one handwritten digit works, dark ink on light paper or light on "
+                "dark, at least 16×16 pixels, cropped roughly to the digit.")
 
 
 def _upload_panel(model) -> None:
-    upload = st.file_uploader("A photo or scan of one handwritten digit (PNG or JPEG)", type=["png", "jpg", "jpeg"],
+    # Any file type is let through and checked here: the uploader's own type filter refuses a .txt with only
+    # a red icon, and a student deserves a sentence.
+    upload = st.file_uploader("A photo or scan of one handwritten digit (PNG or JPEG)",
                               max_upload_size=MAX_UPLOAD_BYTES // 2**20, key="draw_upload")  # in MB
     if upload is None:
-        st.caption("Dark ink on light paper and light ink on dark both work; crop the photo roughly to the digit.")
+        st.caption(UPLOAD_WORKS)
         return
     try:
         pixels = read_image_bytes(upload.getvalue())
     except ImageError as exc:
-        st.error(f"**{upload.name}** cannot be used: {exc}.")
+        st.error(f"**{upload.name}** cannot be used: {exc}. {UPLOAD_WORKS}")
         return
     pipeline = preprocess(pixels)
     if pipeline.nothing_drawn:
-        st.info(f"No digit found in **{upload.name}**: the picture is one flat colour, or nearly.")
+        st.info(f"No digit found in **{upload.name}**: nothing in it stands out from the background (it is one "
+                f"flat colour, or nearly). {UPLOAD_WORKS}")
         return
-    _show_result(pipeline, model, key="upload")
+    _show_result(pipeline, model, key="upload", source="photo")
+
+
+def _start_challenge(label: str) -> None:
+    st.session_state.challenge = Challenge.start(label)
+    st.session_state.challenge_pending = None
+    clear_pad("challenge")
+
+
+def _submit_answer(model) -> None:
+    pipeline = st.session_state.get("challenge_pending")
+    if pipeline is None or pipeline.nothing_drawn:
+        return
+    challenge = st.session_state.challenge.answer(pipeline, predict(model, pipeline))
+    st.session_state.challenge = challenge
+    st.session_state.challenge_pending = None
+    clear_pad("challenge")
+
+
+def _challenge_results(challenge: Challenge, chosen_label: str) -> None:
+    st.subheader("Your score")
+    score, again = st.columns([1, 2], vertical_alignment="center")
+    score.metric(f"{challenge.model_label} read", f"{challenge.score} / {len(challenge.order)}")
+    with again:
+        st.button("Try again", key="challenge_again", type="primary", on_click=_start_challenge,
+                  args=(chosen_label,), icon=":material/replay:")
+        st.caption(f"Try again tests **{chosen_label}** on ten new drawings. Pick another model at the top of the "
+                   "page first to see how the lesson's steps differ on your handwriting.")
+    right = sorted(a.asked for a in challenge.answers if a.right)
+    if right:
+        st.caption("Read right: " + ", ".join(str(d) for d in right) + ".")
+    if not challenge.misses:
+        st.success("It read every one of your ten digits right.")
+        return
+    st.markdown(f"**Read wrong ({len(challenge.misses)}).** Each picture is what the network saw: your "
+                "drawing cropped, shrunk to 20 px and centred in 28×28.")
+    for start in range(0, len(challenge.misses), 5):
+        columns = st.columns(5)
+        for column, miss in zip(columns, challenge.misses[start:start + 5], strict=False):
+            column.image(square_box(miss.seen, 112), width=112,
+                         caption=f"you drew {miss.asked}, it read {miss.read} ({miss.confidence:.0%})")
+
+
+@st.fragment
+def _challenge_panel(choices: dict[str, Path], chosen_label: str) -> None:
+    challenge: Challenge | None = st.session_state.get("challenge")
+    if challenge is None or challenge.model_label not in choices:
+        st.markdown("**Test the network on your own handwriting.** You will be asked for each digit 0-9 once, in "
+                    "a random order. Draw it, press *Submit*, and the network's reading is scored. After ten you "
+                    "see your score and the digits it got wrong.")
+        st.button(f"Start the challenge with {chosen_label}", key="challenge_start", type="primary",
+                  on_click=_start_challenge, args=(chosen_label,), icon=":material/play_arrow:")
+        return
+    checkpoint = choices[challenge.model_label]
+    model = _load_model(str(checkpoint), checkpoint.stat().st_mtime_ns)
+    if challenge.finished:
+        _challenge_results(challenge, chosen_label)
+        return
+    done = len(challenge.answers)
+    pad, side = st.columns([2, 3], gap="medium")
+    with pad:
+        st.markdown(f"### Draw a **{challenge.asked}**")
+        drawing = drawing_pad("challenge", 20)
+    pipeline = preprocess(drawing) if drawing is not None else None
+    st.session_state.challenge_pending = pipeline
+    with side:
+        st.progress(done / len(challenge.order), text=f"Digit {done + 1} of {len(challenge.order)}")
+        st.markdown(f"Score so far: **{challenge.score} / {done}** · scored by {challenge.model_label}")
+        if challenge.answers:
+            last = challenge.answers[-1]
+            verdict = "right" if last.right else "wrong"
+            st.caption(f"Last one: you drew {last.asked}, it read {last.read} ({last.confidence:.0%}), {verdict}.")
+        blank = pipeline is None or pipeline.nothing_drawn
+        st.button("Submit", key="challenge_submit", type="primary", disabled=blank, on_click=_submit_answer,
+                  args=(model,), icon=":material/check:")
+        if blank:
+            st.caption(f"Draw the {challenge.asked} on the black square, then submit it.")
+        st.button("Start over", key="challenge_restart", on_click=_start_challenge, args=(chosen_label,))
 
 
 choices = _model_choices()
@@ -223,8 +296,11 @@ except (CheckpointError, OSError) as exc:
     st.stop()
 
 # Material icons, not emoji: a browser without an emoji font draws emoji as empty boxes.
-draw_tab, upload_tab = st.tabs([":material/draw: Draw", ":material/photo_camera: Upload a photo"])
+draw_tab, upload_tab, challenge_tab = st.tabs(
+    [":material/draw: Draw", ":material/photo_camera: Upload a photo", ":material/emoji_events: Challenge"])
 with draw_tab:
     _draw_panel(model)
 with upload_tab:
     _upload_panel(model)
+with challenge_tab:
+    _challenge_panel(choices, chosen)

@@ -29,7 +29,8 @@ def open_draw_page(page, app_url: str) -> None:
 
 
 def draw_stroke(page, points, steps=10) -> None:
-    upper = page.locator("canvas.upper-canvas")
+    """Press at the first point straight away (no glide in, as a tap or a stylus lands) and drag through the rest."""
+    upper = page.locator("canvas.upper-canvas:visible")  # the visible tab's canvas
     expect(upper).to_be_visible(timeout=30_000)
     upper.scroll_into_view_if_needed()
     box = upper.bounding_box()
@@ -91,3 +92,53 @@ def test_uploading_something_that_is_not_an_image_says_so(page, app_url, screens
     expect(page.get_by_text("1 · the ink (inverted)", exact=False)).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
     page.screenshot(path=screenshot_dir / "draw-5-photo.png", full_page=True)
+
+
+def test_a_stroke_that_starts_in_the_top_right_corner_is_drawn(page, app_url, screenshot_dir):
+    """The component's toolbar used to lie, invisible, over the canvas's top right: a stroke pressed there was lost."""
+    if not any((shipped_run_path(n) / "model.pt").is_file() for n in range(1, 5)):
+        pytest.skip("no shipped checkpoint to predict with (python -m mnist_core reproduce)")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    open_draw_page(page, app_url)
+    draw_stroke(page, [(272, 6), (272, 70), (270, 150)], steps=6)  # a 1 down the right edge, from the very corner
+    # The whole stroke reached the model: its crop is about 150 px tall (the pen adds its width).
+    expect(page.get_by_text(re.compile(r"cropped to the ink \(\d+×1[4-7]\d px\)"))).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.screenshot(path=screenshot_dir / "draw-6-corner-stroke.png", full_page=True)
+    page.get_by_role("button", name=re.compile("Undo")).click()
+    expect(page.get_by_text("draw a digit.", exact=False)).to_be_visible(timeout=30_000)
+
+
+ZERO = [(140, 40), (90, 80), (80, 160), (120, 230), (180, 220), (200, 140), (185, 60), (140, 40)]
+ONE = [(140, 30), (140, 250)]
+
+
+def test_the_challenge_played_through_with_drawn_digits(page, app_url, screenshot_dir):
+    if not any((shipped_run_path(n) / "model.pt").is_file() for n in range(1, 5)):
+        pytest.skip("no shipped checkpoint to predict with (python -m mnist_core reproduce)")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    open_draw_page(page, app_url)
+    page.get_by_role("tab", name=re.compile("Challenge")).click()
+    page.get_by_role("button", name=re.compile("Start the challenge")).click()
+    wait_for_app(page)
+    for number in range(1, 11):
+        expect(page.get_by_text(f"Digit {number} of 10")).to_be_visible(timeout=30_000)
+        asked = page.get_by_role("heading", name=re.compile(r"Draw a \d")).inner_text()[-1]
+        if number == 1:
+            page.screenshot(path=screenshot_dir / "draw-7-challenge-ask.png", full_page=True)
+        draw_stroke(page, ONE if asked == "1" else ZERO, steps=4)  # the check is of the flow, not the model
+        submit = page.get_by_role("button", name=re.compile("Submit"))
+        expect(submit).to_be_enabled(timeout=30_000)
+        if number == 3:
+            page.screenshot(path=screenshot_dir / "draw-8-challenge-drawn.png", full_page=True)
+        submit.click()
+        wait_for_app(page)
+    expect(page.get_by_role("heading", name="Your score")).to_be_visible(timeout=30_000)
+    score = page.get_by_test_id("stMetricValue").inner_text()
+    assert re.fullmatch(r"\d+ / 10", score)
+    misses = 10 - int(score.split()[0])
+    expect(page.get_by_test_id("stImage").filter(has_text="you drew")).to_have_count(misses)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.screenshot(path=screenshot_dir / "draw-9-challenge-score.png", full_page=True)
+    page.get_by_role("button", name=re.compile("Try again")).click()
+    expect(page.get_by_text("Digit 1 of 10")).to_be_visible(timeout=30_000)

@@ -148,3 +148,90 @@ def test_without_any_checkpoint_the_page_says_how_to_make_one(tmp_path, runs_dir
     at = _page().run()
     assert not at.exception
     assert any("reproduce" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("notes.txt", b"a shopping list, not a picture\n", "not an image"),
+    ("tiny.png", _png(np.array([[0, 255, 255, 0]] * 4, dtype=np.uint8)), "only 4x4 pixels"),
+])
+def test_a_wrong_file_type_or_a_tiny_picture_says_what_is_wrong_and_what_works(checkpoints, name, data, message):
+    at = _page().run()
+    at.file_uploader(key="draw_upload").set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception
+    (error,) = at.error
+    assert name in error.value and message in error.value and "PNG or JPEG" in error.value
+
+
+def test_a_thin_one_shows_every_pipeline_stage(checkpoints):
+    one = canvas_drawing([(0.5, 0.0), (0.5, 1.0)], left=100, top=20, size=220, width=14)  # a tall thin 1
+    at = _page()
+    at.session_state["draw_canvas_0"] = _canvas_state(one)
+    at.run()
+    assert not at.exception
+    assert len(at.get("image")) == 4  # each drawn in the same square box (tests/test_pixel_box.py)
+
+
+def _play(at: AppTest, drawings: dict[int, np.ndarray]) -> AppTest:
+    """Answer the challenge's ten questions with the drawing given for each digit asked."""
+    for _ in range(10):
+        asked = at.session_state["challenge"].asked
+        at.session_state[f"challenge_canvas_{at.session_state['challenge_round']}"] = _canvas_state(drawings[asked])
+        at.run()
+        assert not at.button(key="challenge_submit").disabled
+        at.button(key="challenge_submit").click().run()
+        assert not at.exception
+    return at
+
+
+def test_the_challenge_asks_ten_digits_scores_them_and_shows_the_misses(checkpoints):
+    at = _page().run()
+    assert not at.exception
+    at.button(key="challenge_start").click().run()
+    challenge = at.session_state["challenge"]
+    assert sorted(challenge.order) == list(range(10)) and challenge.model_label.startswith("Step 4")
+    assert any(f"Draw a **{challenge.asked}**" in m.value for m in at.markdown)
+    assert at.button(key="challenge_submit").disabled  # nothing drawn yet: nothing to submit
+
+    # The same 7 for every digit: the model gives it one answer, so exactly one of the ten is right at most.
+    seven = canvas_drawing(SEVEN, 60, 40, 150)
+    read = predict(checkpoints, preprocess(seven)).digit
+    at = _play(at, {digit: seven for digit in range(10)})
+    done = at.session_state["challenge"]
+    assert done.finished and done.score == 1
+    assert [m.value for m in at.get("metric")] == ["1 / 10"]
+    captions = [c for image in at.get("image") for c in image.captions if "you drew" in c]
+    assert len(captions) == 9 and all(f"it read {read}" in c for c in captions)
+    assert f"you drew {read}," not in " ".join(captions)
+
+    at.button(key="challenge_again").click().run()
+    assert not at.exception
+    assert at.session_state["challenge"].answers == ()
+    assert not at.get("metric")
+
+
+def test_the_challenge_runs_against_the_model_chosen_at_the_top(checkpoints):
+    at = _page().run()
+    model_box = at.selectbox(key="draw_model")
+    label = next(o for o in model_box.options if "my BatchNorm run" in o)
+    at = model_box.select(label).run()
+    at.button(key="challenge_start").click().run()
+    assert not at.exception
+    assert at.session_state["challenge"].model_label == label
+    assert any(label in m.value for m in at.markdown)
+
+
+def test_a_prediction_offers_the_inside_view_only_once_that_page_exists(checkpoints):
+    at = _page()
+    drawing = canvas_drawing(SEVEN, 150, 140, 110)
+    at.session_state["draw_canvas_0"] = _canvas_state(drawing)
+    at.run()
+    assert not at.exception
+    buttons = [b for b in at.button if b.key == "draw_inside"]
+    if not (ROOT / "pages" / "inside_network.py").exists():
+        assert not buttons
+        return
+    buttons[0].click().run()
+    seen = at.session_state["inside_input"]
+    assert seen.shape == (28, 28) and seen.min() >= 0.0 and seen.max() <= 1.0
+    assert np.array_equal(seen, preprocess(drawing).centred)
+    assert "drawing" in at.session_state["inside_input_label"]

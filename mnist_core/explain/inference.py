@@ -32,7 +32,10 @@ MIN_INK_FRACTION = 1e-4  # fewer inked pixels than this share of the picture (or
 UNSURE_BELOW = 0.70  # a top probability under this is reported as "unsure", with the runner-up
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # bigger files are refused before they are decoded
 MAX_UPLOAD_PIXELS = 50_000_000  # and bigger pictures before their pixels are read (a phone photo is 12-48 MP)
+MIN_UPLOAD_SIDE = 16  # a picture narrower than this has too few pixels to show a digit (MNIST's are 28x28)
 WORK_SIDE = 1024  # larger pictures are shrunk to this longer side first: a digit needs no more
+MIXED_BORDER = 1 / 6  # a border level within this of halfway between the extremes is half ink, half background
+BACKGROUND_ROUNDS = 3  # fit the border's plane, drop the pixels far off it, fit again: three rounds settle
 
 NOTHING_DRAWN = "Nothing drawn yet: draw a digit."
 
@@ -110,29 +113,95 @@ def to_gray(image: np.ndarray | Image.Image) -> np.ndarray:
     return np.clip(gray, 0.0, 1.0)
 
 
+def border_pixels(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The one-pixel ring around the picture: (rows, columns, levels), each a flat array."""
+    h, w = image.shape
+    on_border = np.zeros((h, w), dtype=bool)
+    on_border[[0, -1], :] = True
+    on_border[:, [0, -1]] = True
+    rows, cols = np.nonzero(on_border)
+    return rows, cols, image[rows, cols]
+
+
+def fit_background(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """(H, W) the background as a plane a + b*x + c*y fitted to the border, and the noise about it.
+
+    The border is where a picture of a digit is background: the digit touches it at a few
+    points at most, whatever share of the picture its ink covers. A plane follows paper lit
+    unevenly from one side, as phone photos are, and a drawing's black background fits it
+    exactly. The fit is robust: border pixels more than a few noise widths off the plane
+    (ink that reaches the edge) are dropped and the plane fitted again. The noise is the
+    robust standard deviation (1.4826 x median absolute deviation) of the kept pixels.
+    """
+    h, w = image.shape
+    rows, cols, level = border_pixels(image)
+    y, x = rows / max(1, h - 1) - 0.5, cols / max(1, w - 1) - 0.5  # centred coordinates keep the fit well posed
+    design = np.stack([np.ones_like(x), x, y], axis=1)
+    level = level.astype(np.float64)
+    # Start from the pixels near the border's typical level: ink on the edge would tilt a first plane.
+    typical = float(np.median(level))
+    keep = np.abs(level - typical) <= 3.0 * 1.4826 * float(np.median(np.abs(level - typical))) + 1e-4
+    for _ in range(BACKGROUND_ROUNDS):
+        coefficients, *_ = np.linalg.lstsq(design[keep], level[keep], rcond=None)
+        residual = level - design @ coefficients
+        centre = float(np.median(residual[keep]))
+        noise = 1.4826 * float(np.median(np.abs(residual[keep] - centre)))
+        within = np.abs(residual - centre) <= 3.0 * noise + 1e-4
+        if within.sum() < 3:
+            break
+        keep = within
+    coefficients, *_ = np.linalg.lstsq(design[keep], level[keep], rcond=None)
+    a, b, c = coefficients
+    y_all = (np.arange(h, dtype=np.float64) / max(1, h - 1) - 0.5)[:, None]
+    x_all = (np.arange(w, dtype=np.float64) / max(1, w - 1) - 0.5)[None, :]
+    return (a + b * x_all + c * y_all).astype(np.float32), noise
+
+
+def ink_is_dark(gray: np.ndarray) -> bool:
+    """Whether (H, W) luminance shows dark ink on a light background (True) or light ink on dark.
+
+    The ink is what departs furthest from the border's level: if the darkest pixel is further
+    below it than the lightest is above, the ink is dark. When the border is itself half ink
+    (its level midway between the extremes, as in a straight 1 cropped tight), the middle of
+    the picture decides instead: a digit's ink gathers towards the middle, its background
+    towards the edges. A flat picture is called by its level (light paper, or a dark canvas).
+    """
+    ring_level = float(np.median(border_pixels(gray)[2]))
+    darkest, lightest = float(gray.min()), float(gray.max())
+    if lightest <= darkest:
+        return ring_level > 0.5
+    position = (ring_level - darkest) / (lightest - darkest)  # 0: the border is as dark as the darkest pixel
+    if abs(position - 0.5) > MIXED_BORDER:
+        return position > 0.5
+    h, w = gray.shape
+    middle = float(np.median(gray[h // 4:h - h // 4, w // 4:w - w // 4]))
+    return middle < ring_level
+
+
 def find_ink(gray: np.ndarray) -> tuple[np.ndarray, bool]:
     """(H, W) luminance -> (ink in [0, 1] with the background at 0, whether it was inverted).
 
-    The background is the picture's most common level (its median: ink covers well under
-    half of any picture of a digit); a light background means dark ink, which is
-    inverted to MNIST's white on black. Levels are stretched so the background is 0 and
-    the strong ink 1, and a floor a few noise widths above the background removes
-    paper texture and JPEG noise while a clean drawing keeps its grey anti-aliased edges.
+    Nothing here assumes the ink is a small share of the picture, so a digit that fills
+    the frame keeps its faint strokes: the background is read from the border (see
+    ``fit_background``), never from the picture as a whole. Dark ink on a light background
+    (``ink_is_dark``) is inverted to MNIST's white on black. The background plane is
+    subtracted, levels are stretched so the strong ink is 1, and a floor five noise widths
+    up removes paper texture and JPEG noise while a clean drawing keeps its grey
+    anti-aliased edges.
     """
-    background = float(np.median(gray))
-    inverted = background > 0.5
-    ink = (1.0 - gray) if inverted else gray.copy()
-    background = 1.0 - background if inverted else background
+    gray = gray.astype(np.float32)
+    inverted = ink_is_dark(gray)
+    ink = (1.0 - gray) if inverted else gray
+    background, noise = fit_background(ink)
+    ink = ink - background
     peak = float(ink.max())
-    if peak - background < MIN_CONTRAST:
-        return np.zeros_like(ink), inverted
+    if peak < MIN_CONTRAST:
+        return np.zeros_like(gray), bool(inverted)
     # The strongest ink is a high percentile of the clearly inked pixels, not the maximum, which noise inflates.
-    peak = float(np.percentile(ink[ink > (background + peak) / 2], 90))
-    ink = (ink - background) / (peak - background)
-    noise = 1.4826 * float(np.median(np.abs(ink - np.median(ink))))  # robust std of the (mostly) background
-    floor = min(0.5, max(0.02, 4.0 * noise))
-    ink = np.clip((ink - floor) / (1.0 - floor), 0.0, 1.0)
-    return ink.astype(np.float32), inverted
+    peak = float(np.percentile(ink[ink > peak / 2], 90))
+    floor = min(0.5, max(0.02, 5.0 * noise / peak))  # 5 sigma: not one stray pixel in a million widens the box
+    ink = np.clip((ink / peak - floor) / (1.0 - floor), 0.0, 1.0)
+    return ink.astype(np.float32), bool(inverted)
 
 
 def ink_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -250,7 +319,8 @@ def read_image_bytes(data: bytes) -> np.ndarray:
     """An uploaded or stored image file -> (H, W, 4) uint8 RGBA, upright, longer side at most WORK_SIDE.
 
     Raises ImageError with a message for the user for an empty file, a file over
-    MAX_UPLOAD_BYTES or MAX_UPLOAD_PIXELS, and anything Pillow cannot decode.
+    MAX_UPLOAD_BYTES or MAX_UPLOAD_PIXELS, a picture under MIN_UPLOAD_SIDE either way,
+    and anything Pillow cannot decode.
     """
     if not data:
         raise ImageError("the file is empty")
@@ -263,6 +333,9 @@ def read_image_bytes(data: bytes) -> np.ndarray:
             if image.width * image.height > MAX_UPLOAD_PIXELS:
                 raise ImageError(f"the picture is {image.width}x{image.height} pixels; the limit is "
                                  f"{MAX_UPLOAD_PIXELS / 1e6:.0f} megapixels")
+            if min(image.width, image.height) < MIN_UPLOAD_SIDE:
+                raise ImageError(f"the picture is only {image.width}x{image.height} pixels, too small to show a "
+                                 f"digit; it needs at least {MIN_UPLOAD_SIDE} pixels each way (MNIST's are 28x28)")
             image = ImageOps.exif_transpose(image)  # phone photos are stored sideways with an EXIF rotation
             image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.LANCZOS)
             return np.asarray(image.convert("RGBA"))
