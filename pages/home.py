@@ -4,10 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from mnist_core.engine.models import count_parameters
-from mnist_core.lesson.report import shipped_run, shipped_seeds_summary, summarize
+from mnist_core.lesson.report import shipped_run, shipped_run_problem, shipped_seeds_summary, summarize
 from mnist_core.lesson.steps import BEYOND_LESSON_PARAM_BUDGET, EPOCH_BUDGET, PARAM_BUDGET, STEPS, TARGET_ACC
 from ui.charts import metric_figure
 from ui.routing import through_the_router
+from ui.run_views import shipped_problem_notice
 from ui.state import training_device
 
 through_the_router(__file__)
@@ -27,9 +28,10 @@ yourself.
 """
 )
 
-rows, histories = [], {}
+rows, histories, problems = [], {}, {}
 for number, step in STEPS.items():
-    run = shipped_run(number)
+    problems[number] = shipped_run_problem(number)
+    run = None if problems[number] else shipped_run(number)  # damaged or unfinished numbers are not shown
     summary = summarize(run.history) if run else None
     seeds = shipped_seeds_summary(number)
     if summary:
@@ -45,6 +47,9 @@ for number, step in STEPS.items():
     })
 
 st.subheader("The steps")
+for number, problem in problems.items():
+    if problem:
+        shipped_problem_notice(number, problem)
 steps_table = pd.DataFrame(rows)
 percent_columns = [column for column in steps_table.columns if column.endswith("%")]
 # Shown as text with two decimals, and a dash where a step has no such figure (no source

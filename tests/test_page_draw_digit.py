@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from mnist_core.engine.checkpoints import save_checkpoint
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.models import LessonNet
-from mnist_core.engine.runs import RunStore, update_status
+from mnist_core.engine.runs import RunStore, update_status, write_history, write_json
 from mnist_core.explain.inference import predict, preprocess
 from mnist_core.lesson import report
 from tests.test_inference import SEVEN, canvas_drawing, decisive_untrained_model
@@ -48,8 +48,13 @@ def checkpoints(tmp_path, runs_dir, monkeypatch, model):
     monkeypatch.setattr(report, "ASSETS_DIR", tmp_path / "assets")
     save_checkpoint(report.shipped_run_path(4) / "model.pt", model, TrainConfig(step=4))
     store = RunStore()
-    finished = store.create(TrainConfig(step=2), label="my BatchNorm run")
-    save_checkpoint(finished.checkpoint, LessonNet(), TrainConfig(step=2))
+    finished = store.create(TrainConfig(step=2, epochs=1), label="my BatchNorm run")
+    save_checkpoint(finished.checkpoint, LessonNet(), TrainConfig(step=2, epochs=1))
+    # A finished run has its epoch and its evaluation (without them the run reads as damaged).
+    write_history(finished.path, [{"epoch": 1, "train_loss": 0.2, "train_acc": 95.0, "test_loss": 0.1,
+                                   "test_acc": 97.0, "lr": 0.01, "seconds": 9.0}])
+    write_json(finished.path / "evaluation.json", {"test_loss": 0.1, "test_acc": 97.0, "correct": 9700,
+                                                   "total": 10000, "confusion": [[0] * 10 for _ in range(10)]})
     update_status(finished.path, state="finished")
     failed = store.create(TrainConfig(step=3), label="my broken run")
     update_status(failed.path, state="failed")

@@ -10,8 +10,13 @@ from mnist_core.lesson.steps import get_step
 def fake_finished_run(path, config, final_acc):
     path.mkdir(parents=True)
     write_json(path / "config.json", config.to_dict())
+    # A finished run holds every epoch of its config and its evaluation (else it reads as damaged).
+    epochs = range(1, config.epochs + 1)
     write_history(path, [{"epoch": e, "train_loss": 0.1, "train_acc": 99.0, "test_loss": 0.02,
-                          "test_acc": final_acc - 0.1 * (2 - e), "lr": 0.01, "seconds": 1.0} for e in (1, 2)])
+                          "test_acc": final_acc - 0.1 * (config.epochs - e), "lr": 0.01, "seconds": 1.0}
+                         for e in epochs])
+    write_json(path / "evaluation.json", {"test_loss": 0.02, "test_acc": final_acc, "correct": round(final_acc * 100),
+                                          "total": 10_000, "confusion": [[0] * 10 for _ in range(10)]})
     update_status(path, state="finished", params=9_436)
 
 

@@ -13,6 +13,13 @@ from .charts import confusion_figure, curves_figure, metric_figure
 MISTAKES_SHOWN = 40
 
 
+def shipped_problem_notice(step: int, problem: str) -> None:
+    """Say why a shipped run's numbers are not shown, and how to get them back."""
+    st.warning(f"The shipped run of Step {step} (`assets/step{step}`) is {problem}  \n"
+               f"Its numbers are not shown. `git checkout assets/step{step}` restores it; "
+               f"`python -m mnist_core reproduce --steps {step}` trains it again.", icon=":material/report:")
+
+
 def headline_metrics(run: Run) -> None:
     """Best and final test accuracy, parameters and speed as a row of metrics."""
     summary = summarize(run.history)

@@ -11,7 +11,7 @@ from mnist_core.engine import models
 from mnist_core.engine.models import count_parameters
 from mnist_core.engine.runs import ENDED_STATES, Run
 from mnist_core.engine.summary import summary_records
-from mnist_core.lesson.report import ASSETS_DIR, analyse, shipped_run
+from mnist_core.lesson.report import ASSETS_DIR, analyse, shipped_run, shipped_run_problem
 from mnist_core.lesson.steps import Step, get_step, trials_markdown
 
 from . import run_views
@@ -64,12 +64,12 @@ def _measurements(step: Step) -> None:
             table = ASSETS_DIR / trial.table if trial.table and trial.table != shown_below else None
             if table is not None and table.is_file():
                 with st.expander(f"Seed by seed: {trial.change}"):
-                    st.markdown(table.read_text())
+                    st.markdown(table.read_text(errors="replace"))
                     st.caption(f"Made by `{trial.command}`.")
     evidence = ASSETS_DIR / step.evidence.table if step.evidence else None
     if evidence is not None and evidence.is_file():
         st.markdown("**The measurement behind the Analysis**")
-        st.markdown(evidence.read_text())
+        st.markdown(evidence.read_text(errors="replace"))
         st.caption(f"Made by `{step.evidence.command}`.")
 
 
@@ -151,9 +151,12 @@ def _train(step: Step, shipped: Run | None) -> None:
 
 def render_step(number: int) -> None:
     step = get_step(number)
-    shipped = shipped_run(number)
+    problem = shipped_run_problem(number)
+    shipped = None if problem else shipped_run(number)  # damaged or unfinished numbers are no step's results
     st.title(f"Step {step.number}: {step.title}")
     st.markdown(f"*{step.adds}.*")
+    if problem:
+        run_views.shipped_problem_notice(number, problem)
     tabs = st.tabs([":material/menu_book: Story", ":material/account_tree: Model", ":material/error: Mistakes",
                     ":material/model_training: Train it yourself"])
     with tabs[0]:

@@ -8,15 +8,21 @@ exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shutil
+import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
 from mnist_core.commands import bench, predict_cli, rf_cli, schedule_study, seeds
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
+from mnist_core.engine.atomic import replace_folder
 from mnist_core.engine.checkpoints import CheckpointError
 from mnist_core.engine.data import MnistUnavailable, load_mnist
+from mnist_core.engine.device import device_problem
 from mnist_core.lesson.steps import STEPS, UnknownStep, get_step
 
 EXIT_USAGE = 2
@@ -24,6 +30,31 @@ EXIT_USAGE = 2
 
 class CliError(Exception):
     """An error whose message is the whole story for the user."""
+
+
+class StoppedByUser(Exception):
+    """Ctrl-C ended a training: what it had trained is saved (or the older run kept), and the command ends."""
+
+
+@contextlib.contextmanager
+def _first_ctrl_c_stops(stop: threading.Event):
+    """The first Ctrl-C sets ``stop`` (the run ends after its batch, is evaluated and saved); a second one quits."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nStopping after this batch and saving what was trained (Ctrl-C again to quit at once).",
+              file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)  # also where SIGINT was ignored (a background job)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _data_progress(message: str, fraction: float | None) -> None:
@@ -35,29 +66,73 @@ def _load_data():
 
 
 def _train_one(config, out: Path, data) -> dict:
+    """Train into the run folder ``out``; raises StoppedByUser when Ctrl-C ended the run early."""
     from mnist_core.engine.runs import train_run
 
     bar = EpochBar(stream=sys.stdout)
     stop = threading.Event()
-    try:
+    with _first_ctrl_c_stops(stop):
         result = train_run(out, config, data, on_batch=bar.update, on_epoch=bar.epoch_done, stop=stop)
-    except KeyboardInterrupt:
-        stop.set()
-        raise
+    if result.stopped:
+        raise StoppedByUser(f"stopped after {len(result.history)} full epoch(s)")
     print(f"Saved to {out} ({result.params:,} parameters, {result.device})")
     return {"params": result.params, "device": result.device}
+
+
+def _train_in_place_of(config, target: Path, data) -> dict:
+    """Train beside ``target`` and put the run there in one rename, only once it finished.
+
+    A run that fails or is stopped never replaces a folder that was there before (the
+    shipped results, an earlier run): it is removed, and the old folder is kept. Where no
+    folder was there, a stopped run is kept, so the epochs it trained are not lost.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        outcome = _train_one(config, staging, data)
+    except StoppedByUser as stopped:
+        if target.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+            raise StoppedByUser(f"{stopped}; {target} was left as it was") from None
+        replace_folder(staging, target)
+        raise StoppedByUser(f"{stopped}; saved to {target}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    replace_folder(staging, target)
+    print(f"Moved into place: {target}")
+    return outcome
+
+
+def _remove_dead_staging(folder: Path) -> None:
+    """Half-trained folders that a killed ``reproduce`` left in ``folder``; one still training is left alone."""
+    from mnist_core.engine.runs import ACTIVE_STATES, inspect_run
+
+    for staging in folder.glob(".*.partial-*"):
+        run = inspect_run(staging) if staging.is_dir() else None
+        if run is None or run.state not in ACTIVE_STATES:  # a stale heartbeat reads as interrupted
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_device(config) -> None:
+    problem = device_problem(config.device)
+    if problem:
+        raise CliError(problem)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from mnist_core.engine.runs import RunStore
 
     config = recipe_from_args(args)
+    _check_device(config)  # before anything is written: a bad device leaves no run folder behind
     data = _load_data()
-    out = Path(args.out) if args.out else RunStore().create(config, label=f"Step {config.step} (command line)").path
     step = get_step(config.step)
     print(f"Step {step.number}: {step.title}. {config.epochs} epochs, batch {config.batch_size}, lr {config.lr}, "
           f"scheduler {config.scheduler}, seed {config.seed}")
-    _train_one(config, out, data)
+    if args.out:
+        _train_in_place_of(config, Path(args.out), data)
+    else:
+        _train_one(config, RunStore().create(config, label=f"Step {config.step} (command line)").path, data)
     return 0
 
 
@@ -65,13 +140,17 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from mnist_core.lesson.report import ASSETS_DIR, shipped_run_path
     from mnist_core.lesson.results_table import write_results
 
+    changes = {} if args.epochs is None else {"epochs": args.epochs}  # 0 is a value to refuse, not "not given"
+    configs = {number: get_step(number).recipe.with_(**changes) for number in args.steps or list(STEPS)}
+    for config in configs.values():
+        _check_device(config)
+    _remove_dead_staging(ASSETS_DIR)
     data = _load_data()
-    steps = args.steps or list(STEPS)
-    for number in steps:
+    for number, config in configs.items():
         step = get_step(number)
-        config = step.recipe.with_(**({"epochs": args.epochs} if args.epochs else {}))
         print(f"\n=== Step {step.number}: {step.title} ===")
-        _train_one(config, shipped_run_path(number), data)
+        _train_in_place_of(config, shipped_run_path(number), data)
+        write_results(ASSETS_DIR)  # after every step, so the table always matches the runs beside it
     md_path, json_path = write_results(ASSETS_DIR)
     print(f"\nResults table: {md_path} and {json_path}")
     print(md_path.read_text())
@@ -126,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, CheckpointError, MnistUnavailable, UnknownStep, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except RuntimeError as exc:  # from PyTorch (a device, memory): its first line says it
+        print(f"error: {str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__}", file=sys.stderr)
+        return 1
+    except StoppedByUser as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130

@@ -52,6 +52,6 @@ def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> tup
         config = TrainConfig.from_dict(payload["config"])
         model = get_step(config.step).build_model(config)
         model.load_state_dict(payload["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError, UnknownStep) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError, UnknownStep) as exc:
         raise CheckpointError(f"{path} does not fit the lesson's networks: {str(exc).splitlines()[0]}") from None
     return model.to(device).eval(), config

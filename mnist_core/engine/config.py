@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import asdict, dataclass, fields, replace
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULERS = ("none", "onecycle", "step")
 ACTIVATIONS = ("relu", "silu")
+DEVICE_NAME = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")  # the names pick_device understands
+MAX_LR = 10.0  # far above any rate that trains these networks; a bigger one is a typo
+MAX_ROTATION = 180.0  # degrees: a turn beyond that is the same as a smaller one the other way
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        """Build from a saved dict, ignoring keys this version does not know."""
+        """Build from a saved dict, ignoring keys this version does not know.
+
+        Raises TypeError when ``values`` is not a dict, ValueError (saying which field) for a
+        value of the wrong type or out of range.
+        """
+        if not isinstance(values, dict):
+            raise TypeError(f"a config must be a JSON object, not {type(values).__name__}")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
@@ -51,15 +62,36 @@ class TrainConfig:
         return replace(self, **changes)
 
 
+def _type_problems(config: TrainConfig) -> list[str]:
+    """Fields whose value is not of the field's type (a saved file or a caller can hold anything)."""
+    problems = []
+    for f in fields(config):
+        value, kind = getattr(config, f.name), type(f.default)
+        if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
+            wanted = {int: "a whole number", float: "a number", str: "a string"}[kind]
+            problems.append(f"{f.name} must be {wanted}, not {value!r}"[:120])
+    return problems
+
+
 def config_problems(config: TrainConfig) -> list[str]:
     """Human-readable reasons a config cannot train; empty when it can."""
-    problems = []
+    problems = _type_problems(config)
+    if problems:  # the range checks below would compare values of the wrong type
+        return problems
+    not_finite = [f.name for f in fields(config) if isinstance(getattr(config, f.name), float)
+                  and not math.isfinite(getattr(config, f.name))]
+    if not_finite:
+        return [f"{name} must be a finite number" for name in not_finite]
     if config.epochs < 1:
         problems.append("epochs must be at least 1")
     if config.batch_size < 1:
         problems.append("batch size must be at least 1")
-    if not config.lr > 0:
-        problems.append("learning rate must be positive")
+    if not 0 < config.lr <= MAX_LR:
+        problems.append(f"learning rate must be positive and at most {MAX_LR:g}")
+    if not 0 <= config.momentum < 1:
+        problems.append("momentum must be in [0, 1)")
+    if not 0 <= config.weight_decay < 1:
+        problems.append("weight decay must be in [0, 1)")
     if not 0 <= config.dropout < 1:
         problems.append("dropout must be in [0, 1)")
     if config.optimizer not in OPTIMIZERS:
@@ -68,14 +100,24 @@ def config_problems(config: TrainConfig) -> list[str]:
         problems.append(f"activation must be one of {', '.join(ACTIVATIONS)}")
     if config.scheduler not in SCHEDULERS:
         problems.append(f"scheduler must be one of {', '.join(SCHEDULERS)}")
-    if config.rotation_degrees < 0:
-        problems.append("rotation must be non-negative")
+    if not 0 <= config.rotation_degrees <= MAX_ROTATION:
+        problems.append(f"rotation must be in [0, {MAX_ROTATION:g}] degrees")
     if not 0 <= config.translate < 1:
         problems.append("translate must be in [0, 1)")
     if not 0 <= config.scale < 1:
         problems.append("scale must be in [0, 1)")
     if not 0 <= config.label_smoothing < 1:
         problems.append("label smoothing must be in [0, 1)")
+    if not 0 < config.onecycle_warmup < 1:
+        problems.append("warmup must be in (0, 1): a fraction of all batches")
+    if config.step_size < 1:
+        problems.append("step size must be at least 1 epoch")
+    if not 0 < config.step_gamma <= 1:
+        problems.append("step gamma must be in (0, 1]")
+    if not 0 <= config.seed < 2**63:
+        problems.append("seed must be a non-negative whole number below 2**63")
     if config.train_limit < 0 or config.test_limit < 0:
         problems.append("limits must be non-negative")
+    if not DEVICE_NAME.fullmatch(config.device):
+        problems.append(f"device must be auto, cpu, cuda, cuda:N or mps, not {config.device!r}"[:120])
     return problems

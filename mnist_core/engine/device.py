@@ -16,6 +16,27 @@ def pick_device(preferred: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def device_problem(preferred: str) -> str | None:
+    """Why ``preferred`` cannot train on this machine, or None when it can (asked before a run folder is made)."""
+    if preferred == "auto":
+        return None
+    try:
+        device = torch.device(preferred)
+    except (RuntimeError, ValueError):
+        return f"unknown device {preferred!r}: use auto, cpu, cuda, cuda:N or mps"
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            return f"device {preferred!r} asked for, but no CUDA GPU is available here"
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            return f"device {preferred!r} asked for, but this machine has {torch.cuda.device_count()} CUDA GPU(s)"
+    elif device.type == "mps":
+        if getattr(torch.backends, "mps", None) is None or not torch.backends.mps.is_available():
+            return f"device {preferred!r} asked for, but Apple's MPS is not available here"
+    elif device.type != "cpu":
+        return f"unknown device {preferred!r}: use auto, cpu, cuda, cuda:N or mps"
+    return None
+
+
 def describe_device(device: torch.device) -> str:
     """A human name, e.g. ``CUDA (NVIDIA H100)`` or ``CPU (2 threads)``."""
     if device.type == "cuda":

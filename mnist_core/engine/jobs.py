@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, load_mnist
-from mnist_core.engine.runs import RunStore, train_run, update_status
+from mnist_core.engine.runs import HEARTBEATS, RunStore, train_run, update_status
 from mnist_core.engine.train import BatchProgress
 
 DEFAULT_MAX_CONCURRENT = int(os.environ.get("MNIST_MAX_TRAINING_JOBS", "1"))
@@ -60,6 +60,7 @@ class JobManager:
     def submit(self, config: TrainConfig, label: str = "") -> str:
         """Queue a run of ``config``; returns its run id. It starts as soon as a slot is free."""
         run = self.store.create(config, label=label)
+        HEARTBEATS.add(run.path)  # waiting in this process's queue is alive too; removed when the job ends
         with self._lock:
             self._jobs[run.run_id] = Job(run.run_id, config)
             self._queue.append(run.run_id)
@@ -77,6 +78,7 @@ class JobManager:
                 job.phase = "stopped"
                 update_status(self.store.path(run_id), state="stopped", ended=time.time(),
                               message="Cancelled before it started.")
+                HEARTBEATS.remove(self.store.path(run_id))
                 return True
             job.stop_event.set()
             return True
@@ -132,6 +134,7 @@ class JobManager:
             job.phase, job.message = "failed", str(exc)
             update_status(path, state="failed", ended=time.time(), message=str(exc))
         finally:
+            HEARTBEATS.remove(path)
             with self._lock:
                 self._running.discard(job.run_id)
                 self._start_waiting()

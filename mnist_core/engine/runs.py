@@ -11,14 +11,20 @@ A run folder holds
 The shipped results in ``assets/step<N>/`` are run folders too, so the dashboard reads
 the author's runs and the user's runs with the same code. Every file is written to a
 temporary name and renamed, so a page that reads a run mid-write never sees half a file.
+Every file is read through ``run_files``' validating readers: a folder whose files do not
+make sense is a ``DamagedRun`` that says which file and what is wrong, and can be deleted.
+While a run is queued or running its owner keeps a heartbeat in ``status.json`` (see
+heartbeat.py), so any reader, at any time, sees a run whose process died as interrupted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +36,23 @@ from mnist_core.engine.atomic import atomic_path
 from mnist_core.engine.checkpoints import save_checkpoint
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, denormalize
-from mnist_core.engine.evaluate import EvalResult, Mistake
+from mnist_core.engine.evaluate import EvalResult
+from mnist_core.engine.heartbeat import Heartbeats, is_stale
 from mnist_core.engine.mistake_grid import save_mistake_grid
+from mnist_core.engine.run_files import (
+    MistakeSet,
+    RunFileError,
+    read_config,
+    read_evaluation,
+    read_history,
+    read_mistakes,
+    read_status,
+)
 
 ACTIVE_STATES = ("queued", "running")
 ENDED_STATES = ("finished", "stopped", "failed", "interrupted")
+RUN_FILES = ("config.json", "status.json", "history.json", "evaluation.json", "mistakes.npz", "model.pt")
+_STATUS_LOCK = threading.RLock()  # status.json is read, changed and rewritten by the trainer and its heartbeat
 
 
 def default_runs_dir() -> Path:
@@ -49,21 +67,13 @@ def write_json(path: Path, value) -> None:
 def read_json(path: Path, default=None):
     try:
         return json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return default
 
 
 @dataclass
-class MistakeSet:
-    """Misclassified test images, most confident first."""
-
-    mistakes: list[Mistake]
-    images: np.ndarray  # (N, 28, 28) uint8 pixels
-
-
-@dataclass
 class Run:
-    """What one run folder holds, read from disk."""
+    """What one run folder holds, read from disk and checked (see run_files.py)."""
 
     run_id: str
     path: Path
@@ -85,35 +95,67 @@ class Run:
         return self.status.get("label") or f"{self.run_id} (Step {self.config.step})"
 
     def mistakes(self) -> MistakeSet | None:
+        """The saved mistakes (checked when the run was read); None when it saved none."""
         try:
-            with np.load(self.path / "mistakes.npz") as npz:
-                mistakes = [
-                    Mistake(int(i), int(t), int(p), float(c))
-                    for i, t, p, c in zip(npz["index"], npz["true"], npz["predicted"], npz["confidence"], strict=True)
-                ]
-                return MistakeSet(mistakes, npz["images"].copy())
-        except (OSError, KeyError, ValueError):
+            return read_mistakes(self.path)
+        except RunFileError:  # replaced since the run was read: show none rather than break the page
             return None
 
 
-def read_run(path: Path | str) -> Run | None:
-    """The run in ``path``, or None if it is not a run folder."""
+@dataclass
+class DamagedRun:
+    """A run folder whose files do not make sense: shown with the reason, and deletable."""
+
+    run_id: str
+    path: Path
+    problem: str  # "<file>: <what is wrong>"
+
+    state = "damaged"
+
+    @property
+    def label(self) -> str:
+        return f"{self.run_id} (damaged)"
+
+
+def _last_sign_of_life(status: dict) -> float:
+    return max(float(status.get(key) or 0) for key in ("heartbeat", "updated"))
+
+
+def inspect_run(path: Path | str) -> Run | DamagedRun | None:
+    """The run in ``path``; a DamagedRun when one of its files does not make sense; None if it is no run folder.
+
+    A queued or running run whose heartbeat stopped comes back as interrupted (nothing is
+    written here: ``RunStore.mark_interrupted`` records it).
+    """
     path = Path(path)
-    config = read_json(path / "config.json")
-    if config is None:
+    if not any((path / name).exists() for name in RUN_FILES):
         return None
     try:
-        train_config = TrainConfig.from_dict(config)
-    except (TypeError, ValueError):
-        return None
-    return Run(
-        run_id=path.name,
-        path=path,
-        config=train_config,
-        status=read_json(path / "status.json", {}) or {},
-        history=read_json(path / "history.json", []) or [],
-        evaluation=read_json(path / "evaluation.json"),
-    )
+        config = read_config(path)
+        status = read_status(path)
+        history = read_history(path, config.epochs)
+        evaluation = read_evaluation(path)
+        if status["state"] == "finished":
+            if len(history) != config.epochs:
+                raise RunFileError("history.json", f"{len(history)} of {config.epochs} epochs recorded, "
+                                                   "but status.json says the run finished")
+            if evaluation is None:
+                raise RunFileError("evaluation.json", "missing, but status.json says the run finished")
+        read_mistakes(path)
+    except RunFileError as exc:
+        return DamagedRun(path.name, path, str(exc))
+    if status["state"] in ACTIVE_STATES and is_stale(status):
+        seen = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_last_sign_of_life(status)))
+        status = {**status, "state": "interrupted",
+                  "message": f"Its process stopped: no sign of life since {seen}. "
+                             f"{len(history)} epoch(s) were saved."}
+    return Run(run_id=path.name, path=path, config=config, status=status, history=history, evaluation=evaluation)
+
+
+def read_run(path: Path | str) -> Run | None:
+    """The run in ``path``, or None if it is not a run folder or is damaged."""
+    run = inspect_run(path)
+    return run if isinstance(run, Run) else None
 
 
 def finished_run(path: Path, config: TrainConfig) -> Run | None:
@@ -125,10 +167,31 @@ def finished_run(path: Path, config: TrainConfig) -> Run | None:
 
 
 def update_status(path: Path, **changes) -> dict:
-    status = read_json(path / "status.json", {}) or {}
-    status.update(changes, updated=time.time())
-    write_json(path / "status.json", status)
-    return status
+    with _STATUS_LOCK:
+        status = read_json(path / "status.json", {})
+        status = status if isinstance(status, dict) else {}  # a damaged status is replaced, not kept
+        status.update(changes, updated=time.time())
+        write_json(path / "status.json", status)
+        return status
+
+
+def _beat(path: Path) -> None:
+    with _STATUS_LOCK:
+        if (path / "status.json").is_file():  # never recreate a folder deleted meanwhile
+            update_status(path, heartbeat=time.time())
+
+
+HEARTBEATS = Heartbeats(_beat)  # every run this process trains or holds in its queue
+
+
+@contextlib.contextmanager
+def keep_alive(path: Path):
+    """Stamp ``path``'s status every few seconds while the block runs."""
+    HEARTBEATS.add(path)
+    try:
+        yield
+    finally:
+        HEARTBEATS.remove(path)
 
 
 def write_history(path: Path, history: list[dict]) -> None:
@@ -161,17 +224,6 @@ def save_outputs(path: Path, model: torch.nn.Module, config: TrainConfig, evalua
     save_mistake_grid(path / "mistakes.png", mistakes, pixels)
 
 
-def _process_alive(pid) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)  # signal 0 only checks that the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 class RunStore:
     """The folder of a user's runs (``runs/`` by default)."""
@@ -181,9 +233,16 @@ class RunStore:
 
     def create(self, config: TrainConfig, label: str = "") -> Run:
         self.root.mkdir(parents=True, exist_ok=True)
-        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-step{config.step}-{secrets.token_hex(2)}"
-        path = self.root / run_id
-        path.mkdir()
+        for _ in range(100):  # two runs made in the same second differ in 32 random bits; a clash tries again
+            run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-step{config.step}-{secrets.token_hex(4)}"
+            path = self.root / run_id
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(f"no free run id in {self.root}")
         write_json(path / "config.json", config.to_dict())
         write_history(path, [])
         label = label or f"Step {config.step} · {run_id[:15]}"
@@ -191,30 +250,45 @@ class RunStore:
         return read_run(path)
 
     def path(self, run_id: str) -> Path:
-        if "/" in run_id or run_id.startswith("."):
+        """The folder of ``run_id``, always directly inside the runs folder; ValueError for anything else."""
+        if (not isinstance(run_id, str) or not run_id or run_id.startswith(".")
+                or any(c in run_id for c in ("/", "\\", "\0")) or Path(run_id).is_absolute()):
             raise ValueError(f"not a run id: {run_id!r}")
-        return self.root / run_id
+        path = self.root / run_id
+        if path.parent != self.root or path.name != run_id:
+            raise ValueError(f"not a run id: {run_id!r}")
+        return path
 
     def get(self, run_id: str) -> Run | None:
         return read_run(self.path(run_id))
 
-    def list(self) -> list[Run]:
-        """All runs, newest first."""
+    def scan(self) -> tuple[list[Run], list[DamagedRun]]:
+        """Every run (newest first) and every damaged run folder (by name)."""
         if not self.root.is_dir():
-            return []
-        runs = [read_run(p) for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")]
-        return sorted((r for r in runs if r is not None), key=lambda r: r.status.get("created", 0), reverse=True)
+            return [], []
+        found = [inspect_run(p) for p in sorted(self.root.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+        runs = [r for r in found if isinstance(r, Run)]
+        runs.sort(key=lambda r: r.status.get("created") or 0, reverse=True)
+        return runs, [r for r in found if isinstance(r, DamagedRun)]
+
+    def list(self) -> list[Run]:
+        """All runs whose files make sense, newest first."""
+        return self.scan()[0]
+
+    def damaged(self) -> list[DamagedRun]:
+        """Run folders whose files do not make sense, each with the reason."""
+        return self.scan()[1]
 
     def delete(self, run_id: str) -> None:
         shutil.rmtree(self.path(run_id), ignore_errors=True)
 
     def mark_interrupted(self) -> list[str]:
-        """Runs that say they are queued or running but whose process is gone: a restart cut them off."""
+        """Record as interrupted the runs that say they are queued or running but whose heartbeat stopped."""
         marked = []
         for run in self.list():
-            if run.state in ACTIVE_STATES and not _process_alive(run.status.get("pid")):
-                update_status(run.path, state="interrupted",
-                              message=f"The server stopped during this run; {len(run.history)} epoch(s) were saved.")
+            saved = read_json(run.path / "status.json", {})
+            if run.state == "interrupted" and isinstance(saved, dict) and saved.get("state") in ACTIVE_STATES:
+                update_status(run.path, state="interrupted", message=run.status["message"])
                 marked.append(run.run_id)
         return marked
 
@@ -222,8 +296,9 @@ class RunStore:
 def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None, on_epoch=None, stop=None):
     """Train ``config`` into the run folder ``path``, keeping its files current as it goes.
 
-    The history is rewritten after every epoch and the status at the start and end, so a
-    page (or a later process) can follow the run. Returns the TrainResult.
+    The history is rewritten after every epoch, the status at the start and end, and the
+    heartbeat every few seconds, so a page (or a later process) can follow the run.
+    Ctrl-C (KeyboardInterrupt) marks the run stopped before it goes on up. Returns the TrainResult.
     """
     from mnist_core.engine.train import (
         train,  # here, not at the top: train imports the steps registry, which is heavier
@@ -242,19 +317,24 @@ def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None
         if on_epoch is not None:
             on_epoch(record)
 
-    try:
-        result = train(config, data, on_batch=on_batch, on_epoch=record_epoch, stop=stop)
-    except Exception as exc:
-        update_status(path, state="failed", ended=time.time(), message=f"{exc.__class__.__name__}: {exc}")
-        raise
-    if result.final_eval is not None:
-        save_outputs(path, result.model, config, result.final_eval, data)
-    update_status(
-        path,
-        state="stopped" if result.stopped else "finished",
-        ended=time.time(),
-        device=result.device,
-        params=result.params,
-        message=f"Stopped after {len(history)} full epoch(s)." if result.stopped else "",
-    )
+    with keep_alive(path):
+        try:
+            result = train(config, data, on_batch=on_batch, on_epoch=record_epoch, stop=stop)
+            if result.final_eval is not None:
+                save_outputs(path, result.model, config, result.final_eval, data)
+        except KeyboardInterrupt:  # Ctrl-C twice in the CLI: no time to evaluate, but say what was kept
+            update_status(path, state="stopped", ended=time.time(),
+                          message=f"Stopped with Ctrl-C after {len(history)} full epoch(s).")
+            raise
+        except Exception as exc:
+            update_status(path, state="failed", ended=time.time(), message=f"{exc.__class__.__name__}: {exc}")
+            raise
+        update_status(
+            path,
+            state="stopped" if result.stopped else "finished",
+            ended=time.time(),
+            device=result.device,
+            params=result.params,
+            message=f"Stopped after {len(history)} full epoch(s)." if result.stopped else "",
+        )
     return result

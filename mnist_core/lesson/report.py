@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnist_core.engine.runs import Run, read_run
+from mnist_core.engine.runs import DamagedRun, Run, inspect_run, read_run
 from mnist_core.lesson.steps import EPOCH_BUDGET, PARAM_BUDGET, TARGET_ACC, get_step
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
@@ -21,6 +22,21 @@ def shipped_run(step: int) -> Run | None:
     return read_run(shipped_run_path(step))
 
 
+def shipped_run_problem(step: int) -> str | None:
+    """Why the shipped run of ``step`` cannot be trusted as the step's result, or None when it can.
+
+    A damaged file, or a run that never finished (an interrupted ``reproduce`` of an older
+    version): a page says so instead of showing its numbers as the step's results.
+    """
+    run = inspect_run(shipped_run_path(step))
+    if isinstance(run, DamagedRun):
+        return f"damaged: {run.problem}"
+    if run is not None and run.state != "finished":
+        return f"{run.state}, not finished: {len(run.history)} of {run.config.epochs} epochs. " \
+               f"{run.status.get('message', '')}".strip()
+    return None
+
+
 def shipped_seeds_summary(step: int) -> dict | None:
     """The summary of the seed table behind ``step``'s Analysis (``python -m mnist_core seeds``), if it has one.
 
@@ -31,9 +47,13 @@ def shipped_seeds_summary(step: int) -> dict | None:
     if evidence is None:
         return None
     try:  # seeds writes seeds.json beside seeds.md; another kind of table has no such summary
-        return json.loads((ASSETS_DIR / evidence.table).with_suffix(".json").read_text())["summary"]
-    except (OSError, ValueError, KeyError, TypeError):
+        summary = json.loads((ASSETS_DIR / evidence.table).with_suffix(".json").read_text())["summary"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
+    mean = summary.get("mean_final_test_acc") if isinstance(summary, dict) else None
+    if isinstance(mean, bool) or not isinstance(mean, (int, float)) or not math.isfinite(mean):
+        return None  # a summary without the figure the pages show is no summary
+    return summary
 
 
 @dataclass(frozen=True)
