@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.routing import mark_routed, page_wanted
+from ui.routing import mark_routed, page_wanted, query_wanted
 
 st.set_page_config(page_title="MNIST in under 10k parameters", page_icon=":material/pin:", layout="wide")
 
@@ -19,11 +19,13 @@ pages = {
         st.Page("pages/compare_runs.py", title="Compare runs", icon=":material/stacked_line_chart:"),
         st.Page("pages/receptive_field.py", title="Receptive field", icon=":material/center_focus_strong:"),
         st.Page("pages/draw_digit.py", title="Draw a digit", icon=":material/draw:"),
+        st.Page("pages/inside_network.py", title="Inside the network", icon=":material/layers:"),
     ],
 }
 mark_routed()
 page = st.navigation(pages)
 wanted = page_wanted()
 if wanted is not None:
-    st.switch_page(wanted)  # the page a link asked for before the router first ran (see ui/routing.py)
+    # The page a link asked for before the router first ran, with its ?query (see ui/routing.py).
+    st.switch_page(wanted, query_params=query_wanted())
 page.run()

@@ -25,6 +25,7 @@ PAGES = {
     "Compare runs": "Compare runs",
     "Receptive field": "Receptive field",
     "Draw a digit": "Draw a digit",
+    "Inside the network": "Inside the network",
 }
 
 

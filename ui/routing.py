@@ -16,6 +16,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 _ROUTED = "routing_app_ran"  # set by app.py on every run of this session
 _WANTED = "routing_page_wanted"  # the page to open once app.py runs
+_WANTED_QUERY = "routing_query_wanted"  # and the query parameters its address carried (a switch drops them)
 
 
 def mark_routed() -> None:
@@ -32,9 +33,15 @@ def through_the_router(page_file: str) -> None:
     if entrypoint.name != "app.py":
         return  # the page is the whole app (a test running it alone): nothing to route through
     st.session_state[_WANTED] = Path(page_file).resolve().relative_to(entrypoint.resolve().parent).as_posix()
+    st.session_state[_WANTED_QUERY] = st.query_params.to_dict()
     st.switch_page("app.py")
 
 
 def page_wanted() -> str | None:
     """app.py: the page a session asked for before the router ran, once."""
     return st.session_state.pop(_WANTED, None)
+
+
+def query_wanted() -> dict[str, str]:
+    """app.py: the query parameters of that page's address, once (``?step=4&test_index=12``)."""
+    return st.session_state.pop(_WANTED_QUERY, None) or {}

@@ -46,8 +46,16 @@ def curves(runs: dict[str, Run], key: str) -> None:
         st.plotly_chart(metric_figure(histories, "lr", "learning rate", height=260), key=f"{key}_lr")
 
 
-def mistakes(run: Run, key: str) -> None:
-    """The misclassified test images as a grid, filterable by true and predicted digit."""
+INSIDE_PAGE = "pages/inside_network.py"
+LINKED_COLUMNS = 8  # mistakes per row when each carries a link to Inside the network
+
+
+def mistakes(run: Run, key: str, inside_query: dict[str, str] | None = None) -> None:
+    """The misclassified test images as a grid, filterable by true and predicted digit.
+
+    With ``inside_query`` (``{"step": "4"}`` or ``{"run": run_id}``) each mistake carries a link that opens
+    *Inside the network* on that model and that digit.
+    """
     found = run.mistakes()
     if found is None:
         st.info("This run has no saved mistakes (it was stopped before its first evaluation).")
@@ -64,7 +72,19 @@ def mistakes(run: Run, key: str) -> None:
     shown = chosen if show_all else chosen[:MISTAKES_SHOWN]
     st.caption(f"{len(chosen)} of {len(found.mistakes)} mistakes on the 10,000 test images, most confident first"
                + (f"; the first {len(shown)} shown" if len(shown) < len(chosen) else ""))
-    if shown:
+    if shown and inside_query is not None:
+        st.caption("Click a digit's label to look inside the network at it.")
+        for start in range(0, len(shown), LINKED_COLUMNS):
+            for column, k in zip(st.columns(LINKED_COLUMNS, gap="small"), shown[start:start + LINKED_COLUMNS],
+                                 strict=False):
+                m = found.mistakes[k]
+                column.image(found.images[k], width=64)
+                column.page_link(INSIDE_PAGE, label=f"{m.true}→{m.predicted}",
+                                 query_params={**inside_query, "test_index": str(m.index)},
+                                 help=f"Test digit #{m.index}: a {m.true} taken for a {m.predicted} "
+                                      f"({m.confidence:.0%} sure). "
+                                      "Open it on Inside the network.")
+    elif shown:
         st.image(
             [found.images[k] for k in shown],
             caption=[f"{found.mistakes[k].true}→{found.mistakes[k].predicted} ({found.mistakes[k].confidence:.0%})"

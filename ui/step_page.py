@@ -14,13 +14,16 @@ from mnist_core.engine.summary import summary_records
 from mnist_core.lesson.report import ASSETS_DIR, analyse, shipped_run, shipped_run_problem
 from mnist_core.lesson.steps import Step, get_step, trials_markdown
 
-from . import run_views
+from . import batchnorm_spread, run_views
 from .state import run_store, training_device
 from .training_panel import live_panel, recipe_form
 
 
 def _bullets(lines: tuple[str, ...] | list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines)
+
+
+STORY_FIGURES = {2: batchnorm_spread.render}  # measured figures that make a step's Analysis visible
 
 
 def _story(step: Step, shipped: Run | None) -> None:
@@ -50,6 +53,8 @@ def _story(step: Step, shipped: Run | None) -> None:
         else:
             st.markdown("**The shipped run** (double-click a plot to zoom out)")
             run_views.curves({"shipped run": shipped}, key=f"step{step.number}_story")
+    if step.number in STORY_FIGURES:
+        STORY_FIGURES[step.number]()
     _measurements(step)
 
 
@@ -100,7 +105,7 @@ def _mistakes(step: Step, shipped: Run | None) -> None:
         return
     left, right = st.columns([3, 2], gap="large")
     with left:
-        run_views.mistakes(shipped, key=f"step{step.number}_shipped_mistakes")
+        run_views.mistakes(shipped, key=f"step{step.number}_shipped_mistakes", inside_query={"step": str(step.number)})
     with right:
         run_views.confusion(shipped, key=f"step{step.number}_shipped")
 
@@ -137,7 +142,8 @@ def _your_runs(step: Step, shipped: Run | None) -> None:
         with col:
             st.markdown(f"**Mistakes: {label}**")
             run_views.confusion(each, key=f"{key}_{label}")
-            run_views.mistakes(each, key=f"{key}_{label}_mistakes")
+            run_views.mistakes(each, key=f"{key}_{label}_mistakes",
+                               inside_query={"run": each.run_id} if each is run else {"step": str(step.number)})
 
 
 def _train(step: Step, shipped: Run | None) -> None:

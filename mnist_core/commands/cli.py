@@ -16,7 +16,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from mnist_core.commands import bench, predict_cli, rf_cli, schedule_study, seeds
+from mnist_core.commands import bench, inside_cli, predict_cli, rf_cli, schedule_study, seeds
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from mnist_core.engine.atomic import replace_folder
@@ -192,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--checkpoint", help="a checkpoint file instead")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    for module in (bench, rf_cli, predict_cli, seeds, schedule_study):  # commands that live in their own modules
+    # Commands that live in their own modules.
+    for module in (bench, rf_cli, predict_cli, seeds, schedule_study, inside_cli):
         module.register(sub)
     return parser
 
