@@ -1,11 +1,13 @@
-"""Compare runs: every shipped and user run in one table, selected runs' curves overlaid, deletion."""
+"""Compare runs: every shipped and user run in one table, selected runs' curves overlaid, the parameter-accuracy
+frontier with its leaderboard (ui/frontier.py), ONNX export, deletion."""
 
 import pandas as pd
 import streamlit as st
 
 from mnist_core.lesson.report import shipped_run, shipped_run_problem, summarize
 from mnist_core.lesson.steps import STEPS
-from ui import run_views
+from ui import frontier, run_views
+from ui.onnx_download import onnx_download
 from ui.routing import through_the_router
 from ui.state import run_store
 
@@ -25,7 +27,7 @@ def _row(label: str, run) -> dict:
     summary = summarize(run.history)
     return {
         "Run": label,
-        "Step": run.config.step,
+        "Step": f"design ({run.config.step}'s recipe)" if run.config.design else str(run.config.step),
         "Params": run.status.get("params"),
         "Epochs": f"{len(run.history)}/{run.config.epochs}",
         "Best test %": round(summary.best_test_acc, 2) if summary else None,
@@ -51,6 +53,9 @@ default = list(yours)[:1] + ["shipped · Step 4"] if "shipped · Step 4" in ship
 chosen = st.multiselect("Runs to overlay", list(all_runs), default=default, key="compare_pick")
 if chosen:
     run_views.curves({label: all_runs[label] for label in chosen}, key="compare")
+
+frontier.render(yours)
+onnx_download(all_runs, key="compare")
 
 if deletable:
     with st.expander("Delete a run", expanded=bool(damaged)):

@@ -1,7 +1,8 @@
 """Receptive field: how much of the digit each layer sees, computed layer by layer and checked
 against the network itself. Three parts: a step's table, an editable design of your own with the
-parameter budget, and one output unit's field drawn on a real test digit. All arithmetic lives in
-``mnist_core.explain.rf``; this page only collects widgets and draws what comes back.
+parameter budget (which trains like any step: ``ui/designer.py``), and one output unit's field drawn
+on a real test digit. All arithmetic lives in ``mnist_core.explain.rf`` and ``mnist_core.engine.design``;
+this page only collects widgets and draws what comes back.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mnist_core.explain import rf
-from mnist_core.lesson.steps import PARAM_BUDGET, STEPS
+from mnist_core.lesson.steps import STEPS
+from ui import designer
 from ui.routing import through_the_router
 
 through_the_router(__file__)
 
-EDITOR_COLUMNS = ["type", "out_channels", "kernel", "stride", "padding", "dilation", "groups"]
 TABLE_HEADERS = {
     "index": "#", "name": "layer", "in_size": "n in", "kernel": "kernel", "stride": "stride", "padding": "padding",
     "dilation": "dilation", "out_size": "n out", "jump_in": "jump in", "jump_out": "jump out", "rf_in": "RF in",
@@ -26,8 +27,7 @@ TABLE_HEADERS = {
 }
 
 
-def step_label(number: int) -> str:
-    return f"Step {number} · {STEPS[number].title}"
+step_label = designer.step_label
 
 
 def table_frame(rows: list[rf.RFRow], columns: dict[str, str]) -> pd.DataFrame:
@@ -93,87 +93,7 @@ for note in step_table.notes:
 
 # --- 2. design your own ---------------------------------------------------------------------------------
 st.header("2 · Design your own")
-st.markdown(
-    f"Edit the layers below: change a kernel, add a row (**+** under the table), delete one. Output sizes, "
-    f"receptive fields and parameters update as you edit. The budget is fewer than **{PARAM_BUDGET:,}** "
-    "parameters, and the last layer should see all 28x28 pixels. Convolutions have no bias, as in the lesson; "
-    "a batchnorm row adds a scale and a shift per channel. ReLU and dropout change neither, so they are left "
-    "out (you may add them). A cell showing *None* is not used by that layer type; an empty stride means 1 for "
-    "a conv and the kernel for a pool; *groups* splits a conv's channels (as many as its input channels makes "
-    "it depthwise); *gap* is a global average pool."
-)
-left, right = st.columns([1, 1])
-start_number = left.selectbox("Start from", list(STEPS), index=list(STEPS).index(LESSON_FINAL_STEP),
-                              format_func=step_label, key="rf_design_start")
-st.session_state.setdefault("rf_design_version", 0)
-if right.button("Reset the design", key="rf_design_reset"):
-    st.session_state["rf_design_version"] += 1  # a new editor key drops the old edits
-start_records = rf.records_from_specs(rf.specs_from_model(STEPS[start_number].build_model()))
-start_frame = pd.DataFrame(start_records, columns=EDITOR_COLUMNS)
-start_frame[EDITOR_COLUMNS[1:]] = start_frame[EDITOR_COLUMNS[1:]].astype("Int64")
-edited = st.data_editor(
-    start_frame,
-    key=f"rf_editor_{start_number}_{st.session_state['rf_design_version']}",
-    num_rows="dynamic",
-    width="stretch",
-    column_config={
-        "type": st.column_config.SelectboxColumn("type", options=list(rf.KINDS), default="conv"),
-        "out_channels": st.column_config.NumberColumn("out channels", step=1, default=16,
-                                                      help="conv only; other layers keep their input's channels"),
-        "kernel": st.column_config.NumberColumn("kernel", step=1, default=3),
-        "stride": st.column_config.NumberColumn("stride", step=1, default=1),
-        "padding": st.column_config.NumberColumn("padding", step=1, default=0),
-        "dilation": st.column_config.NumberColumn("dilation", step=1, default=1),
-        "groups": st.column_config.NumberColumn(
-            "groups", step=1, default=1,
-            help="conv only: 1 is an ordinary convolution; as many groups as input channels makes it depthwise "
-                 "(one filter per channel, as in Step 5)"),
-    },
-)
-
-# The editor's own row labels, so a problem is reported on the row the student sees.
-row_labels, design_specs = [], []
-for label, record in zip(edited.index, edited.to_dict("records"), strict=True):
-    spec = rf.spec_from_record(record, name=f"Row {label} ({record.get('type') or 'no type'})")
-    if spec is not None:
-        row_labels.append(label)
-        design_specs.append(spec)
-empty_rows = len(edited) - len(design_specs)
-design = rf.rf_table(design_specs)
-
-design_rows = pd.DataFrame([{
-    "row": label, "type": row.kind or "?", "n in": row.in_size, "n out": row.out_size, "jump out": row.jump_out,
-    "RF out": row.rf_out, "channels": row.out_channels, "params": row.params,
-    "check": "✓" if row.ok else f"✗ {row.problem}",
-} for label, row in zip(row_labels, design.rows, strict=True)],
-    columns=["row", "type", "n in", "n out", "jump out", "RF out", "channels", "params", "check"])
-for column in ("n in", "n out", "jump out", "RF out", "channels", "params"):
-    design_rows[column] = design_rows[column].astype("Int64")
-st.dataframe(
-    design_rows.style.apply(
-        lambda r: ["background-color: rgba(255, 75, 75, 0.18)" if r["check"] != "✓" else "" for _ in r], axis=1),
-    hide_index=True, width="stretch",
-)
-if empty_rows:
-    st.caption(f"{empty_rows} empty row(s) ignored.")
-
-budget_col, coverage_col, size_col = st.columns(3)
-total = design.total_params
-budget_col.metric("Parameters", f"{total:,}", delta=f"{PARAM_BUDGET - total:,} left" if total < PARAM_BUDGET
-                  else f"{total - PARAM_BUDGET + 1:,} too many", delta_color="normal" if total < PARAM_BUDGET
-                  else "inverse")
-coverage_col.metric("Final receptive field", f"{design.final_rf}x{design.final_rf}" if design.ok else "—")
-size_col.metric("Final output size", f"{design.last.out_size}x{design.last.out_size}" if design.ok else "—")
-verdicts = [
-    (total < PARAM_BUDGET, f"{total:,} parameters: {'within' if total < PARAM_BUDGET else 'over'} the budget of "
-                           f"fewer than {PARAM_BUDGET:,}."),
-    (design.covers_input, design.summary()),
-]
-for passed, text in verdicts:
-    (st.success if passed else st.error)(("PASS · " if passed else "FAIL · ") + text)
-for row in design.rows:
-    if not row.ok and not row.problem.startswith("not computed"):
-        st.error(f"{row.name}: {row.problem}")
+design_specs, design = designer.render(LESSON_FINAL_STEP)
 
 # --- 3. see it on a digit -------------------------------------------------------------------------------
 st.header("3 · See one unit's field on a digit")

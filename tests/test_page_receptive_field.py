@@ -11,9 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/receptive_field.py"
-EDITOR = "rf_editor_4_0"  # the design starts from Step 4; the key changes on a reset
-# The Step 4 design's rows: 0 conv, 1 bn, 2 conv, 3 bn, 4 maxpool, 5 conv 1x1, 6 conv, 7 bn, 8 conv,
-# 9 bn, 10 conv, 11 bn, 12 conv, 13 bn, 14 avgpool 4, 15 conv 1x1.
+EDITOR = "rf_editor_1"  # the design starts from Step 4; the key changes at each insert, deletion or reset
+# The Step 4 design's rows: 0 conv, 1 relu, 2 bn, 3 dropout, 4 conv, 5 relu, 6 bn, 7 maxpool, 8 conv 1x1,
+# then four blocks of conv, relu, bn, dropout (9-12, 13-16, 17-20, 21-24), 25 avgpool 4, 26 conv 1x1.
+STEP4_ROWS = 27
 
 
 @pytest.fixture()
@@ -50,20 +51,88 @@ def test_step4_table_reaches_28(at):
     assert any("exactly" in t for t in texts(at.success))
 
 
+def checks(at) -> list[str]:
+    return next(d.value for d in at.dataframe if "check" in d.value.columns)["check"].tolist()
+
+
 def test_an_edit_that_makes_a_layer_invalid_is_flagged_on_its_row(at):
-    edit(at, edited_rows={"2": {"kernel": 0}})
-    assert "Row 2 (conv): kernel must be at least 1 (got 0)" in texts(at.error)
-    checks = at.dataframe[2].value["check"].tolist()
-    assert checks[:2] == ["✓", "✓"] and checks[2].startswith("✗ kernel must be at least 1")
-    assert checks[3].startswith("✗ not computed")
+    edit(at, edited_rows={"4": {"kernel": 0}})
+    assert "Row 4 (conv): kernel must be at least 1 (got 0)" in texts(at.error)
+    found = checks(at)
+    assert found[:4] == ["✓"] * 4 and found[4].startswith("✗ kernel must be at least 1")
+    assert found[5] == "… input unknown until row 4 is fixed"
     assert metric(at, "Final receptive field") == "—"
     assert any("invalid row" in t for t in texts(at.info)) or at.radio(key="rf_digit_source").value == "step"
 
 
-def test_adding_a_layer_changes_params_and_deleting_one_shrinks_the_field(at):
-    edit(at, added_rows=[{"type": "conv", "out_channels": 10, "kernel": 1}])
+# --- issue 15: the designer said PASS for broken designs, hid problems, and added rows badly ---------------
+
+@pytest.mark.parametrize(("edits", "broken"), [
+    ({"0": {"kernel": 0}}, "Row 0 (conv)"),  # once: "Parameters 0, 10,000 left" and PASS
+    ({"21": {"kernel": 99}}, "Row 21 (conv)"),  # once: "PASS · 1,812 parameters", a 1.4M-weight layer left out
+])
+def test_a_design_with_an_invalid_row_never_passes_the_budget(at, edits, broken):
+    edit(at, edited_rows=edits)
+    assert not any(t.startswith("PASS") for t in texts(at.success))
+    assert any(t.startswith("UNKNOWN · ") and f"unknown until {broken} is fixed" in t for t in texts(at.warning))
+    assert metric(at, "Parameters").startswith("≥ ")
+
+
+def test_the_kernel_99_row_still_counts_its_weights(at):
+    edit(at, edited_rows={"21": {"kernel": 99}})
+    counted = int(metric(at, "Parameters").removeprefix("≥ ").replace(",", ""))
+    assert counted == 9_436 - 16 * 16 * 9 + 16 * 16 * 99 * 99  # row 21 is a 16 -> 16 conv
+
+
+def test_every_invalid_row_reports_its_own_problem(at):
+    edit(at, edited_rows={"0": {"kernel": 0}, "4": {"stride": -1}, "9": {"kernel": 99}})
+    errors = texts(at.error)
+    assert "Row 0 (conv): kernel must be at least 1 (got 0)" in errors
+    assert "Row 4 (conv): stride must be at least 1 (got -1)" in errors
+    assert any(t.startswith("Row 9 (conv): output would be smaller than 1x1: the kernel spans 99") for t in errors)
+    found = checks(at)
+    assert [i for i, c in enumerate(found) if c.startswith("✗")] == [0, 4, 9]
+    assert any("unknown until Row 0 (conv), Row 4 (conv) and Row 9 (conv) are fixed" in t for t in texts(at.warning))
+
+
+def test_rows_are_numbered_as_the_messages_number_them(at):
+    editor = at.dataframe[1]
+    assert list(editor.value.index) == list(range(STEP4_ROWS))
+    config = json.loads(editor.proto.columns)
+    assert not config.get("_index", {}).get("hidden", False)  # the row numbers are shown
+    assert checks(at) == ["✓"] * STEP4_ROWS
+    table = next(d.value for d in at.dataframe if "check" in d.value.columns)
+    assert table["row"].tolist() == list(range(STEP4_ROWS))
+
+
+def test_a_row_inserted_after_the_output_layer_is_a_valid_copy(at):
+    at.selectbox(key="rf_insert_after").set_value(26)
+    at.button(key="rf_insert").click().run()
+    assert not at.exception
+    assert list(at.dataframe[1].value.index) == list(range(STEP4_ROWS + 1))
+    assert at.dataframe[1].value.iloc[27][["type", "out_channels", "kernel"]].tolist() == ["conv", 10, 1]
     assert metric(at, "Parameters") == "9,536"  # a 1x1 conv from 10 to 10 channels
-    edit(at, deleted_rows=[12, 13])  # drop the last 3x3 conv: the 4x4 average pool now sees 6x6
+    assert checks(at) == ["✓"] * (STEP4_ROWS + 1)
+    assert any(t.startswith("PASS · 9,536 parameters") for t in texts(at.success))
+
+
+def test_a_row_inserted_mid_design_copies_its_neighbour(at):
+    at.selectbox(key="rf_insert_after").set_value(1)  # the first relu
+    at.button(key="rf_insert").click().run()
+    assert at.dataframe[1].value["type"].tolist()[:4] == ["conv", "relu", "relu", "batchnorm"]
+    assert metric(at, "Parameters") == "9,436"
+    assert at.selectbox(key="rf_insert_after").value == 2  # the new row: pressing again stacks copies below it
+    at.selectbox(key="rf_insert_after").set_value(-1)  # at the top: a copy of row 0, a 1 -> 12 channel conv
+    at.button(key="rf_insert").click().run()
+    assert at.dataframe[1].value["type"].tolist()[:2] == ["conv", "conv"]
+    # The old row 0 now takes 12 channels in; one more 3x3 leaves the 4x4 average pool only 2x2 to pool.
+    assert metric(at, "Parameters") == f"≥ {9_436 + 12 * 12 * 9:,}"
+    assert any(t.startswith("Row 27 (avgpool): output would be smaller than 1x1") for t in texts(at.error))
+
+
+def test_deleting_rows_renumbers_them_and_shrinks_the_field(at):
+    edit(at, deleted_rows=[21, 22, 23, 24])  # the last 3x3 block: the 4x4 average pool now sees 6x6
+    assert list(at.dataframe[1].value.index) == list(range(STEP4_ROWS - 4))
     assert metric(at, "Final receptive field") == "24x24"
     assert any(t.startswith("FAIL · ") and "only 24x24" in t for t in texts(at.error))
 
@@ -74,20 +143,18 @@ def test_a_design_too_big_for_the_budget_fails_it(at):
 
 
 ODD_EDITS = [
-    {"added_rows": [{}]},
-    {"added_rows": [{"type": None, "kernel": None}]},
-    {"edited_rows": {"0": {"kernel": None, "type": None}}},
-    {"edited_rows": {"6": {"stride": None, "padding": None, "dilation": None}}},
-    {"deleted_rows": list(range(16))},
-    {"edited_rows": {"0": {"type": "avgpool", "dilation": 3}, "4": {"padding": 5}}},
-    {"edited_rows": {"1": {"type": "dropout"}}, "added_rows": [{"type": "gap"}]},
+    {"edited_rows": {"0": {"kernel": None, "type": None, "out_channels": None}}},
+    {"edited_rows": {"9": {"stride": None, "padding": None, "dilation": None}}},
+    {"deleted_rows": list(range(STEP4_ROWS))},
+    {"edited_rows": {"0": {"type": "avgpool", "dilation": 3}, "7": {"padding": 5}}},
+    {"edited_rows": {"1": {"type": "gap"}, "4": {"groups": 5}}},
 ]
 
 
-def test_odd_edits_never_crash(at):
-    for state in ODD_EDITS:
-        edit(at, **state)
-        assert metric(at, "Parameters")
+@pytest.mark.parametrize("state", ODD_EDITS)
+def test_odd_edits_never_crash(at, state):
+    edit(at, **state)
+    assert metric(at, "Parameters")
 
 
 def test_field_on_a_digit_for_a_chosen_layer_and_unit(at):
@@ -110,3 +177,64 @@ def test_padded_design_explains_the_clipped_field(at):
     at.number_input(key="rf_digit_x").set_value(0).run()
     assert not at.exception
     assert any("zero padding" in t for t in texts(at.success))
+
+
+def linked_design(app) -> str:
+    value = app.query_params["design"]
+    return value[0] if isinstance(value, list) else value
+
+
+# --- share and train ------------------------------------------------------------------------------------
+
+def test_a_link_reopens_its_design_and_an_edit_updates_the_link(runs_dir):
+    from mnist_core.engine.design import design_from_step, parse_design
+
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    app.query_params["design"] = design_from_step(5).to_json()
+    app.switch_page(PAGE).run()
+    assert not app.exception
+    assert metric(app, "Parameters") == "4,918"
+    assert app.dataframe[1].value["type"].tolist()[:3] == ["conv", "batchnorm", "silu"]
+    # the link's rows replaced Step 4's: the editor's second snapshot
+    app.session_state["rf_editor_2"] = {"edited_rows": {"0": {"out_channels": 8}}, "added_rows": [],
+                                        "deleted_rows": []}
+    app.run()
+    linked = parse_design(linked_design(app))
+    assert linked.layers[0].out_channels == 8 and linked.params == 4_918 - 2 * 9 - 2 * 2 - 2 * 16 * 9
+
+
+def test_a_tampered_link_is_refused_with_a_message(runs_dir):
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    app.query_params["design"] = '{"format": "mnist-design/1", "layers": [{"type": "conv", "kernel": "exec(1)"}]}'
+    app.switch_page(PAGE).run()
+    assert not app.exception
+    assert any("cannot be opened" in t and "kernel must be a whole number" in t for t in texts(app.error))
+    assert metric(app, "Parameters") == "9,436"  # Step 4's design stays
+
+
+def test_train_this_design_queues_a_run_of_the_design(at, runs_dir):
+    from mnist_core.engine.design import parse_design
+    from ui.state import job_manager
+
+    edit(at, edited_rows={"17": {"out_channels": 12}})  # a narrower fifth block
+    expected = parse_design(linked_design(at))
+    at.selectbox(key="rf_design_recipe").set_value(3)
+    at.selectbox(key="rf_design_images").set_value(2_560)
+    at.button(key="rf_design_train").click().run()
+    assert not at.exception
+    manager = job_manager()  # the process's one queue (a cached resource), which the page submitted to
+    (run,) = manager.store.list()
+    try:
+        assert run.config.design == expected.to_json() and run.config.step == 3
+        assert run.config.rotation_degrees == 7.0 and run.config.train_limit == 2_560  # Step 3's recipe
+        assert run.label.startswith("Design · Step 3's recipe")
+    finally:
+        manager.stop(run.run_id)
+        manager.wait(run.run_id, 120)
+
+
+def test_an_untrainable_design_says_why_instead_of_offering_the_form(at):
+    edit(at, deleted_rows=[26])  # no 1x1 conv to the ten digits
+    assert any("The design cannot be trained yet" in t and "must end in 10 channels at 1x1" in t
+               for t in texts(at.info))
+    assert not [b for b in at.button if b.key == "rf_design_train"]

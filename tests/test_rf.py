@@ -212,8 +212,10 @@ def test_invalid_layer_gets_its_reason_on_its_row(spec, reason):
     assert not table.ok and table.final_rf is None and not table.covers_input
     first, bad, after = table.rows
     assert first.ok and reason in bad.problem
-    assert after.problem.startswith("not computed")
+    # The row below is fine by itself: it waits for row 1, with no problem of its own.
+    assert after.problem is None and after.blocked_by == 1 and not after.ok and after.rf_out is None
     assert reason in table.summary()
+    assert table.budget_verdict(10_000)[0] is None
     with pytest.raises(ValueError, match="layer 1"):
         rf.model_from_specs([conv(8, 3), spec, conv(8, 3)])
 
@@ -223,10 +225,54 @@ def test_unknown_modules_are_reported_not_skipped():
     table = rf.model_table(model)
     assert table.rows[0].ok and table.rows[0].rf_out == 3
     assert "Flatten is not a layer the calculator knows" in table.rows[1].problem
-    assert table.rows[2].problem.startswith("not computed")
+    assert table.rows[2].blocked_by == 1 and "Linear is not a layer" in table.rows[2].problem
     with pytest.raises(ValueError, match="Flatten"):
         rf.measure_field(model, 2, 0, 0)
     assert "ceil_mode" in rf.model_table(_sequential(nn.MaxPool2d(2, ceil_mode=True))).rows[0].problem
+
+
+def test_every_invalid_row_reports_its_own_problem():
+    """Issue 15: stride -1 and kernel 99 stayed hidden while row 0 (kernel 0) was broken."""
+    table = rf.rf_table([conv(8, 0), conv(8, 3, s=-1), conv(8, 3), conv(8, 99)])
+    problems = [row.problem for row in table.rows]
+    assert problems[0] == "kernel must be at least 1 (got 0)"
+    assert problems[1] == "stride must be at least 1 (got -1)"
+    assert problems[2] is None and table.rows[2].blocked_by == 0
+    # Row 3's input size is unknown, but no row above pads, so it is at most 28: 99 is too big for any of it.
+    assert problems[3] == ("output would be smaller than 1x1: the kernel spans 99 pixels but no input here can be "
+                           "more than 28")
+    assert [row.index for row in table.problems] == [0, 1, 3]
+    padded = rf.rf_table([conv(8, 0), conv(8, 3, p=2), conv(8, 33)])  # 28 + 2 * 2 = 32 at most: 33 is too big
+    assert "no input here can be more than 32" in padded.rows[2].problem
+    assert rf.rf_table([conv(8, 0), conv(8, 3, p=2), conv(8, 32)]).rows[2].problem is None  # 32 might fit
+
+
+def test_rows_below_an_invalid_row_still_count_their_own_parameters():
+    # A conv's weights do not depend on the input's size: row 0's kernel is broken, but its 8 out
+    # channels are known, so row 1 has 8 * 16 * 3 * 3 weights and row 2 (batchnorm) 2 * 16.
+    table = rf.rf_table([conv(8, 0), conv(16, 3), S("batchnorm"), conv(4, 1)])
+    assert [row.params for row in table.rows] == [None, 8 * 16 * 9, 2 * 16, 16 * 4]
+    assert [row.out_channels for row in table.rows] == [8, 16, 16, 4]
+    # A row whose own channel count is broken leaves the next conv's weights unknown.
+    assert rf.rf_table([conv(0, 3), conv(16, 3)]).rows[1].params is None
+
+
+@pytest.mark.parametrize(("specs", "counted"), [
+    ([conv(12, 0), conv(14, 3)], 12 * 14 * 9),  # the page once said "PASS · 0 parameters"
+    ([conv(12, 3), conv(14, 3), conv(16, 99)], 12 * 9 + 12 * 14 * 9 + 14 * 16 * 99 * 99),  # ~2.2M, once left out
+])
+def test_a_design_with_an_invalid_row_gets_no_budget_verdict(specs, counted):
+    table = rf.rf_table(specs)
+    passed, text = table.budget_verdict(10_000)
+    assert passed is None
+    assert "unknown until" in text and f"at least {counted:,}" in text
+    assert table.total_params == counted
+
+
+def test_a_valid_design_gets_a_budget_verdict():
+    assert rf.rf_table([conv(12, 3)]).budget_verdict(10_000) == (True, "108 parameters: within the budget of "
+                                                                       "fewer than 10,000.")
+    assert rf.rf_table([conv(100, 10)]).budget_verdict(10_000)[0] is False
 
 
 # --- rows of an editable table ---------------------------------------------------------------------------

@@ -112,7 +112,8 @@ def _mistakes(step: Step, shipped: Run | None) -> None:
 
 def _your_runs(step: Step, shipped: Run | None) -> None:
     key = f"step{step.number}"
-    runs = [r for r in run_store().list() if r.config.step == step.number and r.state in ENDED_STATES]
+    runs = [r for r in run_store().list()
+            if r.config.step == step.number and not r.config.design and r.state in ENDED_STATES]
     if not runs:
         st.caption("Your finished runs of this step will appear here.")
         return

@@ -41,13 +41,18 @@ def _default_images_per_epoch() -> int:
     return limit if limit in IMAGES_PER_EPOCH else 60_000
 
 
-def recipe_form(step: Step) -> None:
-    """Editable defaults from the step's recipe, and Start."""
-    key = f"step{step.number}"
+def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
+    """Editable defaults from the step's recipe, and Start.
+
+    With ``design`` (design JSON), the run trains that network with this step's recipe; its
+    rows name their own activations, so the recipe's activation is not offered.
+    """
+    key = key or f"step{step.number}"
+    tunable = [name for name in step.tunable if not (design and name == "activation")]
     with st.form(f"{key}_form", border=True):
         cols = st.columns(3)
         values = {}
-        for i, name in enumerate(step.tunable):
+        for i, name in enumerate(tunable):
             default = getattr(step.recipe, name)
             if name in FIELD_CHOICES:
                 label, shown, help_text = FIELD_CHOICES[name]
@@ -68,11 +73,12 @@ def recipe_form(step: Step) -> None:
         started = st.form_submit_button("Start training", type="primary", key=f"{key}_train")
     if started:
         try:
-            config = step.recipe.with_(**values, train_limit=0 if images == 60_000 else images)
+            config = step.recipe.with_(**values, train_limit=0 if images == 60_000 else images, design=design)
         except ValueError as exc:
             st.error(f"This recipe cannot train: {exc}")
             return
-        run_id = job_manager().submit(config, label=f"Step {step.number} · seed {config.seed} · {images:,} img/epoch")
+        network = f"Design · Step {step.number}'s recipe" if design else f"Step {step.number}"
+        run_id = job_manager().submit(config, label=f"{network} · seed {config.seed} · {images:,} img/epoch")
         st.session_state[f"{key}_selected_run"] = run_id
         st.toast("Training queued")
 
@@ -106,19 +112,23 @@ def _follow(job, key: str) -> None:
         st.toast("Stopping after the current batch; what was trained is kept.")
 
 
-def live_panel(step: Step) -> None:
-    key = f"step{step.number}"
+def live_panel(step: Step | None, key: str | None = None) -> None:
+    """Follow the active runs of ``step``'s own network, or with ``step`` None, of every design."""
+    key = key or f"step{step.number}"
+
+    def followed_here(job) -> bool:
+        return bool(job.config.design) if step is None else not job.config.design and job.config.step == step.number
 
     @st.fragment(run_every=1.0)
     def panel() -> None:
-        jobs = [job for job in job_manager().active_jobs() if job.config.step == step.number]
+        jobs = [job for job in job_manager().active_jobs() if followed_here(job)]
         active = {job.run_id for job in jobs}
         followed = st.session_state.get(f"{key}_following", set())
         st.session_state[f"{key}_following"] = active
         if followed - active:  # a run ended since the last poll: redraw the page with its results
             st.rerun()
         if not jobs:
-            st.caption("No run of this step is training right now.")
+            st.caption(f"No run of {'a design' if step is None else 'this step'} is training right now.")
         for job in jobs:
             with st.container(border=True):
                 _follow(job, key)

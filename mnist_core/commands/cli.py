@@ -16,7 +16,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from mnist_core.commands import bench, inside_cli, predict_cli, rf_cli, schedule_study, seeds
+from mnist_core.commands import bench, design_cli, export_cli, inside_cli, predict_cli, rf_cli, schedule_study, seeds
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from mnist_core.engine.atomic import replace_folder
@@ -123,16 +123,18 @@ def _check_device(config) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from mnist_core.engine.runs import RunStore
 
-    config = recipe_from_args(args)
+    config = recipe_from_args(args)  # a bad design stops here, before any data is read or folder made
     _check_device(config)  # before anything is written: a bad device leaves no run folder behind
     data = _load_data()
     step = get_step(config.step)
-    print(f"Step {step.number}: {step.title}. {config.epochs} epochs, batch {config.batch_size}, lr {config.lr}, "
+    what = f"Your design, with Step {step.number}'s recipe" if config.design else f"Step {step.number}: {step.title}"
+    print(f"{what}. {config.epochs} epochs, batch {config.batch_size}, lr {config.lr}, "
           f"scheduler {config.scheduler}, seed {config.seed}")
     if args.out:
         _train_in_place_of(config, Path(args.out), data)
     else:
-        _train_one(config, RunStore().create(config, label=f"Step {config.step} (command line)").path, data)
+        network = "Design" if config.design else f"Step {config.step}"
+        _train_one(config, RunStore().create(config, label=f"{network} (command line)").path, data)
     return 0
 
 
@@ -167,7 +169,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model, config = load_checkpoint(path)
     data = _load_data()
     result = evaluate(model, data.test_images, data.test_labels)
-    print(f"Step {config.step} checkpoint {path} ({count_parameters(model):,} parameters)")
+    network = "Design" if config.design else f"Step {config.step}"
+    print(f"{network} checkpoint {path} ({count_parameters(model):,} parameters)")
     print(f"Test set: Average loss: {result.loss:.4f}, Accuracy: {result.correct}/{result.total} "
           f"({result.accuracy:.2f}%)")
     return 0
@@ -177,8 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mnist_core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train one step, with a progress bar per epoch")
-    add_recipe_arguments(train)
+    train = sub.add_parser("train", help="train one step (or a design), with a progress bar per epoch")
+    add_recipe_arguments(train, design=True)
     train.add_argument("--out", help="run folder to write (default: a new folder under runs/)")
     train.set_defaults(func=cmd_train)
 
@@ -193,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=cmd_evaluate)
 
     # Commands that live in their own modules.
-    for module in (bench, rf_cli, predict_cli, seeds, schedule_study, inside_cli):
+    for module in (bench, rf_cli, predict_cli, seeds, schedule_study, inside_cli, design_cli, export_cli):
         module.register(sub)
     return parser
 

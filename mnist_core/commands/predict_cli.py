@@ -57,7 +57,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     path = _checkpoint_path(args)
     model, config = load_checkpoint(path)
     if not args.json:
-        print(f"Step {config.step} checkpoint {path}")
+        print(f"{'Design' if config.design else f'Step {config.step}'} checkpoint {path}")
     failed = 0
     for image in args.images:
         result = _classify(model, Path(image))

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from mnist_core.engine.config import ACTIVATIONS, SCHEDULERS, TrainConfig
 from mnist_core.lesson.steps import STEP_ARGUMENT_HELP, get_step
 
+DESIGN_BASE_STEP = 4  # whose recipe a design trains with when no --step is given: the lesson's final one
 
-def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True) -> None:
-    """``--step`` and one flag per recipe field; a flag left out keeps the step's own value."""
-    parser.add_argument("--step", type=int, required=True, help=STEP_ARGUMENT_HELP)
+
+def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, design: bool = False) -> None:
+    """``--step`` and one flag per recipe field; a flag left out keeps the step's own value.
+
+    With ``design``, also ``--design FILE``: a network of one's own (design JSON) trained with
+    the recipe of ``--step`` (default Step 4), which is then optional.
+    """
+    if design:
+        parser.add_argument("--step", type=int, help=f"{STEP_ARGUMENT_HELP}; with --design, whose recipe to "
+                                                     f"train it with (default {DESIGN_BASE_STEP})")
+        parser.add_argument("--design", metavar="FILE",
+                            help="train this design (JSON, as `design --from-step N` prints) instead of a step's "
+                                 "network")
+    else:
+        parser.add_argument("--step", type=int, required=True, help=STEP_ARGUMENT_HELP)
     parser.add_argument("--epochs", type=int)
     if seed:
         parser.add_argument("--seed", type=int)
@@ -36,6 +50,22 @@ _RECIPE_FLAGS = ("epochs", "seed", "batch_size", "lr", "dropout", "activation", 
 
 
 def recipe_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The recipe of ``args.step`` with every flag given on the command line applied."""
+    """The recipe of ``args.step`` with every flag given on the command line applied, and the
+    design of ``args.design`` (read as JSON data and checked; DesignError says what is wrong)."""
     overrides = {name: getattr(args, name) for name in _RECIPE_FLAGS if getattr(args, name, None) is not None}
-    return get_step(args.step).recipe.with_(**overrides)
+    design_file = getattr(args, "design", None)
+    if design_file is None:
+        if args.step is None:
+            raise ValueError("give --step N, or --design FILE")
+        return get_step(args.step).recipe.with_(**overrides)
+    from mnist_core.engine.design import DesignError, parse_design
+
+    if "activation" in overrides:
+        raise DesignError("--activation does not apply to a design: its relu and silu rows name the activation")
+    try:
+        text = Path(design_file).read_bytes()
+    except OSError as exc:
+        raise DesignError(f"cannot read the design {design_file}: {exc.strerror or exc}") from None
+    design = parse_design(text)
+    step = DESIGN_BASE_STEP if args.step is None else args.step
+    return get_step(step).recipe.with_(**overrides, design=design.to_json())

@@ -37,6 +37,9 @@ class TrainConfig:
     train_limit: int = 0  # use only the first N training images (0 = all 60,000); for demos and tests
     test_limit: int = 0  # evaluate on the first N test images (0 = all 10,000)
     device: str = "auto"  # "auto" = CUDA, then MPS, then CPU
+    # A network of the user's own as design JSON (data, never code; see engine/design.py) that
+    # replaces the step's network; "" trains the step's own. The step still names the base recipe.
+    design: str = ""
 
     def __post_init__(self) -> None:
         problems = config_problems(self)
@@ -120,4 +123,11 @@ def config_problems(config: TrainConfig) -> list[str]:
         problems.append("limits must be non-negative")
     if not DEVICE_NAME.fullmatch(config.device):
         problems.append(f"device must be auto, cpu, cuda, cuda:N or mps, not {config.device!r}"[:120])
+    if config.design:
+        from mnist_core.engine.design import DesignError, parse_design  # design imports the models, which import us
+
+        try:
+            parse_design(config.design)
+        except DesignError as exc:
+            problems.append(f"the design cannot be built: {exc}")
     return problems

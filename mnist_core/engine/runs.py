@@ -92,7 +92,8 @@ class Run:
 
     @property
     def label(self) -> str:
-        return self.status.get("label") or f"{self.run_id} (Step {self.config.step})"
+        network = "design" if self.config.design else f"Step {self.config.step}"
+        return self.status.get("label") or f"{self.run_id} ({network})"
 
     def mistakes(self) -> MistakeSet | None:
         """The saved mistakes (checked when the run was read); None when it saved none."""
@@ -233,8 +234,9 @@ class RunStore:
 
     def create(self, config: TrainConfig, label: str = "") -> Run:
         self.root.mkdir(parents=True, exist_ok=True)
+        network = "design" if config.design else f"step{config.step}"
         for _ in range(100):  # two runs made in the same second differ in 32 random bits; a clash tries again
-            run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-step{config.step}-{secrets.token_hex(4)}"
+            run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{network}-{secrets.token_hex(4)}"
             path = self.root / run_id
             try:
                 path.mkdir()
@@ -245,7 +247,7 @@ class RunStore:
             raise FileExistsError(f"no free run id in {self.root}")
         write_json(path / "config.json", config.to_dict())
         write_history(path, [])
-        label = label or f"Step {config.step} · {run_id[:15]}"
+        label = label or f"{'Design' if config.design else f'Step {config.step}'} · {run_id[:15]}"
         update_status(path, state="queued", created=time.time(), pid=os.getpid(), label=label)
         return read_run(path)
 

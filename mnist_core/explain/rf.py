@@ -30,8 +30,8 @@ from mnist_core.engine.models import FastDropout
 
 INPUT_SIZE = 28  # MNIST digits are 28x28
 # Layer types, as the editor and the tables name them.
-KINDS = ("conv", "maxpool", "avgpool", "gap", "relu", "batchnorm", "dropout", "identity")
-POINTWISE_KINDS = frozenset({"relu", "batchnorm", "dropout", "identity"})  # never change geometry
+KINDS = ("conv", "maxpool", "avgpool", "gap", "relu", "silu", "batchnorm", "dropout", "identity")
+POINTWISE_KINDS = frozenset({"relu", "silu", "batchnorm", "dropout", "identity"})  # never change geometry
 SAMPLE_DIGITS = Path(__file__).resolve().parents[2] / "assets" / "samples" / "mnist_test_digits.npz"
 
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh)
@@ -90,11 +90,21 @@ class RFRow:
     in_channels: int | None = None
     out_channels: int | None = None
     params: int | None = None
-    problem: str | None = None
+    problem: str | None = None  # what is wrong with this row itself
+    blocked_by: int | None = None  # the invalid row above, which leaves this row's input unknown
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return self.problem is None and self.blocked_by is None
+
+    @property
+    def check(self) -> str:
+        """The row's verdict in a few words, as the designer's check column shows it."""
+        if self.problem:
+            return f"✗ {self.problem}"
+        if self.blocked_by is not None:
+            return f"… input unknown until row {self.blocked_by} is fixed"
+        return "✓"
 
     def field_box(self, y: int, x: int) -> tuple[int, int, int, int]:
         """Analytic field of output unit (y, x) as (top, left, bottom, right), inclusive pixel
@@ -123,7 +133,23 @@ class RFTable:
 
     @property
     def problems(self) -> list[RFRow]:
-        return [row for row in self.rows if not row.ok]
+        """The rows that are invalid themselves (not those only waiting for a row above)."""
+        return [row for row in self.rows if row.problem is not None]
+
+    def budget_verdict(self, budget: int) -> tuple[bool | None, str]:
+        """(True, False or None for unknown, the sentence) for "fewer than ``budget`` parameters".
+
+        With any invalid row there is no verdict: a broken row's parameters, or those of the
+        rows below it, may be unknown, and the design cannot be built as it stands.
+        """
+        total = self.total_params
+        if self.problems:
+            names = [row.name for row in self.problems]
+            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            return None, (f"parameters unknown until {listed} {'is' if len(names) == 1 else 'are'} fixed "
+                          f"(at least {total:,} counted so far).")
+        within = total < budget
+        return within, f"{total:,} parameters: {'within' if within else 'over'} the budget of fewer than {budget:,}."
 
     @property
     def last(self) -> RFRow | None:
@@ -170,8 +196,10 @@ class RFTable:
                 f"{n}x{n} digit, not the whole digit. Add layers (or pooling) until it reaches {n}.")
 
 
-def _problem_row(index: int, spec: LayerSpec, problem: str) -> RFRow:
-    return RFRow(index=index, name=spec.name or spec.kind or "?", kind=spec.kind, problem=problem)
+def _problem_row(index: int, spec: LayerSpec, problem: str | None, blocked_by: int | None = None,
+                 **known) -> RFRow:
+    return RFRow(index=index, name=spec.name or spec.kind or "?", kind=spec.kind, problem=problem,
+                 blocked_by=blocked_by, **known)
 
 
 def _check_whole(value, label: str, minimum: int) -> str | None:
@@ -184,83 +212,152 @@ def _check_whole(value, label: str, minimum: int) -> str | None:
     return None
 
 
-def rf_row(index: int, spec: LayerSpec, in_size: int, in_channels: int, jump: int, rf: int,
-           start: float) -> RFRow:
-    """One layer's row, from the geometry entering it; a row with ``problem`` if it makes no sense."""
+def _window(spec: LayerSpec) -> tuple[int | None, int | None, int | None, int | None]:
+    """(k, s, p, d) of a conv or pool with PyTorch's defaults filled in; ``k`` is None for a gap."""
+    if spec.kind == "gap":
+        return None, None, 0, 1
+    default_stride = 1 if spec.kind == "conv" else spec.kernel
+    return (spec.kernel, default_stride if spec.stride is None else spec.stride,
+            0 if spec.padding is None else spec.padding, 1 if spec.dilation is None else spec.dilation)
+
+
+def own_problem(spec: LayerSpec) -> str | None:
+    """What is wrong with this row by itself, whatever comes before it (None when nothing is).
+
+    Only the fit to its input (channels that groups must divide, a kernel larger than the
+    input) needs the rows above; everything else is the row's own and is reported even when
+    a row above is broken too.
+    """
     if spec.problem:
-        return _problem_row(index, spec, spec.problem)
+        return spec.problem
     kind = spec.kind
     if kind not in KINDS:
         shown = "empty" if kind is None else repr(kind)
-        return _problem_row(index, spec, f"layer type is {shown}; choose one of {', '.join(KINDS)}")
-    common = dict(index=index, name=spec.name or kind, kind=kind, in_size=in_size, jump_in=jump, rf_in=rf,
-                  start_in=start, in_channels=in_channels)
-    if kind in POINTWISE_KINDS:
-        affine = spec.bias is not False
-        params = 2 * in_channels if kind == "batchnorm" and affine else 0
-        return RFRow(**common, kernel=1, stride=1, padding=0, dilation=1, out_size=in_size, jump_out=jump,
-                     rf_out=rf, start_out=start, out_channels=in_channels, params=params)
-
-    if kind == "gap":
-        k, s, p, d = in_size, in_size, 0, 1  # one window over the whole input
-    else:
-        k = spec.kernel
-        default_stride = 1 if kind == "conv" else spec.kernel
-        s = default_stride if spec.stride is None else spec.stride
-        p = 0 if spec.padding is None else spec.padding
-        d = 1 if spec.dilation is None else spec.dilation
-        for value, label, minimum in ((k, "kernel", 1), (s, "stride", 1), (p, "padding", 0), (d, "dilation", 1)):
-            reason = _check_whole(value, label, minimum)
-            if reason:
-                return _problem_row(index, spec, reason)
-        if kind == "avgpool" and d != 1:
-            return _problem_row(index, spec, "an average pool has no dilation (PyTorch's AvgPool2d); set it to 1")
-        if kind in ("maxpool", "avgpool") and 2 * p > d * (k - 1) + 1:
-            return _problem_row(index, spec, f"padding {p} is more than half the kernel; PyTorch's pools refuse that")
-
-    out_channels = in_channels
-    params = 0
+        return f"layer type is {shown}; choose one of {', '.join(KINDS)}"
+    if kind in POINTWISE_KINDS or kind == "gap":
+        return None
+    k, s, p, d = _window(spec)
+    for value, label, minimum in ((k, "kernel", 1), (s, "stride", 1), (p, "padding", 0), (d, "dilation", 1)):
+        reason = _check_whole(value, label, minimum)
+        if reason:
+            return reason
+    if kind == "avgpool" and d != 1:
+        return "an average pool has no dilation (PyTorch's AvgPool2d); set it to 1"
+    if kind in ("maxpool", "avgpool") and 2 * p > d * (k - 1) + 1:
+        return f"padding {p} is more than half the kernel; PyTorch's pools refuse that"
     if kind == "conv":
         reason = _check_whole(spec.out_channels, "out channels", 1) or _check_whole(spec.groups, "groups", 1)
         if reason:
-            return _problem_row(index, spec, reason)
-        if in_channels % spec.groups or spec.out_channels % spec.groups:
-            return _problem_row(index, spec, f"groups {spec.groups} must divide both {in_channels} in and "
-                                             f"{spec.out_channels} out channels")
-        out_channels = spec.out_channels
-        params = in_channels // spec.groups * out_channels * k * k + (out_channels if spec.bias else 0)
+            return reason
+    return None
 
+
+def _channels_out(spec: LayerSpec, in_channels: int | None) -> int | None:
+    """Channels leaving a row whose own cells are valid: a conv's own count, else its input's."""
+    return spec.out_channels if spec.kind == "conv" else in_channels
+
+
+def _params(spec: LayerSpec, in_channels: int | None) -> int | None:
+    """Trainable parameters of a row whose own cells are valid; None when they depend on unknown channels."""
+    if spec.kind == "conv":
+        if in_channels is None:
+            return None
+        return in_channels // spec.groups * spec.out_channels * spec.kernel ** 2 + (spec.out_channels if spec.bias
+                                                                                     else 0)
+    if spec.kind == "batchnorm" and spec.bias is not False:
+        return None if in_channels is None else 2 * in_channels
+    return 0
+
+
+def rf_row(index: int, spec: LayerSpec, in_size: int | None, in_channels: int | None, jump: int | None,
+           rf: int | None, start: float | None, blocked_by: int | None = None,
+           largest_in: int | None = None) -> RFRow:
+    """One layer's row, from the geometry entering it.
+
+    ``in_size`` (with ``jump``, ``rf`` and ``start``) is None below an invalid row, and
+    ``blocked_by`` names that row: the row's own cells are still checked, and its channels
+    and parameters still computed where they do not depend on the input's size (a conv's
+    weights never do). A row that makes no sense by itself, or does not fit its input, gets
+    ``problem``. ``largest_in``, the largest input size the rows above could give, still
+    catches a kernel too large for any input below an invalid row.
+    """
+    reason = own_problem(spec)
+    if reason:  # the rows below still learn this row's channels when its own cells give them
+        if spec.kind == "conv":
+            out = spec.out_channels if _check_whole(spec.out_channels, "", 1) is None else None
+        else:
+            out = in_channels if spec.kind in KINDS else None
+        return _problem_row(index, spec, reason, blocked_by, in_channels=in_channels, out_channels=out)
+    kind = spec.kind
+    if kind == "conv" and (spec.out_channels % spec.groups or (in_channels or 0) % spec.groups):
+        need = f"both {in_channels} in and " if in_channels is not None else "the "
+        return _problem_row(index, spec, f"groups {spec.groups} must divide {need}{spec.out_channels} out channels",
+                            blocked_by)
+    known = dict(in_channels=in_channels, out_channels=_channels_out(spec, in_channels),
+                 params=_params(spec, in_channels))
+    if in_size is None:  # a row above is invalid: this row's input, hence its geometry, is unknown
+        if kind in ("conv", "maxpool", "avgpool") and largest_in is not None:
+            k, _, p, d = _window(spec)
+            if d * (k - 1) + 1 > largest_in + 2 * p:
+                return _problem_row(index, spec, f"output would be smaller than 1x1: the kernel spans "
+                                                 f"{d * (k - 1) + 1} pixels but no input here can be more than "
+                                                 f"{largest_in}{' before padding' if p else ''}", blocked_by, **known)
+        return _problem_row(index, spec, None, blocked_by, **known)
+    common = dict(index=index, name=spec.name or kind, kind=kind, in_size=in_size, jump_in=jump, rf_in=rf,
+                  start_in=start, **known)
+    if kind in POINTWISE_KINDS:
+        return RFRow(**common, kernel=1, stride=1, padding=0, dilation=1, out_size=in_size, jump_out=jump,
+                     rf_out=rf, start_out=start)
+    k, s, p, d = _window(spec)
+    if kind == "gap":
+        k, s = in_size, in_size  # one window over the whole input
     k_eff = d * (k - 1) + 1
     padded = in_size + 2 * p
     if padded < k_eff:
         return _problem_row(index, spec, f"output would be smaller than 1x1: the kernel spans {k_eff} pixels but "
-                                         f"the {'padded ' if p else ''}input is only {padded}")
+                                         f"the {'padded ' if p else ''}input is only {padded}", **known)
     out_size = (padded - k_eff) // s + 1
     return RFRow(**common, kernel=k, stride=s, padding=p, dilation=d, out_size=out_size, jump_out=jump * s,
-                 rf_out=rf + (k_eff - 1) * jump, start_out=start + ((k_eff - 1) / 2 - p) * jump,
-                 out_channels=out_channels, params=params)
+                 rf_out=rf + (k_eff - 1) * jump, start_out=start + ((k_eff - 1) / 2 - p) * jump)
+
+
+def _largest_out(spec: LayerSpec, largest_in: int | None) -> int | None:
+    """An upper bound on a row's output size: no window shrinks it by less than nothing, so only
+    padding can make it larger. None (no bound) after a row whose padding is unreadable."""
+    if largest_in is None or spec.kind in POINTWISE_KINDS:
+        return largest_in
+    if spec.kind == "gap":
+        return 1
+    padding = 0 if spec.padding is None else spec.padding
+    if spec.kind not in KINDS or isinstance(padding, bool) or not isinstance(padding, int):
+        return None
+    return largest_in + 2 * max(padding, 0)
 
 
 def rf_table(specs: Sequence[LayerSpec], input_size: int = INPUT_SIZE, in_channels: int = 1,
              notes: Iterable[str] = ()) -> RFTable:
     """The layer-by-layer table for ``specs`` applied to an ``input_size`` square input.
 
-    A layer that cannot be computed gets its reason; the layers after it get "not computed"
-    (their input is unknown), so the first problem row is the one to fix.
+    Every row gets its own reason when it makes no sense; below the first invalid row the
+    geometry is unknown (``blocked_by`` names that row), but each row's own cells are still
+    checked and its channels and parameters still counted where they can be.
     """
     rows: list[RFRow] = []
     size, channels, jump, rf, start = input_size, in_channels, 1, 1, 0.0
-    broken_at: str | None = None  # the name of the first invalid row
+    blocked_by: int | None = None  # the index of the first invalid row
+    largest = input_size  # the largest size the next row's input can have (exact while nothing is broken)
     for index, spec in enumerate(specs):
-        if broken_at is not None:
-            rows.append(_problem_row(index, spec, f"not computed: {broken_at} above is invalid"))
-            continue
-        row = rf_row(index, spec, size, channels, jump, rf, start)
+        row = rf_row(index, spec, size, channels, jump, rf, start, blocked_by, largest)
         rows.append(row)
-        if not row.ok:
-            broken_at = row.name
+        largest = _largest_out(spec, largest)
+        if row.ok:
+            size, channels, jump, rf, start = row.out_size, row.out_channels, row.jump_out, row.rf_out, row.start_out
+            largest = size
             continue
-        size, channels, jump, rf, start = row.out_size, row.out_channels, row.jump_out, row.rf_out, row.start_out
+        if blocked_by is None:
+            blocked_by = index
+        size = jump = rf = start = None
+        channels = row.out_channels
     return RFTable(rows=tuple(rows), input_size=input_size, in_channels=in_channels, notes=tuple(notes))
 
 
@@ -318,7 +415,8 @@ def spec_from_module(name: str, module: nn.Module) -> LayerSpec:
     """The LayerSpec of one leaf module; unknown or unsupported modules get a ``problem``."""
     label = f"{name} ({type(module).__name__})"
     if isinstance(module, _ACTIVATIONS):
-        return LayerSpec("relu" if isinstance(module, nn.ReLU) else "identity", name=label)
+        kind = "relu" if isinstance(module, nn.ReLU) else "silu" if isinstance(module, nn.SiLU) else "identity"
+        return LayerSpec(kind, name=label)
     if isinstance(module, _DROPOUTS):
         return LayerSpec("dropout", name=label)
     if isinstance(module, nn.Identity):
@@ -405,7 +503,7 @@ def _layer_for(spec: LayerSpec, row: RFRow, dropout: float) -> nn.Module:
         return nn.BatchNorm2d(c_in, affine=spec.bias is not False)
     if spec.kind == "dropout":
         return FastDropout(dropout)
-    return nn.ReLU() if spec.kind == "relu" else nn.Identity()
+    return {"relu": nn.ReLU, "silu": nn.SiLU}.get(spec.kind, nn.Identity)()
 
 
 # --- the measured field ---------------------------------------------------------------------------------
@@ -643,3 +741,16 @@ def records_from_specs(specs: Iterable[LayerSpec], keep_pointwise: Iterable[str]
             "groups": spec.groups if spec.kind == "conv" else None,
         })
     return records
+
+
+def insert_copy(records: Sequence[Mapping], after: int) -> list[dict]:
+    """The editable rows with a copy of row ``after`` inserted below it (``after`` -1: a copy of
+    the first row above it). A copy of its neighbour is a row that fits where it lands (same
+    channels in and out for a conv that keeps them, a pointwise layer anywhere), unlike a
+    fixed default such as a 3x3 conv after the 1x1 output layer."""
+    rows = [dict(record) for record in records]
+    if not rows:
+        return [{"type": "conv", "out_channels": 10, "kernel": 1}]
+    source = rows[max(after, 0)]
+    rows.insert(after + 1, dict(source))
+    return rows

@@ -86,7 +86,13 @@ class Step:
     trials: tuple[Trial, ...] = ()  # what was measured on the way to this step's design, for the Analysis
 
     def build_model(self, config: TrainConfig | None = None) -> nn.Module:
-        return self.model_factory(config or self.recipe)
+        """This step's network for ``config`` (default: its recipe), or the config's own design when it has one."""
+        config = config or self.recipe
+        if config.design:
+            from mnist_core.engine.design import build_design
+
+            return build_design(config.design, dropout=config.dropout)
+        return self.model_factory(config)
 
     @property
     def model_class(self) -> type[nn.Module]:

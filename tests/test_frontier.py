@@ -1,0 +1,103 @@
+"""The frontier on Compare runs (mnist_core/lesson/frontier.py, ui/frontier.py): hand-checked Pareto
+fronts and leaderboards, every shipped step and trial on the chart, demo runs drawn but never ranked,
+and the ONNX download offered for a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.design import design_from_step
+from mnist_core.engine.runs import RunStore, update_status, write_history, write_json
+from mnist_core.lesson import frontier
+from mnist_core.lesson.frontier import FrontierPoint
+from mnist_core.lesson.steps import STEPS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def point(params, acc, source="your run", not_ranked=None, label=None):
+    return FrontierPoint(label or f"{params}/{acc}", params, acc, source, 15, not_ranked)
+
+
+def test_the_pareto_front_keeps_only_points_nothing_beats_on_both_counts():
+    points = [point(9436, 99.50), point(4918, 99.47), point(4918, 99.39), point(6990, 99.48), point(4720, 99.30),
+              point(20_000, 99.45), point(3000, 98.0)]
+    front = frontier.pareto_front(points)
+    # 3000 is smallest; 4720 and 4918 are each more accurate than everything smaller; 6990 beats 4918 by 0.01;
+    # 9436 beats 6990; 20,000 is beaten by 9436 on both counts; 4918 at 99.39 by 4918 at 99.47.
+    assert [(p.params, p.final_test_acc) for p in front] == [(3000, 98.0), (4720, 99.30), (4918, 99.47),
+                                                            (6990, 99.48), (9436, 99.50)]
+
+
+def test_the_leaderboard_ranks_whole_runs_at_or_above_the_target_smallest_first():
+    points = [point(9436, 99.50), point(4918, 99.40, label="exactly the target"), point(4918, 99.45),
+              point(3000, 99.60, not_ranked="demo: 2,560 training images"), point(2000, 99.41, source="trial"),
+              point(1500, 99.39)]
+    board = frontier.leaderboard(points)
+    assert [(p.params, p.final_test_acc) for p in board] == [(4918, 99.45), (4918, 99.40), (9436, 99.50)]
+
+
+def make_run(store: RunStore, config: TrainConfig, accs: list[float], params: int, state: str = "finished"):
+    run = store.create(config)
+    write_history(run.path, [{"epoch": i + 1, "train_loss": 0.1, "train_acc": 99.0, "test_loss": 0.02,
+                              "test_acc": acc, "lr": 0.01, "seconds": 1.0} for i, acc in enumerate(accs)])
+    if accs:  # a run with finished epochs holds its evaluation too (else it reads as damaged)
+        write_json(run.path / "evaluation.json", {"test_loss": 0.02, "test_acc": accs[-1], "correct": 0,
+                                                  "total": 10_000, "confusion": [[0] * 10 for _ in range(10)]})
+    update_status(run.path, state=state, params=params, device="CPU")
+    return store.get(run.run_id)
+
+
+@pytest.mark.parametrize(("changes", "state", "epochs_run", "reason"), [
+    ({"train_limit": 2560}, "finished", 15, "demo: 2,560 training images"),
+    ({"test_limit": 500}, "finished", 15, "demo: 500 test images"),
+    ({}, "stopped", 3, "stopped, after 3 of 15 epochs"),
+    ({"epochs": 20}, "finished", 20, "20 epochs, over the 15-epoch budget"),
+    ({}, "finished", 15, None),
+])
+def test_why_a_run_is_not_ranked(tmp_path, changes, state, epochs_run, reason):
+    run = make_run(RunStore(tmp_path), STEPS[4].recipe.with_(**changes), [99.0] * epochs_run, 9436, state)
+    assert frontier.why_not_ranked(run) == reason
+
+
+def test_every_shipped_step_and_trial_is_a_point():
+    points = frontier.shipped_points()
+    steps = [p for p in points if p.source == "step"]
+    assert len(steps) == len(STEPS)
+    for number in STEPS:
+        history = json.loads((ROOT / "assets" / f"step{number}" / "history.json").read_text())
+        shipped = next(p for p in steps if p.label.startswith(f"Step {number} "))
+        assert shipped.final_test_acc == history[-1]["test_acc"]
+        assert shipped.params == json.loads((ROOT / "assets" / f"step{number}" / "status.json").read_text())["params"]
+    trials = [(p.params, p.final_test_acc) for p in points if p.source == "trial"]
+    assert trials == [(t.params, t.final_test_acc) for step in STEPS.values() for t in step.trials]
+    seeds = [p for p in points if p.source == "seed run"]
+    assert len(seeds) == 5  # six seeds, of which seed 1 is the shipped Step 5 run, drawn once
+
+
+def test_compare_runs_draws_a_design_run_and_ranks_only_whole_runs(runs_dir):
+    store = RunStore(runs_dir)
+    design = design_from_step(4).to_json()
+    make_run(store, STEPS[4].recipe.with_(design=design, epochs=1, train_limit=2560), [97.0], 9436)  # a demo
+    whole = make_run(store, STEPS[4].recipe.with_(design=design), [99.0] * 14 + [99.6], 3210)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    app.switch_page("pages/compare_runs.py").run()
+    assert not app.exception
+    spec = next(json.loads(c.proto.spec) for c in app.get("plotly_chart") if "Pareto" in c.proto.spec)
+    by_name = {trace.get("name"): trace for trace in spec["data"]}
+    assert by_name["your designs"]["x"] == [3210] and by_name["your designs (not ranked)"]["x"] == [9436]
+    assert by_name["your designs (not ranked)"]["y"] == [97.0]
+    assert by_name["Pareto frontier"]["x"][0] == 3210  # the smallest network is on the front
+    assert spec["layout"]["xaxis"]["type"] == "log"
+    assert sorted(shape["x0"] for shape in spec["layout"]["shapes"] if shape["type"] == "line"
+                  and shape.get("x0") == shape.get("x1")) == [5000, 10_000]
+    assert any(shape.get("y0") == 99.4 for shape in spec["layout"]["shapes"])
+    board = next(d.value for d in app.dataframe if "Rank" in d.value.columns)
+    assert board["Params"].tolist()[0] == 3210 and whole.label in board["Network"].tolist()[0]
+    assert 9436 not in board[board["From"] == "your designs"]["Params"].tolist()  # the demo run stays off
+    assert app.selectbox(key="compare_onnx_pick")  # ONNX export offered for runs with a checkpoint

@@ -1,0 +1,89 @@
+"""Compare runs' frontier: every network as parameters (log scale) against final test accuracy, the
+99.40% line and the parameter budgets, the Pareto frontier joined, and the leaderboard a class
+competes on. The points and the rules come from ``mnist_core.lesson.frontier``."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from mnist_core.engine.runs import Run
+from mnist_core.lesson import frontier
+from mnist_core.lesson.steps import BEYOND_LESSON_PARAM_BUDGET, PARAM_BUDGET, TARGET_ACC
+
+# How each source is drawn: marker symbol and colour.
+STYLE = {
+    "step": ("star", "#f2c744"),
+    "seed run": ("diamond", "#f28e2b"),
+    "trial": ("circle", "#9aa5b1"),
+    "your run": ("square", "#4e9af1"),
+    "your design": ("hexagon", "#e45756"),
+}
+NAMES = {"step": "shipped steps", "seed run": "Step 5's seed runs", "trial": "trials (mean over seeds)",
+         "your run": "your step runs", "your design": "your designs"}
+
+
+def frontier_figure(points: list[frontier.FrontierPoint], front: list[frontier.FrontierPoint],
+                    height: int = 520) -> go.Figure:
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=[p.params for p in front], y=[p.final_test_acc for p in front], mode="lines", name="Pareto frontier",
+        line=dict(color="#2ca02c", width=2, shape="hv"), hoverinfo="skip"))
+    for source, (symbol, colour) in STYLE.items():
+        for demo in (False, True):
+            chosen = [p for p in points if p.source == source and (p.not_ranked is not None) == demo]
+            if not chosen:
+                continue
+            fig.add_trace(go.Scatter(
+                x=[p.params for p in chosen], y=[p.final_test_acc for p in chosen], mode="markers",
+                name=NAMES[source] + (" (not ranked)" if demo else ""),
+                marker=dict(symbol=symbol + ("-open" if demo else ""), size=12 if source == "step" else 9,
+                            color=colour, line=dict(width=1, color="#333")),
+                text=[p.label + (f"<br><i>not ranked: {p.not_ranked}</i>" if p.not_ranked else "") for p in chosen],
+                hovertemplate="%{text}<br>%{x:,} parameters · %{y:.2f}% at the final epoch<extra></extra>"))
+    fig.add_hline(y=TARGET_ACC, line=dict(color="#2ca02c", dash="dash"),
+                  annotation_text=f"{TARGET_ACC:.2f}%", annotation_position="bottom right")
+    for budget, text in ((PARAM_BUDGET, f"the lesson's budget: under {PARAM_BUDGET:,}"),
+                         (BEYOND_LESSON_PARAM_BUDGET, f"Step 5's: at most {BEYOND_LESSON_PARAM_BUDGET:,}")):
+        fig.add_vline(x=budget, line=dict(color="#888", dash="dot"))
+        # On a log axis an annotation's x is the exponent (add_vline's own label lands off the chart).
+        fig.add_annotation(x=math.log10(budget), xref="x", y=1.0, yref="paper", yanchor="bottom", text=text,
+                           showarrow=False, font=dict(size=11, color="#666"))
+    accuracies = [p.final_test_acc for p in points]
+    low = max(min(accuracies, default=TARGET_ACC) - 0.2, 0)
+    high = min(max(accuracies, default=TARGET_ACC) + 0.15, 100)
+    sizes = [p.params for p in points] + [BEYOND_LESSON_PARAM_BUDGET, PARAM_BUDGET]
+    fig.update_xaxes(type="log", title="parameters (log scale)", tickformat=",",  # a margin beyond both budgets
+                     range=[math.log10(min(sizes) * 0.85), math.log10(max(sizes) * 1.2)])
+    fig.update_yaxes(title="test accuracy at the final epoch (%)", range=[min(low, TARGET_ACC - 0.3), high])
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=50, b=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.18))
+    return fig
+
+
+def render(user_runs: dict[str, Run]) -> None:
+    """The frontier section of Compare runs, for the shipped results and ``user_runs`` (label -> run)."""
+    st.subheader("The frontier: parameters against accuracy")
+    points = frontier.shipped_points() + frontier.user_points(user_runs)
+    counted = [p for p in points if p.not_ranked is None]
+    front = frontier.pareto_front(counted)
+    st.caption(f"Every network measured here. Up and to the left is better: the green line joins the networks no "
+               f"other beats on both counts. Open markers are runs that cannot compete (demo limits, stopped, over "
+               f"{frontier.EPOCH_BUDGET} epochs); a run only reaches the chart once an epoch has finished.")
+    st.plotly_chart(frontier_figure(points, front), key="compare_frontier")
+    st.markdown(f"**The smallest network at or above {TARGET_ACC:.2f}% at its final epoch**")
+    board = frontier.leaderboard(points)
+    if not board:
+        st.info("No run reaches the target yet.")
+    else:
+        st.dataframe(pd.DataFrame([{
+            "Rank": rank, "Network": p.label, "Params": p.params, "Final test %": round(p.final_test_acc, 2),
+            "Epochs": p.epochs, "From": NAMES[p.source],
+        } for rank, p in enumerate(board, 1)]), hide_index=True, width="stretch",
+            column_config={"Params": st.column_config.NumberColumn(format="localized")})
+    st.caption("Ranked: finished runs on all 60,000 training and 10,000 test images within the epoch budget. Demo "
+               "runs (fewer images) and stopped runs are drawn but kept off the table; trials, being means over "
+               "seeds, are on the chart only.")
