@@ -1,16 +1,21 @@
-"""The trainer on a few hundred real MNIST images: it learns, it stops on request, it is reproducible."""
+"""The trainer on a few hundred real MNIST images: it learns, it stops on request, it is reproducible,
+it never makes the device wait inside the batch loop, and a loss that stops being a number stops the run."""
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 import pytest
 import torch
 
+from mnist_core.commands.cli import main
+from mnist_core.engine import train as train_module
 from mnist_core.engine.augment import BACKGROUND, random_rotation
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.evaluate import evaluate
-from mnist_core.engine.train import train
+from mnist_core.engine.runs import read_run, train_run
+from mnist_core.engine.train import TrainingDiverged, train
 
 pytestmark = pytest.mark.real_data
 
@@ -19,7 +24,7 @@ TINY = TrainConfig(step=2, epochs=3, batch_size=64, lr=0.05, dropout=0.05, train
 
 def test_a_short_run_lowers_the_loss_and_reports_every_batch_and_epoch(mnist):
     batches, epochs = [], []
-    result = train(TINY, mnist, on_batch=batches.append, on_epoch=epochs.append)
+    result = train(TINY, mnist, on_batch=batches.append, on_epoch=epochs.append, progress_every_s=0)
     assert len(batches) == 3 * 10 and len(epochs) == 3
     assert [b.batch for b in batches[:10]] == list(range(1, 11))
     assert batches[-1].eta_s == 0 and all(b.images_per_s > 0 for b in batches)
@@ -49,7 +54,7 @@ def test_stop_from_another_thread_keeps_the_finished_epochs(mnist):
         if progress.epoch == 2 and progress.batch == 3:
             threading.Thread(target=stop.set).start()
 
-    result = train(TINY.with_(epochs=10), mnist, on_batch=stop_in_epoch_two, stop=stop)
+    result = train(TINY.with_(epochs=10), mnist, on_batch=stop_in_epoch_two, stop=stop, progress_every_s=0)
     assert result.stopped
     assert len(result.history) in (1, 2)  # the stop lands a batch or so later
     assert result.final_eval is not None and result.final_eval.total == 500
@@ -76,3 +81,98 @@ def test_rotation_keeps_the_background_and_turns_the_digit():
     assert torch.allclose(turned[:, :, 0, 0], torch.full((8, 1), BACKGROUND))  # corners stay blank
     assert not torch.allclose(turned, image.repeat(8, 1, 1, 1), atol=1e-3)
     assert random_rotation(image, 0.0, generator) is image
+
+
+# Tensor methods that make the host wait for the device (on a GPU) to hand back a number.
+SYNCING = ("item", "cpu", "tolist", "numpy", "__float__", "__int__", "__bool__", "__index__")
+
+
+def count_syncs(monkeypatch) -> Counter:
+    """Wrap every syncing Tensor method with a counter; returns the live Counter."""
+    counts: Counter = Counter()
+    for name in SYNCING:
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _name=name, _original=original, **kwargs):
+            counts[_name] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    return counts
+
+
+def test_no_host_sync_happens_per_batch(mnist, monkeypatch):
+    """Four times the batches, the same number of syncs: none of them belongs to a batch."""
+    config = TINY.with_(step=4, epochs=2, rotation_degrees=7.0, scheduler="step", step_size=1, test_limit=200)
+    syncs = {}
+    for images in (640, 2560):  # 10 and 40 batches per epoch
+        counts = count_syncs(monkeypatch)
+        reports = []
+        train(config.with_(train_limit=images), mnist, on_batch=reports.append, progress_every_s=1e9)
+        monkeypatch.undo()
+        syncs[images] = counts
+        assert [(r.epoch, r.batch) for r in reports] == [(1, 1), (1, images // 64), (2, 1), (2, images // 64)]
+    assert syncs[640] == syncs[2560]
+    assert sum(syncs[640].values()) > 0  # the wrapper does see the reads at the epoch's ends
+
+
+class SteadyClock:
+    """Stands in for ``time`` in the trainer: every reading is 0.1 s after the last, however busy the machine."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 0.1
+        return self.now
+
+
+def test_progress_is_read_a_few_times_a_second_not_every_batch(mnist, monkeypatch):
+    monkeypatch.setattr(train_module, "time", SteadyClock())  # one reading per batch: 0.1 s a batch
+    reports = []
+    train(TINY.with_(epochs=1, train_limit=2560), mnist, on_batch=reports.append, progress_every_s=0.25)
+    batches = [r.batch for r in reports]
+    assert batches[0] == 1 and batches[-1] == reports[-1].batches == 40 and reports[-1].eta_s == 0
+    assert 5 <= len(reports) <= 20  # about one read in three batches, not forty
+    assert all(later - earlier >= 2 for earlier, later in zip(batches[:-2], batches[1:-1], strict=True))
+
+
+def _loss_turns_nan_at(monkeypatch, bad_batch: int) -> None:
+    calls = Counter()
+    original = train_module.training_loss
+
+    def poisoned(log_probs, labels, label_smoothing=0.0):
+        calls["batches"] += 1
+        loss = original(log_probs, labels, label_smoothing)
+        return loss * float("nan") if calls["batches"] >= bad_batch else loss
+
+    monkeypatch.setattr(train_module, "training_loss", poisoned)
+
+
+def test_a_nan_loss_stops_the_run_at_once_and_says_so(mnist, monkeypatch):
+    _loss_turns_nan_at(monkeypatch, bad_batch=15)  # epoch 2, batch 5
+    reports = []
+    with pytest.raises(TrainingDiverged, match="NaN in epoch 2 by batch 5 of 10"):
+        train(TINY, mnist, on_batch=reports.append, progress_every_s=0)
+    assert (reports[-1].epoch, reports[-1].batch) == (2, 4)  # the last finite batch, then nothing
+
+
+def test_a_diverged_run_is_saved_as_failed_never_as_finished(mnist, monkeypatch, tmp_path):
+    _loss_turns_nan_at(monkeypatch, bad_batch=3)
+    with pytest.raises(TrainingDiverged):
+        train_run(tmp_path / "run", TINY, mnist)
+    run = read_run(tmp_path / "run")
+    assert run.state == "failed" and "NaN" in run.status["message"] and "lower learning rate" in run.status["message"]
+    assert not (tmp_path / "run" / "model.pt").exists() and run.evaluation is None
+
+
+def test_a_diverged_run_is_one_line_in_the_cli(tmp_path, capsys, mnist, monkeypatch):
+    _loss_turns_nan_at(monkeypatch, bad_batch=2)
+    out = tmp_path / "run"
+    code = main(["train", "--step", "1", "--epochs", "1", "--train-limit", "640", "--test-limit", "100",
+                 "--out", str(out)])
+    assert code == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: Training stopped: the loss became") and "Traceback" not in error
+    # --out trains beside the target and swaps in only a finished run: a diverged one leaves nothing there.
+    assert not out.exists()

@@ -23,6 +23,7 @@ from mnist_core.engine.atomic import replace_folder
 from mnist_core.engine.checkpoints import CheckpointError
 from mnist_core.engine.data import MnistUnavailable, load_mnist
 from mnist_core.engine.device import device_problem
+from mnist_core.engine.train import TrainingDiverged
 from mnist_core.lesson.steps import STEPS, UnknownStep, get_step
 
 EXIT_USAGE = 2
@@ -206,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (CliError, CheckpointError, MnistUnavailable, UnknownStep, ValueError, OSError) as exc:
+    except (CliError, CheckpointError, MnistUnavailable, UnknownStep, TrainingDiverged, ValueError,
+            OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except RuntimeError as exc:  # from PyTorch (a device, memory): its first line says it

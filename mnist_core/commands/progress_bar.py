@@ -28,13 +28,14 @@ class EpochBar:
         self.redraw_every_s = redraw_every_s
         self._last_draw = 0.0
         self._epoch_start = 0.0
+        self._epoch = 0
         self._last_line = ""
 
     def update(self, p) -> None:
-        """Called with a BatchProgress after every batch."""
+        """Called with a BatchProgress at the trainer's progress reads (a few a second, and each epoch's first)."""
         now = time.perf_counter()
-        if p.batch == 1:
-            self._epoch_start = now
+        if p.epoch != self._epoch:
+            self._epoch, self._epoch_start = p.epoch, now
             print(f"EPOCH: {p.epoch}", file=self.stream, flush=True)
         elapsed = now - self._epoch_start
         rate = p.batch / elapsed if elapsed > 0 else 0.0

@@ -5,6 +5,10 @@ transform, so augmentation costs a fraction of a second per epoch instead of the
 a per-image PIL pipeline spends. ``random_affine`` with no shift and no zoom is exactly
 ``random_rotation``: it draws the same random numbers, so the seeded runs of Steps 1-4
 are unchanged by the options Step 5 added.
+
+The random numbers come from ``generator`` on the generator's own device, and the images
+stay where they are: on a GPU the whole augmentation runs there with no copy to or from
+the host, and on the CPU it draws exactly what it always drew.
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ def random_rotation(images: torch.Tensor, max_degrees: float, generator: torch.G
     """Rotate each image of (B, 1, H, W) by an angle drawn uniformly from ±max_degrees."""
     if max_degrees <= 0:
         return images
-    batch = images.shape[0]
-    angles = (torch.rand(batch, generator=generator) * 2 - 1) * math.radians(max_degrees)
+    batch, device = images.shape[0], generator.device
+    angles = (torch.rand(batch, generator=generator, device=device) * 2 - 1) * math.radians(max_degrees)
     cos, sin = torch.cos(angles), torch.sin(angles)
     zeros = torch.zeros_like(cos)
     theta = torch.stack([torch.stack([cos, -sin, zeros], 1), torch.stack([sin, cos, zeros], 1)], 1)  # (B, 2, 3)
@@ -49,13 +53,14 @@ def random_affine(images: torch.Tensor, max_degrees: float, translate: float, sc
     """
     if translate <= 0 and scale <= 0:
         return random_rotation(images, max_degrees, generator)
-    batch = images.shape[0]
-    angles = (torch.rand(batch, generator=generator) * 2 - 1) * math.radians(max_degrees) if max_degrees > 0 \
-        else torch.zeros(batch)
-    zoom = 1 + (torch.rand(batch, generator=generator) * 2 - 1) * scale if scale > 0 else torch.ones(batch)
+    batch, device = images.shape[0], generator.device
+    angles = (torch.rand(batch, generator=generator, device=device) * 2 - 1) * math.radians(max_degrees) \
+        if max_degrees > 0 else torch.zeros(batch, device=device)
+    zoom = 1 + (torch.rand(batch, generator=generator, device=device) * 2 - 1) * scale if scale > 0 \
+        else torch.ones(batch, device=device)
     # The grid spans [-1, 1], two units per side, so a shift of ``translate`` sides is 2 * translate units.
-    shift = (torch.rand(batch, 2, generator=generator) * 2 - 1) * 2 * translate if translate > 0 \
-        else torch.zeros(batch, 2)
+    shift = (torch.rand(batch, 2, generator=generator, device=device) * 2 - 1) * 2 * translate if translate > 0 \
+        else torch.zeros(batch, 2, device=device)
     # theta says where each output pixel samples the input: dividing by zoom samples a smaller
     # area, so the digit comes out zoom times as large.
     cos, sin = torch.cos(angles) / zoom, torch.sin(angles) / zoom

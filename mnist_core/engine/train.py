@@ -1,12 +1,18 @@
 """The training loop: pure PyTorch, reporting through callbacks, stoppable from any thread.
 
-The whole data set sits in memory as tensors; each epoch takes batches by slicing a
-seeded permutation and augments the whole batch at once. ``train`` calls
-``on_batch(BatchProgress)`` after every batch and ``on_epoch(EpochRecord)`` after every
-evaluation, which is how the CLI's progress bar, the dashboard's live panel and the
-tests all watch the same loop. Setting ``stop`` (a ``threading.Event``) ends the run
-after the current batch; the epochs finished so far are kept, and the partly trained
-model is evaluated once more so what is returned is always a scored model.
+One code path for every device. The whole data set sits on the training device once;
+each epoch draws a seeded permutation there, takes batches by indexing it and augments
+the whole batch at once, so a GPU never waits for the host between batches. The running
+loss and accuracy stay on the device too: the host reads them back only every
+``progress_every_s`` seconds (a quarter of a second by default) and after each epoch's last
+batch, and that read is when ``on_batch(BatchProgress)`` is called and the loss is checked
+for NaN or infinity (``TrainingDiverged`` stops the run at once). ``on_epoch(EpochRecord)``
+follows every evaluation. The CLI's progress bar, the dashboard's live panel and the tests
+all watch the same loop. On a CUDA GPU the forward pass runs under bfloat16 autocast with
+channels-last images; on the CPU neither is used, and a seeded run gives the same numbers to
+the last bit as the trainer always has. Setting ``stop`` (a ``threading.Event``) ends the run
+after the current batch; the epochs finished so far are kept, and the partly trained model
+is evaluated once more so what is returned is always a scored model.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from torch import nn
 from mnist_core.engine.augment import random_affine
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, load_mnist
-from mnist_core.engine.device import describe_device, pick_device
+from mnist_core.engine.device import autocast_for, describe_device, memory_format_for, pick_device
 from mnist_core.engine.evaluate import EvalResult, evaluate
 from mnist_core.engine.models import count_parameters
 from mnist_core.engine.schedule import apply_schedule
@@ -69,10 +75,14 @@ class TrainResult:
     params: int
 
 
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed torch's global RNG (weights, dropout) and return a generator for data order and augmentation."""
+def seed_everything(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """Seed torch's global RNGs (weights, dropout) and return a generator on ``device`` for data order and augmentation.
+
+    ``torch.manual_seed`` seeds the CPU and every GPU; the generator lives on the device that
+    shuffles and augments, so a GPU draws its own random numbers without asking the host.
+    """
     torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
+    return torch.Generator(device=device).manual_seed(seed)
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -93,8 +103,44 @@ def training_loss(log_probs: torch.Tensor, labels: torch.Tensor, label_smoothing
     return (1 - label_smoothing) * nll - label_smoothing * log_probs.mean(dim=1).mean()
 
 
+PROGRESS_EVERY_S = 0.25  # how often the loop reads its numbers back from the device for ``on_batch``
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite: the run stops at once, and the message says where."""
+
+
 def _limit(tensor: torch.Tensor, limit: int) -> torch.Tensor:
     return tensor[:limit] if limit else tensor
+
+
+# Whole data set tensors already copied to an accelerator, so that a process copies them once,
+# not once per run: (device, id of the host tensor) -> (host tensor, its copy on the device).
+_RESIDENT: dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]] = {}
+_RESIDENT_MAX = 8  # two data sets' four tensors
+
+
+def resident(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``tensor`` on ``device``: itself when it is there already (the CPU), else a copy kept for the process."""
+    if tensor.device == device:
+        return tensor
+    key = (str(device), id(tensor))
+    hit = _RESIDENT.get(key)
+    if hit is not None and hit[0] is tensor:  # the id alone could belong to a freed tensor's successor
+        return hit[1]
+    while len(_RESIDENT) >= _RESIDENT_MAX:
+        _RESIDENT.pop(next(iter(_RESIDENT)))
+    _RESIDENT[key] = (tensor, tensor.to(device))
+    return _RESIDENT[key][1]
+
+
+def _check_finite(loss_sum: float, epoch: int, batch: int, batches: int, lr: float) -> None:
+    if not math.isfinite(loss_sum):
+        raise TrainingDiverged(
+            f"Training stopped: the loss became {'NaN' if math.isnan(loss_sum) else 'infinite'} in epoch {epoch} "
+            f"by batch {batch} of {batches} (learning rate {lr:.4g}). The weights are no longer numbers, so "
+            "nothing was saved as a result; try a lower learning rate."
+        )
 
 
 def train(
@@ -103,16 +149,26 @@ def train(
     on_batch: Callable[[BatchProgress], None] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     stop: threading.Event | None = None,
+    progress_every_s: float = PROGRESS_EVERY_S,
 ) -> TrainResult:
-    """Train the network of ``config.step`` with ``config``; see the module docstring."""
+    """Train the network of ``config.step`` with ``config``; see the module docstring.
+
+    ``on_batch`` is called after the first and the last batch of every epoch and in between
+    at most every ``progress_every_s`` seconds (``0`` calls it after every batch, which makes a GPU wait each
+    time). Raises ``TrainingDiverged`` when the loss stops being a finite number.
+    """
     data = data or load_mnist()
     device = pick_device(config.device)
-    generator = seed_everything(config.seed)
-    model = get_step(config.step).build_model(config).to(device)
+    generator = seed_everything(config.seed, device)
+    memory_format = memory_format_for(device)
+    model = get_step(config.step).build_model(config).to(device, memory_format=memory_format)
     optimizer = build_optimizer(model, config)
 
-    train_x, train_y = _limit(data.train_images, config.train_limit), _limit(data.train_labels, config.train_limit)
-    test_x, test_y = _limit(data.test_images, config.test_limit), _limit(data.test_labels, config.test_limit)
+    # The whole set on the device once; every batch below is indexed and augmented there.
+    train_x = _limit(resident(data.train_images, device), config.train_limit)
+    train_y = _limit(resident(data.train_labels, device), config.train_limit)
+    test_x = _limit(resident(data.test_images, device), config.test_limit)
+    test_y = _limit(resident(data.test_labels, device), config.test_limit)
     batches = math.ceil(len(train_x) / config.batch_size)
     total_batches = config.epochs * batches
     history: list[EpochRecord] = []
@@ -122,9 +178,10 @@ def train(
     last_eval: EvalResult | None = None  # of the model as it is now
 
     for epoch in range(1, config.epochs + 1):
-        epoch_start = time.perf_counter()
+        epoch_start = last_read = time.perf_counter()
         model.train()
-        order = torch.randperm(len(train_x), generator=generator)
+        order = torch.randperm(len(train_x), generator=generator, device=device)
+        # Running sums stay on the device; the host reads them only at progress reads.
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), dtype=torch.long, device=device)
         seen = 0
@@ -136,12 +193,13 @@ def train(
             lr = apply_schedule(optimizer, config, batches_done, batches)
             index = order[batch * config.batch_size:(batch + 1) * config.batch_size]
             images = random_affine(train_x[index], config.rotation_degrees, config.translate, config.scale,
-                                   generator).to(device)
-            labels = train_y[index].to(device)
+                                   generator).contiguous(memory_format=memory_format)
+            labels = train_y[index]
 
             optimizer.zero_grad(set_to_none=True)
-            log_probs = model(images)
-            loss = training_loss(log_probs, labels, config.label_smoothing)
+            with autocast_for(device):
+                log_probs = model(images)
+            loss = training_loss(log_probs.float(), labels, config.label_smoothing)
             loss.backward()
             optimizer.step()
 
@@ -149,14 +207,23 @@ def train(
             correct += (log_probs.argmax(1) == labels).sum()
             seen += len(labels)
             batches_done += 1
+            # Read at an epoch's first batch (so a display turns to the new epoch at once), its
+            # last, and whenever progress_every_s has passed.
+            now = time.perf_counter()
+            if 0 < batch < batches - 1 and now - last_read < progress_every_s:
+                continue
+            # A progress read: the one place in the loop where the host waits for the device.
+            loss_value, loss_total, correct_total = torch.stack(
+                [loss.detach().float(), loss_sum, correct.float()]).tolist()
+            _check_finite(loss_total, epoch, batch + 1, batches, lr)
+            last_read = now = time.perf_counter()
             if on_batch is not None:
-                elapsed = time.perf_counter() - epoch_start
-                per_batch = (time.perf_counter() - run_start) / batches_done
+                elapsed = now - epoch_start
                 on_batch(BatchProgress(
                     epoch=epoch, epochs=config.epochs, batch=batch + 1, batches=batches,
-                    loss=loss.item(), running_acc=100.0 * correct.item() / seen, lr=lr,
+                    loss=loss_value, running_acc=100.0 * correct_total / seen, lr=lr,
                     images_per_s=seen / elapsed if elapsed > 0 else 0.0,
-                    eta_s=per_batch * (total_batches - batches_done),
+                    eta_s=(now - run_start) / batches_done * (total_batches - batches_done),
                 ))
         if stopped:  # a partial epoch is not an epoch: only whole ones enter the history
             break
