@@ -53,8 +53,9 @@ def headline(at) -> str:
 
 
 @pytest.fixture()
-def mnist_on_disk(monkeypatch):
-    monkeypatch.setenv("MNIST_DATA_DIR", "/work/data" if Path("/work/data").is_dir() else "data")
+def mnist_on_disk(mnist):
+    """The MNIST files where the app looks for them (the ``mnist`` fixture fetched them there if needed)."""
+    return mnist
 
 
 @pytest.mark.parametrize("step", list(STEPS))
