@@ -80,7 +80,7 @@ def test_train_step2_live_then_find_it_on_compare_after_reload(page, app_url, sc
     page.reload()
     wait_for_app(page)
     _open(page, app_url, "Compare runs")
-    expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()  # the runs table (the leaderboard is below)
     # The run is preselected for the overlay, under its label.
     chosen = page.get_by_test_id("stMultiSelect").get_by_text(re.compile(r"Step 2 · seed 1 · 2,560 img/epoch"))
     expect(chosen).to_be_visible()

@@ -66,7 +66,8 @@ def test_a_mistake_opens_inside_the_network_and_a_unit_shows_its_field(page, app
     expect(page.get_by_text(re.compile(r"block4, channel 3, unit \(\d, \d\)"))).to_be_visible(timeout=30_000)
     expect(page.get_by_text(re.compile(r"receptive field 14×14 \(rows \d+-\d+, columns \d+-\d+ of the input\)"))
            ).to_be_visible()
-    field = page.get_by_test_id("stPlotlyChart").filter(has_text="Its field on the input")
+    wait_for_app(page)  # the script run is over: no stale copy of the chart is left beside the new one
+    field = page.get_by_test_id("stPlotlyChart").filter(has_text="Its field on the input").first
     expect(field).to_be_visible()
     expect(field.locator("path[style*='stroke-dasharray'], path[style*='rgb(0, 229, 255)']").first).to_be_attached()
     page.wait_for_timeout(800)
