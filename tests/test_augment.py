@@ -46,3 +46,50 @@ def test_zoom_grows_and_shrinks_the_ink_about_the_centre():
     assert area.min() >= 0.8**2 * 100 - 20 and area.max() <= 1.2**2 * 100 + 20
     assert area.min() < 90 and area.max() > 110
     assert torch.allclose(_centre(zoomed), torch.full((64, 2), 13.5), atol=0.05)  # no shift without translate
+
+
+# --- augment_batch: the whole recipe's augmentation (Step 6 and the 3,762-parameter reference) ---
+
+def test_a_recipe_with_the_defaults_augments_exactly_as_before():
+    """Steps 1-5 keep their seeded runs: every image, no jitter, is ``random_affine`` with the same draws."""
+    from mnist_core.engine.augment import augment_batch
+    from mnist_core.engine.config import TrainConfig
+
+    images = _blob(10, 12).repeat(16, 1, 1, 1)
+    for config in (TrainConfig(step=4, rotation_degrees=7.0), TrainConfig(step=5, rotation_degrees=7.0,
+                                                                           translate=0.05, scale=0.05)):
+        ours, theirs = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+        expected = random_affine(images, config.rotation_degrees, config.translate, config.scale, theirs)
+        assert torch.equal(augment_batch(images, config, ours), expected)
+        assert torch.equal(torch.rand(3, generator=ours), torch.rand(3, generator=theirs))
+    assert augment_batch(images, TrainConfig(step=1), torch.Generator()) is images
+
+
+def test_augment_fraction_leaves_the_other_images_untouched():
+    from mnist_core.engine.augment import augment_batch
+    from mnist_core.engine.config import TrainConfig
+
+    images = _blob(12, 12).repeat(400, 1, 1, 1)
+    config = TrainConfig(translate=0.2, augment_fraction=0.5)
+    out = augment_batch(images, config, torch.Generator().manual_seed(0))
+    unchanged = (out == images).flatten(1).all(1)
+    assert 0.4 < unchanged.float().mean() < 0.6  # about half, each image drawn on its own
+
+
+def test_jitter_scales_and_offsets_the_pixels_within_its_limits():
+    from mnist_core.engine.augment import random_jitter
+    from mnist_core.engine.data import MNIST_MEAN, MNIST_STD
+
+    pixels = torch.full((200, 1, 28, 28), 0.5)
+    pixels[:, :, :, :14] = 0.25
+    images = (pixels - MNIST_MEAN) / MNIST_STD
+    contrast_only = random_jitter(images, 0.0, 0.2, torch.Generator().manual_seed(0)) * MNIST_STD + MNIST_MEAN
+    factor = contrast_only[:, 0, 0, 20] / 0.5
+    assert torch.allclose(contrast_only[:, 0, 0, 0], 0.25 * factor, atol=1e-5)  # one factor per image
+    assert factor.min() >= 0.8 - 1e-5 and factor.max() <= 1.2 + 1e-5 and factor.std() > 0.05
+    brightness_only = random_jitter(images, 0.1, 0.0, torch.Generator().manual_seed(0)) * MNIST_STD + MNIST_MEAN
+    offset = brightness_only[:, 0, 0, 20] - 0.5
+    assert torch.allclose(brightness_only[:, 0, 0, 0] - 0.25, offset, atol=1e-5)
+    assert offset.abs().max() <= 0.1 + 1e-5 and offset.std() > 0.02
+    black = torch.full((50, 1, 28, 28), -MNIST_MEAN / MNIST_STD)
+    assert (random_jitter(black, 0.3, 0.3, torch.Generator().manual_seed(1)) * MNIST_STD + MNIST_MEAN).min() >= -1e-6

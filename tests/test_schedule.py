@@ -41,3 +41,43 @@ def test_step_decay_cuts_every_step_size_epochs():
 def test_constant_lr_without_a_scheduler():
     config = TrainConfig(lr=0.01, momentum=0.9)
     assert {lr_and_momentum(config, step, 100) for step in range(0, 1500, 37)} == {(0.01, 0.9)}
+
+
+# The 3,762-parameter reference's schedule: lr 0.05 rising to 0.1 at epoch 2, down to 0.01 at
+# epoch 8 and to 0 at epoch 15, read once per epoch. numpy.interp is the independent source.
+REFERENCE_POINTS = ((0.0, 0.05), (2.0, 0.1), (8.0, 0.01), (15.0, 0.0))
+
+
+def test_piecewise_follows_the_line_through_its_points_once_per_epoch():
+    import numpy as np
+
+    config = TrainConfig(epochs=15, scheduler="piecewise", lr_points=REFERENCE_POINTS)
+    steps_per_epoch = 7
+    expected = np.interp(np.arange(15), [e for e, _ in REFERENCE_POINTS], [lr for _, lr in REFERENCE_POINTS])
+    for epoch in range(15):
+        for batch in (0, steps_per_epoch - 1):  # constant within an epoch
+            lr, momentum = lr_and_momentum(config, epoch * steps_per_epoch + batch, steps_per_epoch)
+            assert lr == pytest.approx(expected[epoch]) and momentum == config.momentum
+    assert lr_and_momentum(config.with_(epochs=20), 19 * steps_per_epoch, steps_per_epoch)[0] == 0.0  # past the end
+
+
+@pytest.mark.parametrize(("points", "message"), [
+    ((), "needs at least two"),
+    (((0, 0.1),), "needs at least two"),
+    (((1, 0.1), (5, 0.0)), "epoch 0"),
+    (((0, 0.1), (5, 0.2), (5, 0.0)), "in order of epoch"),
+    (((0, 0.1), (5, -0.2)), "non-negative"),
+    (((0, 0.0), (5, 0.0)), "not all zero"),
+])
+def test_piecewise_points_that_make_no_schedule_are_refused(points, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(scheduler="piecewise", lr_points=points)
+
+
+def test_points_need_the_piecewise_schedule_and_survive_a_json_round_trip():
+    import json
+
+    with pytest.raises(ValueError, match="only used by the piecewise"):
+        TrainConfig(scheduler="step", lr_points=REFERENCE_POINTS)
+    config = TrainConfig(scheduler="piecewise", lr_points=REFERENCE_POINTS)
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config

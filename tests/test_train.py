@@ -176,3 +176,35 @@ def test_a_diverged_run_is_one_line_in_the_cli(tmp_path, capsys, mnist, monkeypa
     assert error.startswith("error: Training stopped: the loss became") and "Traceback" not in error
     # --out trains beside the target and swaps in only a finished run: a diverged one leaves nothing there.
     assert not out.exists()
+
+
+def test_a_step4_recipe_trains_its_first_batches_exactly_as_before_the_step6_options(mnist):
+    """The recipe options Step 6 added (piecewise lr, jitter, augmenting a share) leave older recipes bit-identical.
+
+    The second method is the loop as it was: rotation by ``random_affine`` on every image, StepLR, SGD.
+    """
+    import torch.nn.functional as F
+
+    from mnist_core.engine.augment import random_affine
+    from mnist_core.engine.train import build_optimizer, seed_everything
+    from mnist_core.lesson.steps import get_step
+
+    config = get_step(4).recipe.with_(train_limit=320, test_limit=100, epochs=1)
+    losses = []
+    train(config, mnist, on_batch=lambda p: losses.append(p.loss))
+
+    generator = seed_everything(config.seed)
+    model = get_step(4).build_model(config)
+    optimizer = build_optimizer(model, config)
+    model.train()
+    order = torch.randperm(320, generator=generator)
+    expected = []
+    for batch in range(3):
+        index = order[batch * config.batch_size:(batch + 1) * config.batch_size]
+        images = random_affine(mnist.train_images[index], config.rotation_degrees, 0.0, 0.0, generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.nll_loss(model(images), mnist.train_labels[index])
+        loss.backward()
+        optimizer.step()
+        expected.append(loss.item())
+    assert losses == expected

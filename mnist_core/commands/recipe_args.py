@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mnist_core.engine.config import ACTIVATIONS, SCHEDULERS, TrainConfig
+from mnist_core.engine.config import ACTIVATIONS, NETWORKS, SCHEDULERS, TrainConfig
 from mnist_core.lesson.steps import STEP_ARGUMENT_HELP, get_step
 
 DESIGN_BASE_STEP = 4  # whose recipe a design trains with when no --step is given: the lesson's final one
@@ -37,6 +37,15 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, des
     parser.add_argument("--warmup", dest="onecycle_warmup", type=float, help="OneCycle: fraction of batches rising")
     parser.add_argument("--translate", type=float, help="random shift, ± fraction of the image side")
     parser.add_argument("--scale", type=float, help="random zoom by a factor in 1 ± SCALE")
+    parser.add_argument("--lr-points", dest="lr_points", type=_lr_point, nargs="+", metavar="EPOCH:LR",
+                        help="piecewise: the lr line's corners, e.g. 0:0.05 2:0.1 8:0.01 15:0")
+    parser.add_argument("--momentum", type=float, help="SGD momentum (0 = plain SGD)")
+    parser.add_argument("--augment-fraction", dest="augment_fraction", type=float,
+                        help="share of training images augmented (default: every one)")
+    parser.add_argument("--brightness", type=float, help="random brightness change, ± this on 0-1 pixels")
+    parser.add_argument("--contrast", type=float, help="random contrast change, pixels times 1 ± CONTRAST")
+    parser.add_argument("--network", choices=[n for n in NETWORKS if n],
+                        help="train another of our networks with the step's recipe (a trial)")
     parser.add_argument("--label-smoothing", dest="label_smoothing", type=float)
     parser.add_argument("--weight-decay", dest="weight_decay", type=float)
     parser.add_argument("--train-limit", dest="train_limit", type=int, help="train on the first N images only")
@@ -46,7 +55,17 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, des
 
 _RECIPE_FLAGS = ("epochs", "seed", "batch_size", "lr", "dropout", "activation", "rotation_degrees", "scheduler",
                  "onecycle_warmup", "translate", "scale", "label_smoothing", "weight_decay", "train_limit",
-                 "test_limit", "device")
+                 "test_limit", "device", "lr_points", "momentum", "augment_fraction", "brightness", "contrast",
+                 "network")
+
+
+def _lr_point(text: str) -> tuple[float, float]:
+    """``EPOCH:LR`` from the command line, as a pair of numbers."""
+    try:
+        epoch, lr = text.split(":")
+        return float(epoch), float(lr)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not EPOCH:LR (for example 2:0.1)") from None
 
 
 def recipe_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, fields, replace
+from itertools import pairwise
 
 OPTIMIZERS = ("sgd", "adam")
-SCHEDULERS = ("none", "onecycle", "step")
+SCHEDULERS = ("none", "onecycle", "step", "piecewise")
 ACTIVATIONS = ("relu", "silu")
 DEVICE_NAME = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")  # the names pick_device understands
 MAX_LR = 10.0  # far above any rate that trains these networks; a bigger one is a typo
 MAX_ROTATION = 180.0  # degrees: a turn beyond that is the same as a smaller one the other way
+# Networks of ours a recipe may name instead of its step's own (``network``): "" is the step's own;
+# models.NETWORKS_BY_NAME builds the others, keyed by these names.
+NETWORKS = ("", "reference3762", "tiny2924")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,13 @@ class TrainConfig:
     onecycle_warmup: float = 0.3  # fraction of all batches spent rising to the peak lr
     step_size: int = 5  # "step": epochs between lr cuts
     step_gamma: float = 0.1  # "step": factor of each cut
+    # "piecewise": (epoch, lr) corners of a line the lr follows, read once per epoch (epoch 0 is the first);
+    # e.g. ((0, 0.05), (2, 0.1), (8, 0.01), (15, 0)). Under it ``lr`` is not used.
+    lr_points: tuple[tuple[float, float], ...] = ()
+    augment_fraction: float = 1.0  # share of training images that get the rotation/shift/zoom (and, apart, the jitter)
+    brightness: float = 0.0  # random brightness change: pixels (0-1) plus an offset in ± brightness
+    contrast: float = 0.0  # random contrast change: pixels (0-1) times a factor in 1 ± contrast
+    network: str = ""  # "" = the step's own network; or a named trial network: "reference3762", "tiny2924"
     seed: int = 1  # seeds weights, shuffling, dropout and augmentation
     train_limit: int = 0  # use only the first N training images (0 = all 60,000); for demos and tests
     test_limit: int = 0  # evaluate on the first N test images (0 = all 10,000)
@@ -42,6 +53,13 @@ class TrainConfig:
     design: str = ""
 
     def __post_init__(self) -> None:
+        # JSON gives lists back: store the points as tuples so a saved recipe equals the one that ran.
+        try:
+            points = tuple(tuple(float(v) for v in point) for point in self.lr_points)
+        except (TypeError, ValueError):
+            points = None
+        if points is not None:
+            object.__setattr__(self, "lr_points", points)
         problems = config_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
@@ -119,6 +137,17 @@ def config_problems(config: TrainConfig) -> list[str]:
         problems.append("step gamma must be in (0, 1]")
     if not 0 <= config.seed < 2**63:
         problems.append("seed must be a non-negative whole number below 2**63")
+    problems += _piecewise_problems(config)
+    if not 0 < config.augment_fraction <= 1:
+        problems.append("augment fraction must be in (0, 1]")
+    if not 0 <= config.brightness < 1:
+        problems.append("brightness must be in [0, 1)")
+    if not 0 <= config.contrast < 1:
+        problems.append("contrast must be in [0, 1)")
+    if config.network not in NETWORKS:
+        problems.append(f"network must be one of {', '.join(repr(n) for n in NETWORKS)}"[:200])
+    if config.network and config.design:
+        problems.append("a recipe trains a named network or a design, not both")
     if config.train_limit < 0 or config.test_limit < 0:
         problems.append("limits must be non-negative")
     if not DEVICE_NAME.fullmatch(config.device):
@@ -130,4 +159,22 @@ def config_problems(config: TrainConfig) -> list[str]:
             parse_design(config.design)
         except DesignError as exc:
             problems.append(f"the design cannot be built: {exc}")
+    return problems
+
+
+def _piecewise_problems(config: TrainConfig) -> list[str]:
+    """What is wrong with ``lr_points``: needed (and only sensible) under the piecewise schedule."""
+    points = config.lr_points
+    if config.scheduler != "piecewise":
+        return ["lr points are only used by the piecewise schedule"] if points else []
+    if not isinstance(points, tuple) or len(points) < 2 or any(len(p) != 2 for p in points):
+        return ["the piecewise schedule needs at least two (epoch, lr) points"]
+    epochs = [e for e, _ in points]
+    problems = []
+    if epochs[0] != 0:
+        problems.append("the first lr point must be at epoch 0")
+    if any(b <= a for a, b in pairwise(epochs)):
+        problems.append("lr points must be in order of epoch, each later than the last")
+    if any(not lr >= 0 for _, lr in points) or not any(lr > 0 for _, lr in points):
+        problems.append("lr points must be non-negative, and not all zero")
     return problems

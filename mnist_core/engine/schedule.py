@@ -4,12 +4,15 @@
 for batch number ``step`` (0-based, counted over the whole run). The OneCycle branch
 reproduces ``torch.optim.lr_scheduler.OneCycleLR`` with its defaults (cosine annealing,
 start at peak/25, end at start/1e4, momentum cycled 0.95 -> 0.85 -> 0.95); a test holds
-it to that.
+it to that. The piecewise branch draws a line through the recipe's (epoch, lr) points
+and reads it once per epoch, at the epoch's number (0 for the first), the way a per-epoch
+``LambdaLR`` over ``numpy.interp`` does; past the last point the lr stays at its value.
 """
 
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import torch
 
@@ -24,8 +27,20 @@ def _cosine(start: float, end: float, fraction: float) -> float:
     return end + (start - end) / 2.0 * (1 + math.cos(math.pi * fraction))
 
 
+def piecewise_lr(points: tuple[tuple[float, float], ...], epoch: float) -> float:
+    """The lr at ``epoch`` on the line through ``points`` ((epoch, lr) pairs in order of epoch)."""
+    if epoch <= points[0][0]:
+        return points[0][1]
+    for (e0, lr0), (e1, lr1) in pairwise(points):
+        if epoch <= e1:
+            return lr0 + (lr1 - lr0) * (epoch - e0) / (e1 - e0)
+    return points[-1][1]
+
+
 def lr_and_momentum(config: TrainConfig, step: int, steps_per_epoch: int) -> tuple[float, float]:
     """(lr, momentum) for batch ``step`` of a run of ``config.epochs * steps_per_epoch`` batches."""
+    if config.scheduler == "piecewise":
+        return piecewise_lr(config.lr_points, step // steps_per_epoch), config.momentum
     if config.scheduler == "step":
         epoch = step // steps_per_epoch
         return config.lr * config.step_gamma ** (epoch // config.step_size), config.momentum

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_core.engine.augment import random_affine
+from mnist_core.engine.augment import augment_batch
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, load_mnist
 from mnist_core.engine.device import autocast_for, describe_device, memory_format_for, pick_device
@@ -192,8 +192,7 @@ def train(
                 break
             lr = apply_schedule(optimizer, config, batches_done, batches)
             index = order[batch * config.batch_size:(batch + 1) * config.batch_size]
-            images = random_affine(train_x[index], config.rotation_degrees, config.translate, config.scale,
-                                   generator).contiguous(memory_format=memory_format)
+            images = augment_batch(train_x[index], config, generator).contiguous(memory_format=memory_format)
             labels = train_y[index]
 
             optimizer.zero_grad(set_to_none=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.models import LessonNet, SeparableNet
+from mnist_core.engine.models import LessonNet, SeparableNet, build_named_network
 
 PARAM_BUDGET = 10_000  # the lesson's parameter limit (strictly fewer)
 BEYOND_LESSON_PARAM_BUDGET = 5_000  # the limit (at most) Step 5 is held to: half the lesson's
@@ -86,12 +86,14 @@ class Step:
     trials: tuple[Trial, ...] = ()  # what was measured on the way to this step's design, for the Analysis
 
     def build_model(self, config: TrainConfig | None = None) -> nn.Module:
-        """This step's network for ``config`` (default: its recipe), or the config's own design when it has one."""
+        """This step's network for ``config`` (default: its recipe), or the design or named network the config gives."""
         config = config or self.recipe
         if config.design:
             from mnist_core.engine.design import build_design
 
             return build_design(config.design, dropout=config.dropout)
+        if config.network:  # one of our named trial networks, with this step's recipe
+            return build_named_network(config)
         return self.model_factory(config)
 
     @property

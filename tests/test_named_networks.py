@@ -1,0 +1,81 @@
+"""Trial networks a recipe can name (``--network``): the public 3,762-parameter reference and the
+2,924-parameter candidate, their parameters counted by hand, and the flags that rebuild the
+reference's recipe from the command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mnist_core.commands.cli import build_parser
+from mnist_core.commands.recipe_args import recipe_from_args
+from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.models import ReferenceNet, TinyNet, count_parameters
+from mnist_core.engine.summary import summarize
+from mnist_core.lesson.steps import get_step
+
+
+def _conv(c_in: int, c_out: int, bias: bool) -> int:  # a 3x3 convolution
+    return 9 * c_in * c_out + (c_out if bias else 0)
+
+
+def test_reference_has_the_3762_parameters_the_public_notebook_states():
+    # Three stages of three conv(bias) -> BatchNorm (2 per channel) blocks: 4, 8 and 8 channels; a 1x1 head with a bias.
+    stage1 = sum(_conv(i, 4, True) + 8 for i in (1, 4, 4))
+    stage2 = sum(_conv(i, 8, True) + 16 for i in (4, 8, 8))
+    stage3 = 3 * (_conv(8, 8, True) + 16)
+    head = 8 * 10 + 10
+    model = ReferenceNet()
+    assert count_parameters(model) == stage1 + stage2 + stage3 + head == 3_762
+    rows = summarize(model)
+    assert rows[-1].output_shape == (10, 1, 1)
+    assert [r.output_shape for r in rows if r.layer.startswith("MaxPool")] == [(4, 14, 14), (8, 7, 7)]
+
+
+def test_tiny_candidate_by_hand():
+    def separable(c_in: int, c_out: int) -> int:  # depthwise 3x3, pointwise 1x1, BatchNorm
+        return 9 * c_in + c_in * c_out + 2 * c_out
+
+    by_hand = _conv(1, 8, False) + 16 + separable(8, 8) + separable(8, 16) + separable(16, 16) \
+        + separable(16, 28) + separable(28, 28) + 28 * 10
+    model = TinyNet()
+    assert count_parameters(model) == by_hand == 2_924 <= 3_000
+    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_a_recipe_naming_a_design_builds_that_network_and_the_step_keeps_its_own():
+    step = get_step(5)
+    assert isinstance(step.build_model(step.recipe.with_(network="reference3762", activation="relu")), ReferenceNet)
+    assert isinstance(step.build_model(step.recipe.with_(network="tiny2924")), TinyNet)
+    assert count_parameters(step.build_model()) == 4_918
+    with pytest.raises(ValueError, match="network must be one of"):
+        TrainConfig(network="resnet")
+
+
+REFERENCE_ARGS = ["seeds", "--step", "5", "--network", "reference3762", "--activation", "relu", "--dropout", "0.01",
+                  "--batch-size", "32", "--momentum", "0", "--scheduler", "piecewise", "--lr", "0.05",
+                  "--lr-points", "0:0.05", "2:0.1", "8:0.01", "15:0", "--rotation", "7", "--translate", "0.09",
+                  "--scale", "0.09", "--augment-fraction", "0.5", "--brightness", "0.2", "--contrast", "0.2"]
+
+
+def test_the_reference_recipe_from_the_command_line():
+    config = recipe_from_args(build_parser().parse_args(REFERENCE_ARGS))
+    assert config.lr_points == ((0.0, 0.05), (2.0, 0.1), (8.0, 0.01), (15.0, 0.0))
+    assert (config.batch_size, config.momentum, config.augment_fraction, config.brightness, config.contrast) == (
+        32, 0.0, 0.5, 0.2, 0.2)
+    assert count_parameters(get_step(5).build_model(config)) == 3_762
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--lr-points", "0:0.05", "two:0.1"], "is not EPOCH:LR"),
+    (["--scheduler", "piecewise", "--lr-points", "0:0.05"], "needs at least two"),
+    (["--augment-fraction", "0"], "augment fraction must be in (0, 1]"),
+])
+def test_bad_recipe_flags_get_a_message_not_a_traceback(args, message):
+    result = subprocess.run([sys.executable, "-m", "mnist_core", "train", "--step", "5", "--epochs", "1", *args],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr
