@@ -1,19 +1,28 @@
 """``python -m mnist_core seeds --step N --seeds 1 2 3``: one recipe, several seeds, one table.
 
 A single run can be lucky. This command trains a step's recipe (changed by any of
-``train``'s recipe flags, such as ``--activation relu``) once per seed, each into
+``train``'s recipe flags, such as ``--activation relu``, or ``--design FILE`` for a network of
+one's own) once per seed, each into
 its own run folder (``DIR/seed<S>/``, with ``DIR`` defaulting to ``runs/step<N>-seeds``),
 and writes ``DIR/seeds.md`` and ``DIR/seeds.json``: per seed the best and the final test
 accuracy, then their mean and the lowest final one. A seed whose folder already holds a
 finished run of exactly this recipe is read back instead of trained again, so an
 interrupted table can be completed and a table can be rebuilt without training.
+
+With ``--parallel N`` the seeds still to train run N at a time, each in a process of its own
+with its share of the cores (all of them divided by N, at least one thread): on a machine
+with many cores a five-seed study takes about the time of one run. Each seed's numbers are
+exactly those a lone run of it would give on the same number of threads.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 from mnist_core.commands.progress_bar import EpochBar
@@ -64,28 +73,75 @@ def seeds_markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _train_one_seed(path: Path, config, threads: int) -> None:
+    """One seed in a worker process of its own (``--parallel``): its share of the cores, one line per epoch."""
+    import torch
+
+    from mnist_core.engine.runs import train_run
+
+    torch.set_num_threads(threads)
+    data = load_mnist()
+
+    def say(record) -> None:
+        print(f"seed {config.seed}: epoch {record.epoch}/{config.epochs}, test {record.test_acc:.2f}%", flush=True)
+
+    train_run(path, config, data, on_epoch=say)
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's share), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+def _train_in_parallel(todo: dict[int, tuple[Path, object]], parallel: int) -> list[str]:
+    """Train every seed of ``todo`` (seed -> (folder, config)), ``parallel`` at a time; what failed, as sentences."""
+    threads = max(1, _usable_cores() // parallel)
+    print(f"Training {len(todo)} seed(s), {parallel} at a time, {threads} thread(s) each")
+    failures = []
+    # "spawn": a fresh interpreter per worker, so no thread pool or lock of this process is copied mid-use.
+    with ProcessPoolExecutor(max_workers=parallel, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_train_one_seed, path, config, threads): seed for seed, (path, config) in todo.items()}
+        for future in as_completed(futures):
+            seed = futures[future]
+            try:
+                future.result()
+                print(f"seed {seed}: finished")
+            except Exception as exc:  # a diverged or broken run: the others go on, the table is not written
+                failures.append(f"seed {seed} did not finish: {exc}")
+    return failures
+
+
 def cmd_seeds(args: argparse.Namespace) -> int:
     from mnist_core.engine.runs import train_run
 
-    step = get_step(args.step)
     recipe = recipe_from_args(args)
+    step = get_step(recipe.step)
+    if args.parallel < 1:
+        raise ValueError("--parallel must be at least 1")
     out = Path(args.out) if args.out else default_runs_dir() / f"step{step.number}-seeds"
     out.mkdir(parents=True, exist_ok=True)
-    data = None
-    runs = {}
+    todo = {}
     for seed in args.seeds:
-        config = recipe.with_(seed=seed)
-        path = out / f"seed{seed}"
-        run = finished_run(path, config)
-        if run is None:
+        config, path = recipe.with_(seed=seed), out / f"seed{seed}"
+        if finished_run(path, config) is None:
+            todo[seed] = (path, config)
+        else:
+            print(f"Seed {seed}: finished run of this recipe found in {path}, not trained again")
+    if args.parallel > 1 and len(todo) > 1:
+        failures = _train_in_parallel(todo, min(args.parallel, len(todo)))
+        if failures:
+            raise RuntimeError("; ".join(failures) + "; the table was not written (run again to train what is missing)")
+    else:
+        data = None
+        for seed, (path, config) in todo.items():
             print(f"\n=== Step {step.number}, seed {seed} -> {path} ===")
             data = data or load_mnist(progress=lambda message, _: print(f"[data] {message}", file=sys.stderr))
             bar = EpochBar(stream=sys.stdout)
             train_run(path, config, data, on_batch=bar.update, on_epoch=bar.epoch_done)
-            run = read_run(path)
-        else:
-            print(f"Seed {seed}: finished run of this recipe found in {path}, not trained again")
-        runs[seed] = run
+    runs = {seed: read_run(out / f"seed{seed}") for seed in args.seeds}
     rows = seed_rows(runs)
     table = seeds_markdown(rows)
     (out / "seeds.md").write_text(table)
@@ -100,7 +156,9 @@ def register(subparsers) -> None:
     """Add the ``seeds`` command to the CLI's subparsers."""
     parser = subparsers.add_parser("seeds", help="train a step's recipe with several seeds and tabulate them",
                                    description=__doc__.splitlines()[0])
-    add_recipe_arguments(parser, seed=False)  # the step's recipe, with any field changed for a trial
+    add_recipe_arguments(parser, seed=False, design=True)  # the step's recipe, any field changed for a trial
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds to train (default 1 2 3)")
     parser.add_argument("--out", help="folder for the runs and the table (default runs/step<N>-seeds)")
+    parser.add_argument("--parallel", type=int, default=1, metavar="N",
+                        help="train N seeds at a time, each in its own process with 1/N of the cores (default 1)")
     parser.set_defaults(func=cmd_seeds)
