@@ -49,3 +49,30 @@ def test_seeds_trains_each_seed_once_and_writes_the_table(tmp_path, capsys, mnis
     second = capsys.readouterr().out
     assert "EPOCH:" not in second and second.count("not trained again") == 2
     assert json.loads((tmp_path / "seeds.json").read_text())["rows"] == table["rows"]
+
+
+@pytest.mark.real_data
+def test_parallel_seeds_give_the_numbers_of_lone_runs(tmp_path, capsys, mnist, monkeypatch):
+    """--parallel 2 trains each seed in its own process; each gets what a lone run on as many threads gets."""
+    import torch
+
+    common = ["--step", "5", "--seeds", "1", "2", "--epochs", "1", "--train-limit", "640",
+              "--test-limit", "500", "--device", "cpu"]
+    monkeypatch.setattr("mnist_core.commands.seeds._usable_cores", lambda: 2)  # one thread per worker
+    assert main(["seeds", *common, "--parallel", "2", "--out", str(tmp_path / "parallel")]) == 0
+    out = capsys.readouterr().out
+    assert "2 seed(s), 2 at a time, 1 thread(s) each" in out and out.count("finished") == 2
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(["seeds", *common, "--out", str(tmp_path / "lone")]) == 0
+    finally:
+        torch.set_num_threads(threads)
+
+    def numbers(folder):
+        rows = json.loads((tmp_path / folder / "seeds.json").read_text())["rows"]
+        return [{k: v for k, v in row.items() if k != "seconds_per_epoch"} for row in rows]
+
+    assert numbers("parallel") == numbers("lone")
+    assert {row["device"] for row in numbers("parallel")} == {"CPU (1 thread)"}
