@@ -2,8 +2,9 @@
 
 Training runs in the shared JobManager's worker threads, never in the script thread,
 so the page stays responsive and a run outlives the page. The live panel is a fragment
-that polls twice a second while a run of its step is active (and not at all otherwise); when a
-run it was following ends, it reruns the whole page so the results appear.
+that polls once a second while a run of its step is active (and not at all otherwise), reads
+only the job in memory, and rebuilds its chart only when the curves changed; when a run it was
+following ends, it reruns the whole page once so the results appear, that run selected.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import streamlit as st
 from mnist_core.lesson.run_labels import run_label
 from mnist_core.lesson.steps import Step
 
-from .charts import curves_figure
-from .presentation import plot
+from .charts import curves_figure, extend_batch_losses, for_projector
+from .presentation import presenting
 from .run_colours import run_colour
 from .state import job_manager, run_store
 
@@ -36,6 +37,8 @@ FIELD_CHOICES = {
                    "The nonlinearity after every block: ReLU zeroes negatives, SiLU (x·sigmoid(x)) lets a little "
                    "through."),
 }
+POLL_S = 1.0  # how often the live panel reads a running job (each read costs the training thread a little)
+CHART_EVERY_S = 2.0  # the live chart is rebuilt at most this often while only the per-batch loss line grows
 IMAGES_PER_EPOCH = {60_000: "all 60,000 (the real lesson)", 10_000: "10,000 (quick)", 2_560: "2,560 (demo)"}
 # The test pass after every epoch: all of it, or a quick one whose every number says so.
 TEST_IMAGES = {10_000: "all 10,000 (the real lesson)", 2_000: "first 2,000 (quick: every number is labelled)"}
@@ -93,14 +96,14 @@ def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
             st.error(f"This recipe cannot train: {exc}")
             return
         run_id = job_manager().submit(config, label=run_label(config, {"created": time.time()}))
-        select_run(step, run_id)
+        select_run(key, run_id)
         st.toast("Training queued", icon=":material/schedule:")
         st.rerun()  # the live panel, drawn above the form, was drawn before this run existed
 
 
-def select_run(step: Step, run_id: str) -> None:
-    """Make ``run_id`` the run shown under *Your runs* on the next full run of the page."""
-    st.session_state[f"step{step.number}_select_next"] = run_id
+def select_run(key: str, run_id: str) -> None:
+    """Make ``run_id`` the run shown under *Your run* on the next full run of the page ``key`` names."""
+    st.session_state[f"{key}_select_next"] = run_id
 
 
 def _eta(seconds: float | None) -> str:
@@ -110,11 +113,46 @@ def _eta(seconds: float | None) -> str:
     return f"about {minutes}:{secs:02d} left, test passes included"
 
 
+def _label(job) -> str:
+    """The run's label, read from its files once per run (not on every poll)."""
+    labels = st.session_state.setdefault("live_panel_labels", {})
+    if job.run_id not in labels:
+        run = run_store().get(job.run_id)
+        labels[job.run_id] = (run_label(run.config, run.status), run_colour(run)) if run is not None \
+            else (job.run_id, None)
+    return labels[job.run_id]
+
+
+def _chart(job, key: str) -> None:
+    """The run's curves so far, redrawn only when they changed: built again when an epoch ends (or the
+    mode changes), its per-batch loss line extended in place at most every ``CHART_EVERY_S`` while only
+    that grows; a poll in between sends the figure it has, which the browser does not redraw."""
+    cache = st.session_state.setdefault(f"{key}_live_charts", {})
+    built = cache.get(job.run_id)
+    losses = list(job.batch_losses)
+    now = time.monotonic()
+    grew = built is not None and built["losses"] != len(losses) and now - built["at"] >= CHART_EVERY_S
+    if grew and extend_batch_losses(built["fig"], "this run", losses):
+        built.update(losses=len(losses), at=now)
+    elif built is None or grew or built["epochs"] != len(job.history) or built["presenting"] != presenting():
+        _, colour = _label(job)
+        fig = curves_figure({"this run": list(job.history)} if job.history else {}, height=360,
+                            colours={"this run": colour} if colour else None, batch_losses={"this run": losses},
+                            epochs=job.config.epochs)
+        built = cache[job.run_id] = {"epochs": len(job.history), "losses": len(losses), "presenting": presenting(),
+                                     "at": now, "fig": for_projector(fig) if presenting() else fig}
+    st.plotly_chart(built["fig"], key=f"{key}_live_{job.run_id}")
+
+
 def _follow(job, key: str) -> None:
-    """One active job: its phase told honestly, with the progress of that phase and the curves so far."""
+    """One active job: its phase told honestly, with the progress of that phase and the curves so far.
+
+    Everything here is read from the job in memory (no file is read on a poll): the panel polls
+    every ``POLL_S`` in the same process as the training thread, and every poll's Python holds
+    the GIL that thread needs between its PyTorch calls.
+    """
     manager = job_manager()
-    run = run_store().get(job.run_id)
-    label = run_label(run.config, run.status) if run is not None else job.run_id
+    label, _ = _label(job)
     phase = job.phase
     headline = {"stopping": "stopping…", "evaluating": f"evaluating on {job.eval_total:,} test images",
                 "saving": "saving the model and its mistakes"}.get(phase, phase)
@@ -145,11 +183,8 @@ def _follow(job, key: str) -> None:
         cols[1].metric("Train accuracy (this epoch)", f"{p.running_acc:.2f}%")
         cols[2].metric("Images / s", f"{p.images_per_s:,.0f}")
         cols[3].metric("Learning rate", f"{p.lr:.5f}")
-    if job.batch_losses or (run is not None and run.history):
-        colour = {"this run": run_colour(run)} if run is not None else None
-        history = {"this run": run.history} if run is not None and run.history else {}
-        plot(curves_figure(history, height=360, colours=colour, batch_losses={"this run": list(job.batch_losses)},
-                           epochs=job.config.epochs), key=f"{key}_live_{job.run_id}")
+    if job.batch_losses or job.history:
+        _chart(job, key)
     can_stop = phase in ("queued", "loading data", "training", "evaluating") and not job.stopping
     if can_stop and st.button("Stop" if phase != "queued" else "Cancel", key=f"{key}_stop_{job.run_id}",
                               icon=":material/stop:"):
@@ -165,19 +200,22 @@ def live_panel(step: Step | None, key: str | None = None) -> None:
     def followed_here(job) -> bool:
         return bool(job.config.design) if step is None else not job.config.design and job.config.step == step.number
 
-    # Poll twice a second while a run of this step is active (a test pass or a stop lasts only a second
-    # or two); with none, do not poll at all: Start reruns the page, which turns polling on.
-    training = any(job.config.step == step.number for job in job_manager().active_jobs())
+    # Poll once a second while a run followed here is active; with none, not at all (Start reruns
+    # the page, which turns polling on). A stop or a test pass still shows: each lasts a second or more.
+    training = any(followed_here(job) for job in job_manager().active_jobs())
 
-    @st.fragment(run_every=0.5 if training else None)
+    @st.fragment(run_every=POLL_S if training else None)
     def panel() -> None:
         jobs = [job for job in job_manager().active_jobs() if followed_here(job)]
         active = {job.run_id for job in jobs}
         followed = st.session_state.get(f"{key}_following", set())
         st.session_state[f"{key}_following"] = active
         ended = followed - active
-        if ended:  # a run ended since the last poll: show it, and redraw the page with its results
-            select_run(step, max(ended))  # run ids begin with their start time: the newest that ended
+        if ended:  # a run ended since the last poll: one full rerun shows its results, selected
+            select_run(key, max(ended))  # run ids begin with their start time: the newest that ended
+            charts = st.session_state.get(f"{key}_live_charts", {})
+            for run_id in ended:
+                charts.pop(run_id, None)
             st.rerun()
         if not jobs:
             st.caption(f"No run of {'a design' if step is None else 'this step'} is training right now.")

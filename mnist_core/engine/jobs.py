@@ -39,6 +39,7 @@ class Job:
     latest: BatchProgress | None = None  # the last batch's progress
     submitted: float = field(default_factory=time.time)
     batch_losses: list[tuple[float, float]] = field(default_factory=list)  # (epoch + fraction of it, loss)
+    history: list[dict] = field(default_factory=list)  # finished epochs' records, as the run's history holds them
     eval_done: int = 0  # test images scored so far in the test pass under way
     eval_total: int = 0  # test images in each test pass
     passes_done: int = 0
@@ -185,11 +186,14 @@ class JobManager:
                     job.eval_seconds += time.time() - job.eval_started
                     job.eval_started, job.passes_done = None, job.passes_done + 1
 
+            def on_epoch(record) -> None:
+                job.history = [*job.history, record.to_dict()]  # a new list: a live panel may be reading the old
+
             def on_saving() -> None:
                 job.phase = "saving"
 
-            result = train_run(path, job.config, data, on_batch=on_batch, stop=job.stop_event, on_eval=on_eval,
-                               on_saving=on_saving)
+            result = train_run(path, job.config, data, on_batch=on_batch, on_epoch=on_epoch, stop=job.stop_event,
+                               on_eval=on_eval, on_saving=on_saving)
             job.phase = "stopped" if result.stopped else "finished"
         except Exception as exc:  # noqa: BLE001 - a failed job must be reported, never kill the worker
             job.phase, job.message = "failed", str(exc)
