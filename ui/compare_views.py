@@ -111,6 +111,10 @@ def delete_panel(yours: dict[str, Run]) -> None:
     deleted = st.session_state.pop(_DELETED, None)
     if deleted:
         st.success(f"Deleted: {deleted}.", icon=":material/delete:")
+        # Say which run the box holds now: a widget keeps its key, so the browser would go on showing the
+        # deleted run's name if its value were merely dropped.
+        if yours:
+            st.session_state["compare_delete_pick"] = next(iter(yours))
     if not yours:
         st.caption("You have no runs to delete.")
         return
@@ -124,6 +128,5 @@ def delete_panel(yours: dict[str, Run]) -> None:
             return
         run_store().delete(run.run_id)
         st.session_state.pop(f"compare_delete_confirm_{run.run_id}", None)
-        st.session_state.pop("compare_delete_pick", None)
         st.session_state[_DELETED] = victim
         st.rerun()
