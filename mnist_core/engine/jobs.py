@@ -5,7 +5,9 @@ the page that started it, so runs train in worker threads owned by one ``JobMana
 At most ``max_concurrent`` run at once (one by default: two jobs on a 2-core CPU each
 run at half speed, and both finish later than if they took turns); the rest wait in a
 first-come queue. Each job writes its run folder as it goes (see runs.py), and keeps
-its latest progress in memory for live panels to poll.
+its latest progress in memory for live panels to poll: its phase (training, evaluating
+with its own progress, stopping, saving), the loss of every batch reported, and a clock
+whose estimate of the time left counts the test passes too.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, load_mnist
+from mnist_core.engine.eta import RunClock, seconds_left
 from mnist_core.engine.runs import HEARTBEATS, RunStore, train_run, update_status
 from mnist_core.engine.train import BatchProgress
 
@@ -29,15 +32,53 @@ class Job:
     run_id: str
     config: TrainConfig
     stop_event: threading.Event = field(default_factory=threading.Event)
-    phase: str = "queued"  # queued, loading data, training, saving, finished, stopped, failed
+    # queued, loading data, training, evaluating, stopping, saving; then finished, stopped or failed
+    phase: str = "queued"
     message: str = ""  # what the data loader says, or why the job failed
     data_fraction: float | None = None
     latest: BatchProgress | None = None  # the last batch's progress
     submitted: float = field(default_factory=time.time)
+    batch_losses: list[tuple[float, float]] = field(default_factory=list)  # (epoch + fraction of it, loss)
+    history: list[dict] = field(default_factory=list)  # finished epochs' records, as the run's history holds them
+    eval_done: int = 0  # test images scored so far in the test pass under way
+    eval_total: int = 0  # test images in each test pass
+    passes_done: int = 0
+    training_started: float | None = None
+    eval_seconds: float = 0.0  # spent in finished test passes
+    eval_started: float | None = None  # of the test pass under way
 
     @property
     def active(self) -> bool:
-        return self.phase in ("queued", "loading data", "training", "saving")
+        return self.phase in ACTIVE_PHASES
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_event.is_set()
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """The run's time left, batches and test passes both; None until something was measured."""
+        p = self.latest
+        if p is None or self.training_started is None:
+            return None
+        now = time.time() if now is None else now
+        in_pass = now - self.eval_started if self.eval_started is not None else 0.0
+        test_images = self.eval_total or _test_images(self.config)
+        return seconds_left(RunClock(
+            batches_done=(p.epoch - 1) * p.batches + p.batch, total_batches=p.epochs * p.batches,
+            batch_size=self.config.batch_size,
+            training_seconds=now - self.training_started - self.eval_seconds - in_pass,
+            test_images_per_pass=test_images, passes_total=p.epochs, passes_done=self.passes_done,
+            images_into_pass=self.eval_done if self.eval_started is not None else 0,
+            eval_seconds=self.eval_seconds, eval_images=self.passes_done * test_images,
+        ))
+
+
+ACTIVE_PHASES = ("queued", "loading data", "training", "evaluating", "stopping", "saving")
+MAX_LOSS_POINTS = 3000  # the live loss line keeps every batch up to this many, then every other one
+
+
+def _test_images(config: TrainConfig) -> int:
+    return min(config.test_limit, 10_000) if config.test_limit else 10_000
 
 
 class JobManager:
@@ -81,6 +122,7 @@ class JobManager:
                 HEARTBEATS.remove(self.store.path(run_id))
                 return True
             job.stop_event.set()
+            job.phase = "stopping"
             return True
 
     def job(self, run_id: str) -> Job | None:
@@ -123,12 +165,35 @@ class JobManager:
                 job.message, job.data_fraction = message, fraction
 
             data = self._load_data(progress=data_progress)
-            job.phase, job.message = "training", ""
+            job.phase, job.message = ("stopping" if job.stopping else "training"), ""
+            job.training_started = time.time()
 
             def on_batch(progress: BatchProgress) -> None:
                 job.latest = progress
+                job.batch_losses.append((progress.epoch - 1 + progress.batch / progress.batches, progress.loss))
+                if len(job.batch_losses) > MAX_LOSS_POINTS:
+                    job.batch_losses = job.batch_losses[::2]
+                if not job.stopping:
+                    job.phase = "training"
 
-            result = train_run(path, job.config, data, on_batch=on_batch, stop=job.stop_event)
+            def on_eval(done: int, total: int) -> None:
+                job.eval_done, job.eval_total = done, total
+                if done == 0:
+                    job.eval_started = time.time()
+                if not job.stopping:
+                    job.phase = "evaluating" if done < total else "training"
+                if done >= total and job.eval_started is not None:
+                    job.eval_seconds += time.time() - job.eval_started
+                    job.eval_started, job.passes_done = None, job.passes_done + 1
+
+            def on_epoch(record) -> None:
+                job.history = [*job.history, record.to_dict()]  # a new list: a live panel may be reading the old
+
+            def on_saving() -> None:
+                job.phase = "saving"
+
+            result = train_run(path, job.config, data, on_batch=on_batch, on_epoch=on_epoch, stop=job.stop_event,
+                               on_eval=on_eval, on_saving=on_saving)
             job.phase = "stopped" if result.stopped else "finished"
         except Exception as exc:  # noqa: BLE001 - a failed job must be reported, never kill the worker
             job.phase, job.message = "failed", str(exc)
