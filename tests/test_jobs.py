@@ -94,6 +94,7 @@ def test_a_job_tells_its_phases_stopping_evaluating_and_saving(tmp_path, monkeyp
     release = __import__("threading").Event()
 
     def fake_train_run(path, config, data, on_batch, on_epoch, stop, on_eval, on_saving):
+        job = manager.job(path.name)  # not the test's own name for it: this thread can get here before it is set
         on_batch(BatchProgress(epoch=1, epochs=1, batch=4, batches=4, loss=2.0, running_acc=10.0, lr=0.01,
                                images_per_s=100.0, eta_s=0.0))
         seen["training"] = job.phase
