@@ -43,6 +43,9 @@ class TrainConfig:
     augment_fraction: float = 1.0  # share of training images that get the rotation/shift/zoom (and, apart, the jitter)
     brightness: float = 0.0  # random brightness change: pixels (0-1) plus an offset in ± brightness
     contrast: float = 0.0  # random contrast change: pixels (0-1) times a factor in 1 ± contrast
+    # Evaluate and keep an exponential moving average of the weights (0 = the trained weights themselves);
+    # 0.999 averages about the last thousand steps (engine/averaging.py).
+    ema_decay: float = 0.0
     network: str = ""  # "" = the step's own network; or a named trial network: "reference3762", "tiny2924"
     seed: int = 1  # seeds weights, shuffling, dropout and augmentation
     train_limit: int = 0  # use only the first N training images (0 = all 60,000); for demos and tests
@@ -113,6 +116,8 @@ def config_problems(config: TrainConfig) -> list[str]:
         problems.append("momentum must be in [0, 1)")
     if not 0 <= config.weight_decay < 1:
         problems.append("weight decay must be in [0, 1)")
+    if not 0 <= config.ema_decay < 1:
+        problems.append("EMA decay must be in [0, 1)")
     if not 0 <= config.dropout < 1:
         problems.append("dropout must be in [0, 1)")
     if config.optimizer not in OPTIMIZERS:

@@ -12,6 +12,9 @@ bar, the dashboard's live panel and the tests all watch the same loop. On a CUDA
 forward pass runs under bfloat16 autocast with channels-last images; on the CPU neither is
 used, and a seeded run gives the same numbers to the last bit as the trainer always has.
 
+With ``config.ema_decay`` set, an average of the weights (engine/averaging.py) is what each epoch
+evaluates and what the run returns.
+
 Setting ``stop`` (a ``threading.Event``) ends the run after the current batch; the epochs
 finished so far are kept, and so is the model as it was at the end of the last of them, so
 the returned model, its evaluation and the history agree. A run stopped before its first
@@ -31,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_core.engine.augment import augment_batch
+from mnist_core.engine.averaging import WeightAverage
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, load_mnist
 from mnist_core.engine.device import autocast_for, describe_device, memory_format_for, pick_device
@@ -169,6 +173,8 @@ def train(
     memory_format = memory_format_for(device)
     model = get_step(config.step).build_model(config).to(device, memory_format=memory_format)
     optimizer = build_optimizer(model, config)
+    average = WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
+    graded = average.model if average is not None else model  # the network evaluated, kept and returned
 
     # The whole set on the device once; every batch below is indexed and augmented there.
     train_x = _limit(resident(data.train_images, device), config.train_limit)
@@ -208,6 +214,8 @@ def train(
             loss = training_loss(log_probs.float(), labels, config.label_smoothing)
             loss.backward()
             optimizer.step()
+            if average is not None:
+                average.update()
 
             loss_sum += loss.detach() * len(labels)
             correct += (log_probs.argmax(1) == labels).sum()
@@ -233,9 +241,9 @@ def train(
                 ))
         if stopped:  # a partial epoch is not an epoch: only whole ones enter the history
             break
-        result = evaluate(model, test_x, test_y, device, on_progress=on_eval)
+        result = evaluate(graded, test_x, test_y, device, on_progress=on_eval)
         last_eval = result
-        kept_state = {name: value.detach().clone() for name, value in model.state_dict().items()}
+        kept_state = {name: value.detach().clone() for name, value in graded.state_dict().items()}
         record = EpochRecord(
             epoch=epoch,
             train_loss=loss_sum.item() / seen,
@@ -250,8 +258,8 @@ def train(
             on_epoch(record)
 
     if stopped and kept_state is not None:  # the partial epoch's updates are dropped with the partial epoch
-        model.load_state_dict(kept_state)
+        graded.load_state_dict(kept_state)
     return TrainResult(
-        model=model, config=config, history=history, final_eval=last_eval, stopped=stopped,
+        model=graded, config=config, history=history, final_eval=last_eval, stopped=stopped,
         device=describe_device(device), params=count_parameters(model),
     )
