@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.identity import identity_sidebar
 from ui.routing import mark_routed, page_wanted, query_wanted
 
 st.set_page_config(page_title="MNIST in under 10k parameters", page_icon=":material/pin:", layout="wide")
@@ -24,6 +25,7 @@ pages = {
 }
 mark_routed()
 page = st.navigation(pages)
+identity_sidebar()  # who is at this browser, on every page (ui/identity.py)
 wanted = page_wanted()
 if wanted is not None:
     # The page a link asked for before the router first ran, with its ?query (see ui/routing.py).

@@ -1,5 +1,5 @@
 """Compare runs: every shipped and user run in one table, selected runs' curves overlaid, the parameter-accuracy
-frontier with its leaderboard (ui/frontier.py), ONNX export, deletion."""
+frontier with its leaderboard (ui/frontier.py), ONNX export, deletion of your own runs (ui/run_admin.py)."""
 
 import pandas as pd
 import streamlit as st
@@ -7,8 +7,10 @@ import streamlit as st
 from mnist_core.lesson.report import shipped_run, shipped_run_problem, summarize
 from mnist_core.lesson.steps import STEPS
 from ui import frontier, run_views
+from ui.identity import current_actor
 from ui.onnx_download import onnx_download
 from ui.routing import through_the_router
+from ui.run_admin import delete_box
 from ui.state import run_store
 
 through_the_router(__file__)
@@ -35,6 +37,7 @@ def _row(label: str, run) -> dict:
         "s / epoch": round(summary.seconds_per_epoch, 1) if summary else None,
         "Device": run.status.get("device", ""),
         "Status": run.state,
+        "By": "shipped" if label.startswith("shipped") else (run.status.get("owner_name") or "command line"),
     }
 
 
@@ -57,16 +60,4 @@ if chosen:
 frontier.render(yours)
 onnx_download(all_runs, key="compare")
 
-if deletable:
-    with st.expander("Delete a run", expanded=bool(damaged)):
-        victim = st.selectbox("Run", list(deletable), key="compare_delete_pick")
-        sure = st.checkbox("Yes, delete this run and its files", key="compare_delete_confirm")
-        if st.button("Delete", disabled=not sure, key="compare_delete"):
-            run = deletable[victim]
-            if run.state in ("queued", "running"):
-                st.error("This run is still training (its process stamped it seconds ago): stop it first, on its "
-                         "step's page, or with Ctrl-C where it was started from the command line.")
-            else:
-                run_store().delete(run.run_id)
-                st.session_state.pop("compare_delete_confirm", None)
-                st.rerun()
+delete_box(deletable, current_actor(), expanded=bool(damaged))  # only runs this person may delete

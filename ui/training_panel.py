@@ -2,8 +2,10 @@
 
 Training runs in the shared JobManager's worker threads, never in the script thread,
 so the page stays responsive and a run outlives the page. The live panel is a fragment
-that polls once a second; when a run it was following ends, it reruns the whole page so
-the results appear.
+that polls every ``POLL_S`` seconds and reads only the job's memory (no file); its chart
+is rebuilt only when an epoch ends (live_chart.py), so a class watching costs training
+little. When a run it was following ends, it reruns the whole page so the results appear.
+Everybody sees every run of the step; only its owner or the teacher gets a live Stop.
 """
 
 from __future__ import annotations
@@ -12,10 +14,15 @@ import os
 
 import streamlit as st
 
+from mnist_core.engine.identity import NotAllowed
+from mnist_core.engine.jobs import QueueRefused
 from mnist_core.lesson.steps import Step
 
-from .charts import curves_figure
-from .state import job_manager, run_store
+from .identity import current_actor
+from .live_chart import epoch_curves
+from .state import job_manager
+
+POLL_S = 2.0  # seconds between a live panel's redraws; a batch takes well under that
 
 # Widgets for the recipe fields a step lets users edit: label, min, max, step, help.
 FIELD_WIDGETS = {
@@ -78,7 +85,12 @@ def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
             st.error(f"This recipe cannot train: {exc}")
             return
         network = f"Design · Step {step.number}'s recipe" if design else f"Step {step.number}"
-        run_id = job_manager().submit(config, label=f"{network} · seed {config.seed} · {images:,} img/epoch")
+        try:
+            run_id = job_manager().submit(config, current_actor(),
+                                          label=f"{network} · seed {config.seed} · {images:,} img/epoch")
+        except QueueRefused as exc:
+            st.warning(str(exc), icon=":material/hourglass_top:")
+            return
         st.session_state[f"{key}_selected_run"] = run_id
         st.toast("Training queued")
 
@@ -86,11 +98,15 @@ def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
 def _follow(job, key: str) -> None:
     """One active job: queue place, data loading, or epoch and run progress with growing curves."""
     manager = job_manager()
-    st.markdown(f"**Run `{job.run_id}`**: {job.phase}")
+    actor = current_actor()
+    mine = job.owner == actor.owner_id
+    who = "you" if mine else (job.owner_name or "the command line")
+    st.markdown(f"**Run `{job.run_id}`** by {who}: {job.phase}")
     if job.phase == "queued":
         position = manager.queue_position(job.run_id)
-        st.info(f"Waiting in the queue, place {position}. One run trains at a time on this machine; "
-                "this one starts when the runs ahead of it finish.")
+        slots = manager.max_concurrent
+        st.info(f"Waiting in the queue, place {position}. {slots} run(s) train at a time on this server and "
+                "students take turns, so each student's next run goes before anyone's second one.")
     elif job.phase == "loading data":
         st.progress(job.data_fraction or 0.0, text=job.message or "Loading MNIST")
     elif job.latest is not None:
@@ -104,12 +120,18 @@ def _follow(job, key: str) -> None:
         cols[1].metric("Train accuracy (this epoch)", f"{p.running_acc:.2f}%")
         cols[2].metric("Images / s", f"{p.images_per_s:,.0f}")
         cols[3].metric("Learning rate", f"{p.lr:.5f}")
-    run = run_store().get(job.run_id)
-    if run is not None and run.history:
-        st.plotly_chart(curves_figure({"this run": run.history}, height=340), key=f"{key}_live_{job.run_id}")
-    if st.button("Stop" if job.phase != "queued" else "Cancel", key=f"{key}_stop_{job.run_id}"):
-        manager.stop(job.run_id)
-        st.toast("Stopping after the current batch; what was trained is kept.")
+    history = job.history  # in memory: no file read per redraw
+    if history:
+        st.plotly_chart(epoch_curves(job.run_id, history), key=f"{key}_live_{job.run_id}")
+    allowed = manager.may_manage(job.run_id, actor)
+    label = "Stop" if job.phase != "queued" else "Cancel"
+    if st.button(label, key=f"{key}_stop_{job.run_id}", disabled=not allowed,
+                 help=None if allowed else f"Only {job.owner_name or 'its owner'} or the teacher can stop this run."):
+        try:
+            manager.stop(job.run_id, actor)
+            st.toast("Stopping after the current batch; what was trained is kept.")
+        except (NotAllowed, KeyError) as exc:
+            st.error(str(exc))
 
 
 def live_panel(step: Step | None, key: str | None = None) -> None:
@@ -119,7 +141,7 @@ def live_panel(step: Step | None, key: str | None = None) -> None:
     def followed_here(job) -> bool:
         return bool(job.config.design) if step is None else not job.config.design and job.config.step == step.number
 
-    @st.fragment(run_every=1.0)
+    @st.fragment(run_every=POLL_S)
     def panel() -> None:
         jobs = [job for job in job_manager().active_jobs() if followed_here(job)]
         active = {job.run_id for job in jobs}
@@ -129,8 +151,16 @@ def live_panel(step: Step | None, key: str | None = None) -> None:
             st.rerun()
         if not jobs:
             st.caption(f"No run of {'a design' if step is None else 'this step'} is training right now.")
-        for job in jobs:
+        actor = current_actor()
+        # In full: what trains, and the waiting runs this person may cancel; the rest of the queue in a line.
+        shown = [job for job in jobs if job.phase != "queued" or job.owner == actor.owner_id or actor.is_teacher]
+        for job in shown:
             with st.container(border=True):
                 _follow(job, key)
+        others = [job for job in jobs if job not in shown]
+        if others:
+            manager = job_manager()
+            st.caption("Also waiting: " + ", ".join(
+                f"{job.owner_name or 'command line'} (place {manager.queue_position(job.run_id)})" for job in others))
 
     panel()
