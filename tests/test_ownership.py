@@ -36,7 +36,7 @@ class HeldBackend:
     def capacity(self, default):
         return default
 
-    def following(self, run_id):
+    def following(self, path):
         return False
 
     def train_into(self, path, config, data, on_batch=None, on_epoch=None, stop=None, resume=False):

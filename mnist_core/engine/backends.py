@@ -47,8 +47,8 @@ class TrainingBackend(Protocol):
                    on_epoch: Callable | None = None, stop=None, resume: bool = False) -> TrainOutcome:
         """Train ``config`` into the run folder ``path``; see the module docstring."""
 
-    def following(self, run_id: str) -> bool:
-        """Is a job of an earlier dashboard process still training ``run_id`` (so it can be followed)?"""
+    def following(self, path: Path) -> bool:
+        """Is a job of an earlier dashboard process still training the run folder ``path`` (so it can be followed)?"""
 
 
 class LocalBackend:
@@ -70,7 +70,7 @@ class LocalBackend:
         update_status(path, backend=self.name, node=node)
         return TrainOutcome(result.stopped, result.device, result.params, node, len(result.history))
 
-    def following(self, run_id: str) -> bool:
+    def following(self, path: Path) -> bool:
         return False  # a thread dies with its process: nothing to follow after a restart
 
 

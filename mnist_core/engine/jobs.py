@@ -230,7 +230,7 @@ class JobManager:
         for run in self.store.list():
             saved = read_json(run.path / "status.json", {})  # its own state: a stale heartbeat reads as interrupted
             if isinstance(saved, dict) and saved.get("state") in ACTIVE_STATES \
-                    and run.status.get("backend") == self.backend.name and self.backend.following(run.run_id):
+                    and run.status.get("backend") == self.backend.name and self.backend.following(run.path):
                 HEARTBEATS.add(run.path)  # ours now: stamped at once, so it is not marked interrupted
                 job = Job(run.run_id, run.config, owner=run.status.get("owner", ""),
                           owner_name=run.status.get("owner_name", ""), phase="training", history=list(run.history))

@@ -6,7 +6,8 @@ in a background thread of an actor that asks Ray for ``MNIST_RAY_CPUS_PER_JOB`` 
 actor for the latest batch and the epochs finished since the last poll, writes them into
 the run folder itself, and at the end receives the weights and the final evaluation and
 saves the checkpoint and mistakes there: workers need no shared disk. MNIST goes to the
-object store once per dashboard process and every worker reads it from there; the code
+object store once per dashboard process (only the images a run uses: a demo run's 2,560,
+not all 70,000) and every worker reads it from there; the code
 goes with Ray's runtime environment (``py_modules``), so a worker node needs only Python,
 torch and Ray.
 
@@ -19,6 +20,7 @@ dashboard finds the ones still training and follows them again.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import platform
 import threading
@@ -28,10 +30,23 @@ from pathlib import Path
 import mnist_core
 from mnist_core.engine.backends import TrainOutcome
 from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.data import MnistTensors
 
 NAMESPACE = "mnist-dashboard"
 POLL_S = 0.5  # how often the dashboard asks a worker for news
 POLL_TIMEOUT_S = 60.0  # a worker that does not answer for this long is taken for dead
+
+
+DATA_REFS_KEPT = 4  # data sets kept in the object store: the full one and a few demo sizes
+
+
+def needed_part(data: MnistTensors, config: TrainConfig) -> MnistTensors:
+    """The images ``config`` uses: the first ``train_limit`` / ``test_limit`` (0 is all), as train() takes them."""
+    def first(tensor, limit):
+        return tensor[:limit].clone() if limit else tensor
+
+    return MnistTensors(first(data.train_images, config.train_limit), first(data.train_labels, config.train_limit),
+                        first(data.test_images, config.test_limit), first(data.test_labels, config.test_limit))
 
 
 class WorkerLost(RuntimeError):
@@ -47,8 +62,13 @@ def import_ray():
     return ray
 
 
-def actor_name(run_id: str) -> str:
-    return f"run-{run_id}"
+def actor_name(path: Path | str) -> str:
+    """The Ray name of the job training the run folder ``path``: unique per folder on the machine that keeps it.
+
+    Two studies' ``seed1`` folders, or two dashboards' runs folders, never share a name.
+    """
+    where = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:12]
+    return f"run-{Path(path).name}-{where}"
 
 
 class TrainWorker:
@@ -107,7 +127,7 @@ class RayBackend:
         self.cpus = max(1, int(os.environ.get("MNIST_RAY_CPUS_PER_JOB", "1")))
         self.gpus = float(os.environ.get("MNIST_RAY_GPUS_PER_JOB", "0"))
         self._lock = threading.Lock()
-        self._data_refs: dict[int, object] = {}  # id(MnistTensors) -> its object ref: MNIST is put once
+        self._data_refs: dict[tuple, object] = {}  # (id(data), train_limit, test_limit) -> its object ref
         self._worker_cls = None
 
     def _ray(self):
@@ -143,35 +163,44 @@ class RayBackend:
             slots = min(slots, resources.get("GPU", 0) // self.gpus)
         return max(1, int(slots))
 
-    def _data_ref(self, data):
-        with self._lock:
-            if id(data) not in self._data_refs:
-                self._data_refs = {id(data): import_ray().put(data)}  # keep one: a new load replaces the old
-            return self._data_refs[id(data)]
+    def _data_ref(self, data, config: TrainConfig):
+        """An object ref of the part of ``data`` that ``config`` trains and scores on, put once and shared.
 
-    def following(self, run_id: str) -> bool:
+        A demo run (``train_limit=2560``) ships 2,560 images, not all 70,000 (220 MB as float32).
+        """
+        key = (id(data), config.train_limit, config.test_limit)
+        with self._lock:
+            if key not in self._data_refs:
+                while len(self._data_refs) >= DATA_REFS_KEPT:
+                    self._data_refs.pop(next(iter(self._data_refs)))
+                self._data_refs[key] = import_ray().put(needed_part(data, config))
+            return self._data_refs[key]
+
+    def following(self, path: Path) -> bool:
         ray = self._ray()
         try:
-            ray.get_actor(actor_name(run_id), namespace=NAMESPACE)
+            ray.get_actor(actor_name(path), namespace=NAMESPACE)
         except ValueError:
             return False
         return True
 
     def train_into(self, path, config, data, on_batch=None, on_epoch=None, stop=None, resume=False) -> TrainOutcome:
-        from mnist_core.engine.runs import keep_alive, read_json, update_status, write_history
+        from mnist_core.engine.runs import keep_alive, read_json, update_status, write_history, write_json
 
         ray = self._ray()
         path = Path(path)
         if resume:  # a job an earlier dashboard process started: follow it from the epochs on disk
-            actor = ray.get_actor(actor_name(path.name), namespace=NAMESPACE)
+            actor = ray.get_actor(actor_name(path), namespace=NAMESPACE)
             history = read_json(path / "history.json", []) or []
         else:
             actor = self._worker_cls.options(
-                name=actor_name(path.name), namespace=NAMESPACE, lifetime="detached", num_cpus=self.cpus,
+                name=actor_name(path), namespace=NAMESPACE, lifetime="detached", num_cpus=self.cpus,
                 num_gpus=self.gpus, max_concurrency=2, max_restarts=0,
             ).remote(self.cpus)
-            actor.start.remote(config.to_dict(), self._data_ref(data))
+            actor.start.remote(config.to_dict(), self._data_ref(data, config))
             history = []
+            path.mkdir(parents=True, exist_ok=True)  # the CLI trains into a folder nobody made yet
+            write_json(path / "config.json", config.to_dict())
             write_history(path, history)
             update_status(path, started=time.time())
         update_status(path, state="running", pid=os.getpid(), backend=self.name, message="")
