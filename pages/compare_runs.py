@@ -22,7 +22,9 @@ shipped = {f"shipped · Step {n}": run for n in STEPS
            if n not in shipped_problems and (run := shipped_run(n)) is not None}
 your_runs, damaged = run_store().scan()
 yours = {run.label + f" · {run.run_id[-4:]}": run for run in your_runs}
-all_runs = shipped | yours
+# The command line's studies (seeds, schedules: runs/<study>/<run>), shown and ranked, deleted on disk.
+studies = {f"{run.path.parent.name}/{run.run_id} (Step {run.config.step})": run for run in run_store().study_runs()}
+all_runs = shipped | yours | studies
 
 
 def _row(label: str, run) -> dict:
@@ -57,7 +59,7 @@ chosen = st.multiselect("Runs to overlay", list(all_runs), default=default, key=
 if chosen:
     run_views.curves({label: all_runs[label] for label in chosen}, key="compare")
 
-frontier.render(yours)
+frontier.render(yours | studies)
 onnx_download(all_runs, key="compare")
 
 delete_box(deletable, current_actor(), expanded=bool(damaged))  # only runs this person may delete

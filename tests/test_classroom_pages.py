@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_core.engine import jobs
+from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.identity import Actor, NotAllowed
 from mnist_core.engine.runs import RunStore
 from tests.test_ownership import HeldBackend
@@ -164,3 +165,18 @@ def test_login_identity_needs_a_signed_in_subject():
     assert login_identity({"is_logged_in": True}, salt) is None
     owner, name = login_identity({"is_logged_in": True, "email": "x@y"}, salt)
     assert name == "x@y" and owner == login_identity({"is_logged_in": True, "email": "x@y", "name": "X"}, salt)[0]
+
+
+def test_a_command_line_study_appears_on_compare_runs_and_on_the_frontier(held, runs_dir):
+    """``seeds`` keeps its runs one folder down (runs/step2-seeds/...): listed like any other, by the command line."""
+    from tests.test_frontier import make_run
+
+    study = RunStore(runs_dir / "step2-seeds")
+    run = make_run(study, TrainConfig(step=2, epochs=2), [98.1, 98.7], 6_000)
+    ada = student("Ada")
+    ada.switch_page("pages/compare_runs.py").run()
+    assert not ada.exception
+    table = ada.dataframe[0].value
+    row = table[table["Run"].str.startswith(f"step2-seeds/{run.run_id}")]
+    assert list(row["By"]) == ["command line"] and list(row["Final test %"]) == [98.7]
+    assert any(f"step2-seeds/{run.run_id}" in option for option in ada.multiselect(key="compare_pick").options)

@@ -221,6 +221,36 @@ def test_a_restarted_dashboard_follows_live_ray_runs_and_marks_the_others_interr
 
 
 @inside
+def test_a_run_started_from_a_step_page_trains_on_ray_and_is_on_compare_runs(cluster, tmp_path, monkeypatch):
+    """The page does not know the backend: Start on Step 2 (AppTest) trains on Ray, and Compare runs lists the run."""
+    from streamlit.testing.v1 import AppTest
+
+    from mnist_core.engine.runs import RunStore
+    from ui.state import _job_manager_for
+
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(runs))
+    monkeypatch.setenv("MNIST_DEMO_TRAIN_LIMIT", "2560")
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    at.switch_page("pages/step_2.py").run()
+    at.number_input(key="step2_epochs").set_value(1)
+    at.button(key="step2_train").click().run()
+    assert not at.exception
+    manager = _job_manager_for(str(runs.resolve()))  # the page's JobManager, as every session of a server shares it
+    assert manager.backend.name == "ray"
+    (run,) = RunStore(runs).list()
+    ended(manager, run.run_id)
+    run = RunStore(runs).get(run.run_id)
+    assert run.state == "finished" and run.status["backend"] == "ray", run.status
+    at.switch_page("pages/compare_runs.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    row = table[table["Run"].str.endswith(run.run_id[-4:])]
+    assert list(row["Status"]) == ["finished"] and list(row["Device"]) == ["CPU (1 thread)"], row.to_dict()
+
+
+@inside
 def test_seeds_on_the_cluster_says_where_and_writes_its_table(tmp_path):
     """``python -m mnist_core seeds`` with MNIST_RAY_ADDRESS set: its seeds are Ray jobs, and it says so."""
     from mnist_core.engine.runs import read_run

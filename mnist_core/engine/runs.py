@@ -275,6 +275,20 @@ class RunStore:
         runs.sort(key=lambda r: r.status.get("created") or 0, reverse=True)
         return runs, [r for r in found if isinstance(r, DamagedRun)]
 
+    def study_runs(self) -> list[Run]:
+        """Runs the command line's studies keep one folder down (``runs/step2-seeds/seed1``), newest first.
+
+        Shown on Compare runs beside the dashboard's own; managed (deleted) with their study on disk.
+        """
+        if not self.root.is_dir():
+            return []
+        found = []
+        for study in sorted(self.root.iterdir()):
+            if study.is_dir() and not study.name.startswith(".") and inspect_run(study) is None:
+                found += [run for p in sorted(study.iterdir()) if p.is_dir() and not p.name.startswith(".")
+                          and (run := read_run(p)) is not None]
+        return sorted(found, key=lambda r: r.status.get("created") or r.status.get("started") or 0, reverse=True)
+
     def list(self) -> list[Run]:
         """All runs whose files make sense, newest first."""
         return self.scan()[0]
