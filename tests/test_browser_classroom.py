@@ -57,12 +57,21 @@ def test_two_students_cannot_stop_each_others_runs_and_both_finish(browser, app_
         expect(ada.get_by_role("button", name="Stop")).to_be_enabled()
         expect(ada.get_by_role("button", name="Cancel")).to_have_count(0)
         ada.screenshot(path=screenshot_dir / "classroom-ada.png", full_page=True)
-        # Both finish: each student's page offers their finished run.
+        # Both finish: each student's page offers their own finished run, and only theirs.
         for page in (ada, bob):
-            expect(page.get_by_text(re.compile(r"Your run"))).to_be_visible(timeout=600_000)
+            expect(page.get_by_text("No run of this step is training right now.")).to_be_visible(timeout=600_000)
+            page.reload()
+            wait_for_app(page)
+            page.get_by_role("tab", name=re.compile("Train it yourself")).click()
+            mine = page.get_by_role("combobox", name="Your run")
+            expect(mine).to_have_value(re.compile(r"\(finished\)$"), timeout=120_000)
+            mine.click()  # the list holds one run, the student's own, though two have finished on this server
+            expect(page.get_by_role("option")).to_have_count(1)
+            page.keyboard.press("Escape")
+        bob.screenshot(path=screenshot_dir / "classroom-bob-finished.png", full_page=True)
         bob.get_by_test_id("stSidebarNav").get_by_text("Compare runs", exact=True).click()
         wait_for_app(bob)
-        table = bob.get_by_test_id("stDataFrame")
+        table = bob.get_by_test_id("stDataFrame").first  # the runs table (the leaderboard is the second)
         expect(table).to_be_visible()
         bob.screenshot(path=screenshot_dir / "classroom-compare.png", full_page=True)
         expect(bob.get_by_test_id("stException")).to_have_count(0)

@@ -123,7 +123,8 @@ def identity_sidebar() -> Actor:
                 st.button("Sign in", on_click=st.login, key="identity_login", type="primary")
                 st.caption("Or carry on without signing in: this browser's address keeps who you are.")
         if not st.user.get("is_logged_in"):
-            st.text_input("Your name", value=st.session_state.get(_NAME) or "", key="identity_name_input",
+            typed = st.session_state.get(_NAME) or identity.clean_name(st.query_params.get(NAME_PARAM), "")
+            st.text_input("Your name", value=typed, key="identity_name_input",
                           placeholder=actor.name, on_change=_save_name, max_chars=40,
                           help="Shown next to your runs. This page's address remembers you: bookmark it to come "
                                "back to your runs, and do not share it (whoever has it can stop your runs).")

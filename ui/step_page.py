@@ -15,7 +15,8 @@ from mnist_core.lesson.report import ASSETS_DIR, analyse, shipped_run, shipped_r
 from mnist_core.lesson.steps import Step, get_step, trials_markdown
 
 from . import batchnorm_spread, run_views
-from .state import run_store, training_device
+from .identity import current_actor
+from .state import job_manager, run_store, training_device
 from .training_panel import live_panel, recipe_form
 
 
@@ -112,8 +113,13 @@ def _mistakes(step: Step, shipped: Run | None) -> None:
 
 def _your_runs(step: Step, shipped: Run | None) -> None:
     key = f"step{step.number}"
+    actor, teacher_set = current_actor(), job_manager().teacher.configured
+    # Yours: the runs you started (the teacher: all); on a machine without a teacher password, the
+    # command line's too, since its one user started them.
     runs = [r for r in run_store().list()
-            if r.config.step == step.number and not r.config.design and r.state in ENDED_STATES]
+            if r.config.step == step.number and not r.config.design and r.state in ENDED_STATES
+            and (actor.is_teacher or r.status.get("owner", "") == actor.owner_id
+                 or (not r.status.get("owner") and not teacher_set))]
     if not runs:
         st.caption("Your finished runs of this step will appear here.")
         return
