@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from mnist_core.engine.augment import BACKGROUND
 from mnist_core.engine.schedule import apply_schedule
-from mnist_core.engine.train import build_optimizer, seed_everything, train, training_loss
+from mnist_core.engine.train import seed_everything, train, training_loss
 from mnist_core.lesson.steps import get_step
 
 pytestmark = pytest.mark.real_data
@@ -61,11 +61,18 @@ def _old_evaluate(model, images, labels):
     return total_loss / len(labels), 100.0 * correct / len(labels)
 
 
+def torch_optimizer(model, config):
+    """torch.optim's own optimizer for the recipe: the trainer's SGD must give its numbers to the bit."""
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
 def reference_train(config, data):
     """The loop as it was: returns (history without the timings, model)."""
     generator = seed_everything(config.seed)
     model = get_step(config.step).build_model(config)
-    optimizer = build_optimizer(model, config)
+    optimizer = torch_optimizer(model, config)
     def limit(tensor, n):
         return tensor[:n] if n else tensor
 
@@ -100,14 +107,17 @@ def reference_train(config, data):
     return history, model
 
 
-# Each shipped step's recipe, and one that turns on every other path (Adam, OneCycle, shift, zoom,
-# label smoothing); 2,560 images, two epochs, a partial last batch (2,560 is not a multiple of 384).
+# Each shipped step's recipe, one that turns on every other path (Adam, OneCycle, shift, zoom,
+# label smoothing) and SGD's momentum and weight decay against torch.optim.SGD; 2,560 images, two
+# epochs, a partial last batch (2,560 is not a multiple of 384).
 CASES = {
     "step1": get_step(1).recipe,
     "step4": get_step(4).recipe,
     "step5": get_step(5).recipe,
     "every option": get_step(4).recipe.with_(optimizer="adam", lr=0.01, scheduler="onecycle", translate=0.1,
                                              scale=0.1, label_smoothing=0.1, batch_size=384),
+    # SGD with its momentum cycled by OneCycle and weight decay: every branch of the trainer's own SGD.
+    "sgd, cycled momentum, weight decay": get_step(4).recipe.with_(scheduler="onecycle", lr=0.05, weight_decay=5e-4),
 }
 
 

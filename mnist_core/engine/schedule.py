@@ -14,8 +14,6 @@ from __future__ import annotations
 import math
 from itertools import pairwise
 
-import torch
-
 from mnist_core.engine.config import TrainConfig
 
 ONECYCLE_DIV = 25.0  # start lr = peak / 25
@@ -60,8 +58,11 @@ def lr_and_momentum(config: TrainConfig, step: int, steps_per_epoch: int) -> tup
     return _cosine(peak, final, min(fraction, 1.0)), _cosine(low_m, high_m, min(fraction, 1.0))
 
 
-def apply_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, step: int, steps_per_epoch: int) -> float:
-    """Set the optimizer's lr (and momentum, where it has one) for batch ``step``; return the lr."""
+def apply_schedule(optimizer, config: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    """Set the optimizer's lr (and momentum, where it has one) for batch ``step``; return the lr.
+
+    ``optimizer`` is anything with torch.optim's ``param_groups``: our SGD or a torch.optim one.
+    """
     lr, momentum = lr_and_momentum(config, step, steps_per_epoch)
     for group in optimizer.param_groups:
         group["lr"] = lr

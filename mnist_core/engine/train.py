@@ -34,6 +34,7 @@ from mnist_core.engine.device import autocast_for, describe_device, memory_forma
 from mnist_core.engine.evaluate import EvalResult, evaluate
 from mnist_core.engine.models import count_parameters
 from mnist_core.engine.schedule import apply_schedule
+from mnist_core.engine.sgd import SGD
 from mnist_core.lesson.steps import get_step
 
 
@@ -85,10 +86,11 @@ def seed_everything(seed: int, device: torch.device | str = "cpu") -> torch.Gene
     return torch.Generator(device=device).manual_seed(seed)
 
 
-def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+def build_optimizer(model: nn.Module, config: TrainConfig) -> SGD | torch.optim.Optimizer:
+    """The recipe's optimizer: our SGD (torch.optim.SGD's numbers, without importing the compiler), or Adam."""
     if config.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    return SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
 def training_loss(log_probs: torch.Tensor, labels: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
