@@ -49,13 +49,14 @@ def test_two_students_cannot_stop_each_others_runs_and_both_finish(browser, app_
         _start_step2(bob)
         # Bob sees Ada's run, named, with a Stop he cannot press; his own waiting run has a live Cancel.
         expect(bob.get_by_text(re.compile(r"by Ada: (loading data|training)"))).to_be_visible()
-        expect(bob.get_by_role("button", name="Stop")).to_be_disabled()
-        expect(bob.get_by_role("button", name="Cancel")).to_be_enabled()
+        # (The page's own buttons: while a script runs, Streamlit's status widget shows a "Stop" too.)
+        expect(bob.get_by_test_id("stButton").get_by_role("button", name="Stop")).to_be_disabled()
+        expect(bob.get_by_test_id("stButton").get_by_role("button", name="Cancel")).to_be_enabled()
         bob.screenshot(path=screenshot_dir / "classroom-bob-sees-ada.png", full_page=True)
         # Ada's own Stop is live; Bob's waiting run is one line, with no button for her.
         expect(ada.get_by_text("Also waiting: Bob (place 1)")).to_be_visible()
-        expect(ada.get_by_role("button", name="Stop")).to_be_enabled()
-        expect(ada.get_by_role("button", name="Cancel")).to_have_count(0)
+        expect(ada.get_by_test_id("stButton").get_by_role("button", name="Stop")).to_be_enabled()
+        expect(ada.get_by_test_id("stButton").get_by_role("button", name="Cancel")).to_have_count(0)
         ada.screenshot(path=screenshot_dir / "classroom-ada.png", full_page=True)
         # Both finish: each student's page offers their own finished run, and only theirs.
         for page in (ada, bob):
