@@ -62,7 +62,8 @@ def _model_choices() -> dict[str, Path]:
         if checkpoint.is_file():
             choices[f"Step {number} · {step.title} (shipped)"] = checkpoint
     for run in RunStore().list():
-        if run.state in ("finished", "stopped") and run.checkpoint.is_file():
+        # A run stopped before its first epoch ended was never graded: it is no model to choose.
+        if run.state in ("finished", "stopped") and run.history and run.checkpoint.is_file():
             choices[f"Your run · {run.label} · {run.run_id[-4:]}"] = run.checkpoint
     return choices
 

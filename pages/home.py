@@ -4,10 +4,14 @@ import pandas as pd
 import streamlit as st
 
 from mnist_core.engine.models import count_parameters
-from mnist_core.lesson.report import shipped_run, shipped_run_problem, shipped_seeds_summary, summarize
+from mnist_core.lesson.report import shipped_run, shipped_run_problem, summarize
+from mnist_core.lesson.seed_tables import recipe_seed_summary
 from mnist_core.lesson.steps import BEYOND_LESSON_PARAM_BUDGET, EPOCH_BUDGET, PARAM_BUDGET, STEPS, TARGET_ACC
+from ui import presentation
 from ui.charts import metric_figure
+from ui.lesson_nav import previous_next, step_page
 from ui.routing import through_the_router
+from ui.run_colours import colours_of
 from ui.run_views import shipped_problem_notice
 from ui.state import training_device
 
@@ -23,19 +27,20 @@ digits, with **fewer than {PARAM_BUDGET:,} parameters**, trained for **at most {
 We get there in four steps. Each one sets a **Target**, looks at the **Results**, and draws an **Analysis**
 that motivates the next step. Step 5 then goes beyond the lesson: the same target with at most
 {BEYOND_LESSON_PARAM_BUDGET:,} parameters, about half, reached with depthwise-separable blocks and a smoother
-activation. Open a step in the menu to read its story, look at its network and its mistakes, and train it
-yourself.
+activation. Open a step (a row of the table, *Next*, or the menu) to read its story, look at its network and
+its mistakes, and train it yourself.
 """
 )
+previous_next("pages/home.py", where="top")
 
-rows, histories, problems = [], {}, {}
+rows, shipped, problems = [], {}, {}
 for number, step in STEPS.items():
     problems[number] = shipped_run_problem(number)
     run = None if problems[number] else shipped_run(number)  # damaged or unfinished numbers are not shown
     summary = summarize(run.history) if run else None
-    seeds = shipped_seeds_summary(number)
+    seeds = recipe_seed_summary(number)  # the same source the step's own page quotes
     if summary:
-        histories[f"Step {number}"] = run.history
+        shipped[f"Step {number}"] = run
     rows.append({
         "Step": f"{number}. {step.title}",
         "Params": count_parameters(step.build_model()),
@@ -43,7 +48,7 @@ for number, step in STEPS.items():
         "Ours: best test %": round(summary.best_test_acc, 2) if summary else None,
         "Ours: final test %": round(summary.final_test_acc, 2) if summary else None,
         "Target met at the end": (summary.final_test_acc > TARGET_ACC) if summary else None,
-        "Over seeds: mean final %": seeds["mean_final_test_acc"] if seeds else None,
+        "Over seeds: mean final %": seeds.mean_final if seeds else None,
     })
 
 st.subheader("The steps")
@@ -56,24 +61,29 @@ percent_columns = [column for column in steps_table.columns if column.endswith("
 # lesson, no seed table): Streamlit would print "None" in an empty number cell.
 for column in percent_columns:
     steps_table[column] = [NO_FIGURE if pd.isna(value) else f"{value:.2f}" for value in steps_table[column]]
-st.dataframe(steps_table, hide_index=True, column_config={
-    "Step": st.column_config.TextColumn(help="Open the step in the menu for its story"),
+picked = st.dataframe(steps_table, hide_index=True, on_select="rerun", selection_mode="single-row",
+                      key="home_steps_table", column_config={
+    "Step": st.column_config.TextColumn(help="Click a row to open its step"),
     "Params": st.column_config.NumberColumn(format="localized"),
     **{column: st.column_config.TextColumn(alignment="right") for column in percent_columns},
     "Target met at the end": st.column_config.CheckboxColumn(help="By the shipped run (one seed)"),
     "Over seeds: mean final %": st.column_config.TextColumn(
         alignment="right",
-        help="Mean final test accuracy of the step's recipe over several seeds (python -m mnist_core seeds), "
-             "where it was measured"),
+        help="Mean final test accuracy of the step's recipe over several seeds (the seeds and schedules "
+             "commands), where it was measured"),
 })
+if picked.selection.rows:  # a row is a link to its step
+    st.switch_page(step_page(list(STEPS)[picked.selection.rows[0]]), query_params=presentation.query())
 st.caption("The source lesson quotes its best epoch only (and has no Step 5); ours shows the best and the final "
            "epoch of the runs shipped in `assets/` (made by `python -m mnist_core reproduce`). A shipped run is one "
-           "seed: where a recipe was also trained over several seeds, the last column is their mean.")
+           "seed: where a recipe was also trained over several seeds, the last column is their mean. "
+           "Click a row to open its step.")
 
 st.subheader("Test accuracy per epoch")
-if histories:
-    st.plotly_chart(metric_figure(histories, "test_acc", "test accuracy (%)"), key="home_steps_plot")
+if shipped:
+    presentation.plot(metric_figure({label: run.history for label, run in shipped.items()}, "test_acc",
+                                    "test accuracy (%)", colours=colours_of(shipped)), key="home_steps_plot")
 else:
     st.warning("No shipped runs found in assets/: run `python -m mnist_core reproduce` to make them.")
 
-st.info(f"Training on this machine uses: **{training_device()}**.", icon="🖥️")
+st.info(f"Training on this machine uses: **{training_device()}**.", icon=":material/computer:")

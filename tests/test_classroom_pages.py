@@ -178,5 +178,5 @@ def test_a_command_line_study_appears_on_compare_runs_and_on_the_frontier(held, 
     assert not ada.exception
     table = ada.dataframe[0].value
     row = table[table["Run"].str.startswith(f"step2-seeds/{run.run_id}")]
-    assert list(row["By"]) == ["command line"] and list(row["Final test %"]) == [98.7]
+    assert list(row["By"]) == ["command line"] and list(row["Final test %"]) == ["98.70"]
     assert any(f"step2-seeds/{run.run_id}" in option for option in ada.multiselect(key="compare_pick").options)

@@ -84,7 +84,7 @@ def test_compare_runs_draws_a_design_run_and_ranks_only_whole_runs(runs_dir):
     store = RunStore(runs_dir)
     design = design_from_step(4).to_json()
     make_run(store, STEPS[4].recipe.with_(design=design, epochs=1, train_limit=2560), [97.0], 9436)  # a demo
-    whole = make_run(store, STEPS[4].recipe.with_(design=design), [99.0] * 14 + [99.6], 3210)
+    make_run(store, STEPS[4].recipe.with_(design=design), [99.0] * 14 + [99.6], 3210)
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     app.switch_page("pages/compare_runs.py").run()
     assert not app.exception
@@ -101,6 +101,8 @@ def test_compare_runs_draws_a_design_run_and_ranks_only_whole_runs(runs_dir):
                   and shape.get("x0") == shape.get("x1")) == [5000, 10_000]
     assert any(shape.get("y0") == 99.4 for shape in spec["layout"]["shapes"])
     board = next(d.value for d in app.dataframe if "Rank" in d.value.columns)
-    assert board["Params"].tolist()[0] == 3210 and whole.label in board["Network"].tolist()[0]
+    assert board["Params"].tolist()[0] == 3210
+    assert board["Network"].tolist()[0].startswith("Design · Step 4's recipe")  # named, never its JSON
+    assert "{" not in board["Network"].tolist()[0]
     assert 9436 not in board[board["From"] == "your designs"]["Params"].tolist()  # the demo run stays off
     assert app.selectbox(key="compare_onnx_pick")  # ONNX export offered for runs with a checkpoint

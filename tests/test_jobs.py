@@ -83,3 +83,45 @@ def test_runs_whose_heartbeat_stopped_show_as_interrupted_whatever_their_pid(tmp
     saved = json.loads((orphan.path / "status.json").read_text())
     assert saved["state"] == "interrupted" and "0 epoch(s) were saved" in saved["message"]
     assert store.get(alive.run_id).state == "running"
+
+
+def test_a_job_tells_its_phases_stopping_evaluating_and_saving(tmp_path, monkeypatch, mnist):
+    """Issue 12: after Stop the panel still said "training", and a test pass showed a frozen bar."""
+    from mnist_core.engine import jobs
+    from mnist_core.engine.train import BatchProgress
+
+    seen = {}
+    release = __import__("threading").Event()
+
+    def fake_train_run(path, config, data, on_batch, on_epoch, stop, on_eval, on_saving):
+        job = manager.job(path.name)  # not the test's own name for it: this thread can get here before it is set
+        on_batch(BatchProgress(epoch=1, epochs=1, batch=4, batches=4, loss=2.0, running_acc=10.0, lr=0.01,
+                               images_per_s=100.0, eta_s=0.0))
+        seen["training"] = job.phase
+        on_eval(0, 2000)
+        on_eval(1000, 2000)
+        seen["evaluating"] = (job.phase, job.eval_done, job.eval_total)
+        seen["eta while evaluating"] = job.seconds_left()
+        on_eval(2000, 2000)
+        seen["after the pass"] = job.phase
+        release.wait(10)  # the test presses Stop here
+        seen["after stop"] = job.phase
+        on_saving()
+        seen["saving"] = job.phase
+        return type("Result", (), {"stopped": True})()
+
+    monkeypatch.setattr(jobs, "train_run", fake_train_run)
+    manager = JobManager(RunStore(tmp_path / "runs"), load_data=lambda progress: mnist)
+    run_id = manager.submit(QUICK)
+    job = manager.job(run_id)
+    while "after the pass" not in seen:
+        assert job.phase != "failed", job.message
+    assert manager.stop(run_id) and job.phase == "stopping"
+    release.set()
+    assert manager.wait(run_id, 30)
+    assert seen["training"] == "training"
+    assert seen["evaluating"] == ("evaluating", 1000, 2000)
+    assert seen["eta while evaluating"] is not None and seen["eta while evaluating"] > 0  # the pass is not done
+    assert seen["after the pass"] == "training"
+    assert seen["after stop"] == "stopping" and seen["saving"] == "saving"
+    assert job.phase == "stopped" and job.batch_losses == [(1.0, 2.0)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mnist_core.lesson.report import analyse, shipped_seeds_summary, summarize
+from mnist_core.lesson.steps import get_step
 
 
 def history(test_accs, train_accs=None):
@@ -31,8 +32,28 @@ def test_summary_has_best_and_final_and_the_first_epoch_past_the_target():
 ])
 def test_analysis_reads_the_train_test_gap(train_gap, phrase):
     tests = [99.0, 99.2]
-    lines = analyse(history(tests, [t + train_gap for t in tests]), params=9_436)
+    lines = analyse(history(tests, [t + train_gap for t in tests]), params=9_436, config=get_step(4).recipe)
     assert any(phrase in line for line in lines)
+
+
+@pytest.mark.parametrize("step, named, not_named", [
+    (1, [], ["dropout", "augmentation"]),  # neither: the sentence must not blame them
+    (2, ["dropout (5%)"], ["augmentation"]),  # issue 12: Step 2 was told augmentation made training harder
+    (3, ["dropout (5%)", "augmentation (±7° rotation)"], []),
+])
+def test_the_sentence_about_test_above_train_names_only_what_the_recipe_has(step, named, not_named):
+    tests = [99.0, 99.2]
+    text = " ".join(analyse(history(tests, [t - 1.0 for t in tests]), 9_436, config=get_step(step).recipe))
+    assert "not overfitting" in text
+    assert all(word in text for word in named), text
+    assert not any(word in text for word in not_named), text
+
+
+def test_a_quick_run_says_how_many_images_its_numbers_come_from():
+    config = get_step(2).recipe.with_(train_limit=2_560, test_limit=2_000)
+    text = " ".join(analyse(history([90.0, 95.0]), 9_436, config=config))
+    assert "first 2,000 test images" in text and "2,560 of the 60,000 training images" in text
+    assert "the 10,000 test images" in " ".join(analyse(history([90.0]), 9_436, config=get_step(2).recipe))
 
 
 def test_analysis_says_whether_the_target_was_reached_and_held():

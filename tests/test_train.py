@@ -208,3 +208,45 @@ def test_a_step4_recipe_trains_its_first_batches_exactly_as_before_the_step6_opt
         optimizer.step()
         expected.append(loss.item())
     assert losses == expected
+
+
+def test_each_test_pass_reports_its_own_progress(mnist):
+    passes = []
+    train(TINY.with_(epochs=2), mnist, on_eval=lambda done, total: passes.append((done, total)))
+    assert passes == [(0, 500), (500, 500)] * 2  # EVAL_BATCH is 1,000: one batch of the 500 test images
+
+
+def test_a_run_stopped_before_its_first_epoch_ended_is_not_graded(mnist, tmp_path):
+    """Issue 12: such a run showed a full confusion matrix and was offered as a model."""
+    from mnist_core.engine.runs import read_run, train_run
+
+    stop = threading.Event()
+    stop.set()  # before the first batch
+    result = train(TINY, mnist, stop=stop)
+    assert result.stopped and result.history == [] and result.final_eval is None
+
+    stop_after_two = threading.Event()
+
+    def stop_soon(progress) -> None:
+        if progress.batch == 1:  # the first batch of an epoch is always reported
+            stop_after_two.set()
+
+    train_run(tmp_path / "run", TINY, mnist, on_batch=stop_soon, stop=stop_after_two)
+    run = read_run(tmp_path / "run")
+    assert run.state == "stopped" and run.history == []
+    assert run.evaluation is None and run.mistakes() is None and not run.checkpoint.exists()
+    assert "nothing was evaluated" in run.status["message"]
+
+
+def test_a_stopped_run_returns_the_model_of_its_last_finished_epoch(mnist):
+    """What is saved, its evaluation and its history agree: the partial epoch is dropped whole."""
+    stop = threading.Event()
+
+    def stop_in_epoch_two(progress) -> None:
+        if progress.epoch == 2 and progress.batch == 3:
+            stop.set()
+
+    result = train(TINY, mnist, on_batch=stop_in_epoch_two, stop=stop, progress_every_s=0)  # every batch
+    assert result.stopped and len(result.history) == 1
+    again = evaluate(result.model, mnist.test_images[:500], mnist.test_labels[:500])
+    assert again.accuracy == result.final_eval.accuracy == result.history[0].test_acc

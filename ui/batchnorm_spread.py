@@ -14,6 +14,8 @@ from mnist_core.explain.digits import test_digits
 from mnist_core.explain.spread import block_spreads, shared_histograms
 from mnist_core.lesson.report import shipped_run_path
 
+from . import presentation
+from .charts import readable
 from .inside_charts import spread_figure
 
 BATCH = 512  # test digits: enough for smooth histograms, a fraction of a second per model
@@ -58,7 +60,7 @@ def render() -> None:
         f"ranges from **{low_1:.2f} to {high_1:.2f}** across the six blocks, so each layer must work at a scale "
         f"the one before it happened to produce; with BatchNorm it stays between **{low_2:.2f} and {high_2:.2f}**.")
     figure = spread_figure([edges_and_hists[name] for name in names], hists, names)
-    st.plotly_chart(figure, key="step2_spread_histograms")
+    presentation.plot(readable(figure), key="step2_spread_histograms")
     rows = ["| block | Step 1 spread (std) | Step 2 spread (std) | Step 1 exact zeros | Step 2 exact zeros |",
             "|---|---:|---:|---:|---:|"]
     rows += [f"| {a.name} | {a.std:.2f} | {b.std:.2f} | {a.zero_share:.0%} | {b.zero_share:.0%} |"

@@ -1,79 +1,197 @@
-"""Plotly figures for the dashboard. Pure builders: histories in, figures out, no Streamlit."""
+"""Plotly figures for the dashboard. Pure builders: histories in, figures out, no Streamlit.
+
+Every figure is readable from the back of a classroom: no text under ``MIN_FONT_PX``,
+axes that fit all the data shown, whole-number epoch ticks, and the target label above
+its line. A run keeps one colour on every figure (``ui/run_colours.py`` picks it); a
+caller passes it in ``colours``.
+"""
 
 from __future__ import annotations
+
+import math
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from mnist_core.lesson.steps import TARGET_ACC
 
-# One colour per curve, stable across figures; train curves dashed, test curves solid.
+MIN_FONT_PX = 14  # the smallest text on any figure (projector-readable)
+# Fallback colours for callers that pass none, in order.
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+
+def _colour(label: str, i: int, colours: dict[str, str] | None) -> str:
+    return (colours or {}).get(label) or PALETTE[i % len(PALETTE)]
 
 
 def _target_line(fig: go.Figure, **where) -> None:
     fig.add_hline(y=TARGET_ACC, line_dash="dot", line_color="#444", annotation_text=f"{TARGET_ACC:.2f}% target",
-                  annotation_position="bottom right", **where)
+                  annotation_position="top left", annotation_font_size=MIN_FONT_PX, **where)
 
 
-def zoomed_accuracy_range(histories: dict[str, list[dict]]) -> list[float]:
-    """Zoom the accuracy axis onto the last percents, where the lesson happens.
+def accuracy_range(histories: dict[str, list[dict]]) -> list[float]:
+    """An accuracy axis that holds every point shown, train and test, with a little room below."""
+    values = [h[m] for history in histories.values() for h in history for m in ("train_acc", "test_acc")]
+    if not values:
+        return [0.0, 100.0]
+    low = min([*values, TARGET_ACC])
+    pad = max((100.0 - low) * 0.05, 0.05)
+    return [max(low - pad, 0.0), 100.0 + pad / 2]
 
-    The lower edge sits just under every run's final accuracy (and at most at 97%), so
-    each run's end stays in view while a first epoch far below the rest does not flatten
-    every curve; double-clicking the plot autoscales to show everything.
+
+def epoch_ticks(epochs: int) -> dict:
+    """Whole-number epoch ticks: every epoch up to 8, then every second (15 epochs: 1, 3, ... 15) or more.
+
+    Fewer ticks keep the labels upright in projector-sized type on a half-width plot.
     """
-    finals = [history[-1][m] for history in histories.values() if history for m in ("train_acc", "test_acc")]
-    return [max(min([97.0, *finals]) - 0.3, 0.0), 100.0]
+    return {"tickmode": "linear", "tick0": 1, "dtick": max(1, math.ceil(epochs / 8)), "tickformat": "d",
+            "range": [0.5 if epochs <= 1 else 0.3, max(epochs, 1) + 0.5]}
 
 
-def curves_figure(histories: dict[str, list[dict]], height: int = 420) -> go.Figure:
-    """Accuracy (left) and loss (right) per epoch; train dashed, test solid; one colour per run."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Accuracy (%)", "Loss"), horizontal_spacing=0.08)
+def log_ticks(values: list[float]) -> list[float]:
+    """1-2-5 ticks spanning ``values`` on a log axis: several labelled ticks even inside one decade.
+
+    Plotly's own log ticks give one label per decade plus digits in small type (10.5 px).
+    """
+    positive = [v for v in values if v > 0]
+    if not positive:
+        return []
+    low, high = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
+    ticks = [m * 10.0 ** k for k in range(low, high + 1) for m in (1, 2, 5)]
+    inside = [t for t in ticks if min(positive) / 1.5 <= t <= max(positive) * 1.5]
+    return inside or ticks
+
+
+def _base_layout(fig: go.Figure, height: int, top: int = 40, legend_y: float = 1.02) -> None:
+    """Fonts, margins, and the legend on top, where it stays on screen however tall the page is."""
+    fig.update_layout(height=height, font={"size": MIN_FONT_PX}, margin={"t": top, "b": 50, "l": 60, "r": 20},
+                      legend={"orientation": "h", "y": legend_y, "yanchor": "bottom", "x": 0,
+                              "font": {"size": MIN_FONT_PX}},
+                      hoverlabel={"font_size": MIN_FONT_PX})
+    _axis_fonts(fig, MIN_FONT_PX)
+    fig.update_annotations(font_size=max(MIN_FONT_PX, 16))
+
+
+def _axis_fonts(fig: go.Figure, size: int) -> None:
+    # Set on the axes themselves: Streamlit's plotly theme gives tick labels 12 px, whatever the layout's font says.
+    fig.update_xaxes(tickfont_size=size, title_font_size=size)
+    fig.update_yaxes(tickfont_size=size, title_font_size=size)
+
+
+def curves_figure(histories: dict[str, list[dict]], height: int = 460, colours: dict[str, str] | None = None,
+                  batch_losses: dict[str, list[tuple[float, float]]] | None = None, epochs: int | None = None
+                  ) -> go.Figure:
+    """Accuracy (left) and loss (right) per epoch; train dashed, test solid; one colour per run.
+
+    ``batch_losses`` adds each batch's loss (x = epoch reached, fractional) as a thin line on
+    the loss plot: the curve that moves while a run trains. ``epochs`` widens the epoch axis
+    to a run's planned length.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Accuracy (%)", "Loss (log scale)"), horizontal_spacing=0.1)
     for i, (label, history) in enumerate(histories.items()):
-        color = PALETTE[i % len(PALETTE)]
-        epochs = [h["epoch"] for h in history]
+        color = _colour(label, i, colours)
+        epoch_numbers = [h["epoch"] for h in history]
         for metric, col, dash, kind in (
             ("train_acc", 1, "dash", "train"), ("test_acc", 1, "solid", "test"),
             ("train_loss", 2, "dash", "train"), ("test_loss", 2, "solid", "test"),
         ):
             fig.add_trace(go.Scatter(
-                x=epochs, y=[h[metric] for h in history], mode="lines+markers", name=f"{label} · {kind}",
-                legendgroup=label, showlegend=col == 1, line={"color": color, "dash": dash},
+                x=epoch_numbers, y=[h[metric] for h in history], mode="lines+markers", name=f"{label} · {kind}",
+                legendgroup=label, showlegend=col == 1, line={"color": color, "dash": dash, "width": 3},
+                marker={"size": 8},
                 hovertemplate=f"{label}<br>epoch %{{x}}<br>{metric} %{{y:.4f}}<extra></extra>",
             ), row=1, col=col)
+    for i, (label, points) in enumerate((batch_losses or {}).items()):
+        if points:
+            fig.add_trace(go.Scatter(
+                x=[x for x, _ in points], y=[loss for _, loss in points], mode="lines", name=f"{label} · each batch",
+                line={"color": _colour(label, i, colours), "width": 1}, opacity=0.6,
+                hovertemplate="epoch %{x:.2f}<br>batch loss %{y:.4f}<extra></extra>",
+            ), row=1, col=2)
     _target_line(fig, row=1, col=1)
-    fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(range=zoomed_accuracy_range(histories), row=1, col=1)
-    fig.update_yaxes(type="log", dtick=1, row=1, col=2)  # one tick per decade
-    fig.update_layout(height=height, margin={"t": 40, "b": 40, "l": 40, "r": 20},
-                      legend={"orientation": "h", "y": -0.2})
+    longest = max([epochs or 0, *(len(h) for h in histories.values()),
+                   *(math.ceil(p[-1][0]) for p in (batch_losses or {}).values() if p)])
+    fig.update_xaxes(title_text="epoch", **epoch_ticks(longest))
+    fig.update_yaxes(range=accuracy_range(histories), row=1, col=1)
+    losses = [h[m] for history in histories.values() for h in history for m in ("train_loss", "test_loss")]
+    losses += [loss for points in (batch_losses or {}).values() for _, loss in points]
+    ticks = log_ticks(losses)
+    fig.update_yaxes(type="log", tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], row=1, col=2)
+    _base_layout(fig, height, top=90, legend_y=1.1)
+    fig.update_layout(showlegend=True)  # plotly hides a legend of one trace: the live loss line alone needs it
     return fig
 
 
-def metric_figure(histories: dict[str, list[dict]], metric: str, axis_title: str, height: int = 420) -> go.Figure:
-    """One per-epoch metric (``test_acc``, ``lr``, ...) for several runs; accuracy gets the target line."""
+def extend_batch_losses(fig: go.Figure, label: str, points: list[tuple[float, float]]) -> bool:
+    """Put ``points`` into the per-batch loss line of ``label`` in a figure from ``curves_figure``, in place.
+
+    Much cheaper than building the figure again (the live panel does this while a run trains);
+    False, changing nothing, when the figure has no such line yet.
+    """
+    line = next((t for t in fig.data if t.name == f"{label} · each batch"), None)
+    if line is None or not points:
+        return False
+    epoch_losses = [y for t in fig.data if t.xaxis == "x2" and t is not line for y in (t.y or ())]
+    ticks = log_ticks([*epoch_losses, *(loss for _, loss in points)])
+    with fig.batch_update():
+        line.x = [x for x, _ in points]
+        line.y = [loss for _, loss in points]
+        fig.layout.yaxis2.update(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
+    return True
+
+
+def metric_figure(histories: dict[str, list[dict]], metric: str, axis_title: str, height: int = 420,
+                  colours: dict[str, str] | None = None) -> go.Figure:
+    """One per-epoch metric (``test_acc``, ``lr``, ...) for several runs; accuracy gets the target line.
+
+    The learning rate is drawn on a log axis: a schedule's plateaus (0.05, 0.005, 0.0005)
+    differ tenfold, and on a linear axis the last two both look like zero.
+    """
     fig = go.Figure()
     for i, (label, history) in enumerate(histories.items()):
         fig.add_trace(go.Scatter(x=[h["epoch"] for h in history], y=[h[metric] for h in history], name=label,
-                                 mode="lines+markers", line={"color": PALETTE[i % len(PALETTE)]}))
+                                 mode="lines+markers", line={"color": _colour(label, i, colours), "width": 3},
+                                 marker={"size": 8}))
     if metric == "test_acc":
         _target_line(fig)
-        fig.update_yaxes(range=zoomed_accuracy_range(histories))
-    fig.update_layout(height=height, margin={"t": 30, "b": 40, "l": 40, "r": 20}, xaxis_title="epoch",
-                      yaxis_title=axis_title, legend={"orientation": "h", "y": -0.25})
+        fig.update_yaxes(range=accuracy_range({k: [{**h, "train_acc": h["test_acc"]} for h in v]
+                                               for k, v in histories.items()}))
+    if metric == "lr":
+        ticks = log_ticks([h["lr"] for history in histories.values() for h in history])
+        fig.update_yaxes(type="log", tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
+    fig.update_xaxes(title_text="epoch", **epoch_ticks(max((len(h) for h in histories.values()), default=1)))
+    fig.update_yaxes(title_text=axis_title)
+    _base_layout(fig, height)
     return fig
 
 
-def confusion_figure(confusion: list[list[int]], height: int = 420) -> go.Figure:
+def confusion_figure(confusion: list[list[int]], height: int = 440, title: str = "Confusion matrix") -> go.Figure:
     """Heatmap of the confusion matrix with the diagonal hidden, so the mistakes stand out."""
     off_diagonal = [[None if t == p else n for p, n in enumerate(row)] for t, row in enumerate(confusion)]
     fig = go.Figure(go.Heatmap(
         z=off_diagonal, x=list(range(10)), y=list(range(10)), colorscale="Reds", text=confusion,
-        texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>", showscale=False,
+        texttemplate="%{text}", textfont={"size": MIN_FONT_PX}, showscale=False,
+        hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
     ))
-    fig.update_layout(height=height, margin={"t": 30, "b": 40, "l": 40, "r": 20},
-                      title="Confusion matrix (diagonal not coloured)")
     fig.update_xaxes(title_text="predicted", dtick=1)
     fig.update_yaxes(title_text="true", dtick=1, autorange="reversed")
+    _base_layout(fig, height)
+    fig.update_layout(title={"text": f"{title} (diagonal not coloured)", "font": {"size": 16}})
     return fig
+
+
+def readable(fig: go.Figure, size: int = MIN_FONT_PX) -> go.Figure:
+    """The same figure with no text under ``size`` px (titles and annotations a little larger)."""
+    fig.update_layout(font={"size": size}, legend={"font": {"size": size}}, hoverlabel={"font_size": size})
+    _axis_fonts(fig, size)
+    fig.update_annotations(font_size=round(size * 1.1))
+    if fig.layout.title and fig.layout.title.text:
+        fig.update_layout(title={"font": {"size": round(size * 1.1)}})
+    fig.update_traces(textfont={"size": size}, selector={"type": "heatmap"})
+    return fig
+
+
+def for_projector(fig: go.Figure, scale: float = 1.4) -> go.Figure:
+    """The same figure with every text and the height scaled up, for presentation mode."""
+    fig.update_layout(height=round((fig.layout.height or 450) * 1.25))
+    return readable(fig, round(MIN_FONT_PX * scale))

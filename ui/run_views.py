@@ -1,16 +1,29 @@
-"""Views of one finished (or partly finished) run: headline numbers, curves, mistakes, confusion."""
+"""Views of one finished (or partly finished) run: headline numbers, curves, mistakes, confusion.
+
+A run with no finished epoch was never evaluated: it gets a sentence saying so, never a
+grade. A run scored on a quick test pass says so on every number it shows.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from mnist_core.engine.runs import Run
-from mnist_core.lesson.report import summarize
+from mnist_core.lesson.report import summarize, test_set_words
 from mnist_core.lesson.steps import TARGET_ACC
 
 from .charts import confusion_figure, curves_figure, metric_figure
+from .presentation import plot
+from .run_colours import colours_of
 
 MISTAKES_SHOWN = 40
+NEVER_GRADED = "No epoch finished in this run, so it was never evaluated: it has no test accuracy and no mistakes."
+
+
+def quick_test_note(run: Run) -> str:
+    """'' for the full test set, else ' (first 2,000 test images)' to put after every test number."""
+    limit = run.config.test_limit
+    return f" (first {limit:,} test images)" if 0 < limit < 10_000 else ""
 
 
 def shipped_problem_notice(step: int, problem: str) -> None:
@@ -24,11 +37,12 @@ def headline_metrics(run: Run) -> None:
     """Best and final test accuracy, parameters and speed as a row of metrics."""
     summary = summarize(run.history)
     if summary is None:
-        st.info("No epoch finished in this run.")
+        st.info(NEVER_GRADED, icon=":material/info:")
         return
+    note = quick_test_note(run)
     cols = st.columns(5)
-    cols[0].metric("Best test accuracy", f"{summary.best_test_acc:.2f}%", help=f"epoch {summary.best_epoch}")
-    cols[1].metric("Final test accuracy", f"{summary.final_test_acc:.2f}%",
+    cols[0].metric("Best test accuracy" + note, f"{summary.best_test_acc:.2f}%", help=f"epoch {summary.best_epoch}")
+    cols[1].metric("Final test accuracy" + note, f"{summary.final_test_acc:.2f}%",
                    delta=f"{summary.final_test_acc - TARGET_ACC:+.2f} vs target", delta_color="normal")
     cols[2].metric("Best train accuracy", f"{summary.best_train_acc:.2f}%")
     cols[3].metric("Parameters", f"{run.status.get('params', 0):,}")
@@ -36,14 +50,20 @@ def headline_metrics(run: Run) -> None:
 
 
 def curves(runs: dict[str, Run], key: str) -> None:
-    """Loss and accuracy overlaid for the given runs, and the learning rate when it changes."""
-    histories = {label: run.history for label, run in runs.items() if run.history}
-    if not histories:
-        st.info("No finished epoch to plot yet.")
+    """Loss and accuracy overlaid for the given runs, and the learning rate (log axis) when it changes."""
+    drawn = {label: run for label, run in runs.items() if run.history}
+    left_out = [label for label in runs if label not in drawn]
+    if left_out:
+        st.caption("Not drawn, no epoch finished: " + "; ".join(left_out))
+    if not drawn:
+        st.info("No finished epoch to plot yet.", icon=":material/info:")
         return
-    st.plotly_chart(curves_figure(histories), key=f"{key}_curves")
+    histories = {label: run.history for label, run in drawn.items()}
+    colours = colours_of(drawn)
+    plot(curves_figure(histories, colours=colours), key=f"{key}_curves")
     if any(len({h["lr"] for h in history}) > 1 for history in histories.values()):
-        st.plotly_chart(metric_figure(histories, "lr", "learning rate", height=260), key=f"{key}_lr")
+        plot(metric_figure(histories, "lr", "learning rate (log scale)", height=300, colours=colours),
+             key=f"{key}_lr")
 
 
 INSIDE_PAGE = "pages/inside_network.py"
@@ -56,9 +76,9 @@ def mistakes(run: Run, key: str, inside_query: dict[str, str] | None = None) -> 
     With ``inside_query`` (``{"step": "4"}`` or ``{"run": run_id}``) each mistake carries a link that opens
     *Inside the network* on that model and that digit.
     """
-    found = run.mistakes()
+    found = run.mistakes() if run.history else None
     if found is None:
-        st.info("This run has no saved mistakes (it was stopped before its first evaluation).")
+        st.info(NEVER_GRADED if not run.history else "This run has no saved mistakes.", icon=":material/info:")
         return
     digits = ["any", *range(10)]
     left, right = st.columns(2)
@@ -70,7 +90,7 @@ def mistakes(run: Run, key: str, inside_query: dict[str, str] | None = None) -> 
     ]
     show_all = len(chosen) > MISTAKES_SHOWN and st.toggle(f"Show all {len(chosen)}", key=f"{key}_all")
     shown = chosen if show_all else chosen[:MISTAKES_SHOWN]
-    st.caption(f"{len(chosen)} of {len(found.mistakes)} mistakes on the 10,000 test images, most confident first"
+    st.caption(f"{len(chosen)} of {len(found.mistakes)} mistakes on {test_set_words(run.config)}, most confident first"
                + (f"; the first {len(shown)} shown" if len(shown) < len(chosen) else ""))
     if shown and inside_query is not None:
         st.caption("Click a digit's label to look inside the network at it.")
@@ -94,7 +114,9 @@ def mistakes(run: Run, key: str, inside_query: dict[str, str] | None = None) -> 
 
 
 def confusion(run: Run, key: str) -> None:
-    if run.evaluation and "confusion" in run.evaluation:
-        st.plotly_chart(confusion_figure(run.evaluation["confusion"], height=380), key=f"{key}_confusion")
+    if run.history and run.evaluation and "confusion" in run.evaluation:
+        title = "Confusion matrix" + quick_test_note(run)
+        plot(confusion_figure(run.evaluation["confusion"], title=title), key=f"{key}_confusion")
     else:
-        st.info("No confusion matrix saved for this run.")
+        st.info(NEVER_GRADED if not run.history else "No confusion matrix saved for this run.",
+                icon=":material/info:")

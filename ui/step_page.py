@@ -9,13 +9,17 @@ import streamlit as st
 
 from mnist_core.engine import models
 from mnist_core.engine.models import count_parameters
-from mnist_core.engine.runs import ENDED_STATES, Run
+from mnist_core.engine.runs import Run
 from mnist_core.engine.summary import summary_records
 from mnist_core.lesson.report import ASSETS_DIR, analyse, shipped_run, shipped_run_problem
-from mnist_core.lesson.steps import Step, get_step, trials_markdown
+from mnist_core.lesson.run_labels import field_name, format_value, recipe_fields, run_label
+from mnist_core.lesson.seed_tables import recipe_seed_summary
+from mnist_core.lesson.steps import STEPS, Step, get_step, trials_markdown
 
 from . import batchnorm_spread, run_views
+from .augmentation_grid import augmentation_grid
 from .identity import current_actor
+from .lesson_nav import previous_next, step_page
 from .state import job_manager, run_store, training_device
 from .training_panel import live_panel, recipe_form
 
@@ -45,7 +49,12 @@ def _story(step: Step, shipped: Run | None) -> None:
             st.markdown(_bullets([f"Parameters: **{count_parameters(step.build_model()):,}**", *step.results]))
         if shipped is not None:
             st.markdown("Our shipped run, read from its history:")
-            st.markdown(_bullets(analyse(shipped.history, shipped.status.get("params", 0))[:1]))
+            st.markdown(_bullets(analyse(shipped.history, shipped.status.get("params", 0), shipped.config)[:1]))
+        seeds = recipe_seed_summary(step.number)
+        if seeds is not None:
+            st.markdown(f"Over seeds {', '.join(map(str, seeds.seeds))} this recipe ends at "
+                        f"**{seeds.mean_final:.2f}%** on average, the lowest seed at {seeds.lowest_final:.2f}% "
+                        f"(from `assets/{seeds.table}`, the same figure Home shows).")
         st.subheader("Analysis")
         st.markdown(_bullets(step.analysis))
     with plot:
@@ -57,13 +66,21 @@ def _story(step: Step, shipped: Run | None) -> None:
     if step.number in STORY_FIGURES:
         STORY_FIGURES[step.number]()
     _measurements(step)
+    if _introduces_augmentation(step):
+        augmentation_grid(step.recipe, key=f"step{step.number}")
+
+
+def _introduces_augmentation(step: Step) -> bool:
+    previous = STEPS.get(step.number - 1)
+    return step.recipe.rotation_degrees > 0 and previous is not None and previous.recipe.rotation_degrees == 0
 
 
 def _measurements(step: Step) -> None:
     """The tables behind the Analysis, full width so their columns stay readable."""
     if step.trials:
         st.markdown("**What was tried on the way** (15 epochs each, `python -m mnist_core` plus the arguments shown; "
-                    "over several seeds, the mean)")
+                    "over several seeds, the mean). A result on one seed is not adopted over a recipe measured on "
+                    "six unless it beats it by more than seeds of one recipe differ.")
         st.markdown(trials_markdown(step.trials))
         shown_below = step.evidence.table if step.evidence else None
         for trial in step.trials:  # the seed tables of the designs this step replaced
@@ -71,7 +88,7 @@ def _measurements(step: Step) -> None:
             if table is not None and table.is_file():
                 with st.expander(f"Seed by seed: {trial.change}"):
                     st.markdown(table.read_text(errors="replace"))
-                    st.caption(f"Made by `{trial.command}`.")
+                    st.caption(f"Made by {trial.made_by}.")
     evidence = ASSETS_DIR / step.evidence.table if step.evidence else None
     if evidence is not None and evidence.is_file():
         st.markdown("**The measurement behind the Analysis**")
@@ -91,13 +108,37 @@ def _model(step: Step) -> None:
         st.progress(min(params / budget, 1.0),
                     text=f"{params:,} parameters: {verdict} the {budget:,} budget ({params / budget:.1%})")
     with right:
-        st.caption("The code that builds this step's network (read from the module itself):")
+        st.caption("This step builds its network with:")
+        st.code(step.network_source(), language="python")
+        _recipe_table(step)
+        st.caption("The code of that network (read from the module itself):")
         network = step.model_class
         helpers = getattr(network, "building_blocks", ())  # the functions its __init__ builds blocks with
         st.code("\n\n".join(inspect.getsource(code) for code in (*helpers, network)),
                 language="python", wrap_lines=True)
         with st.expander("FastDropout: dropout with cheaper random numbers"):
             st.code(inspect.getsource(models.FastDropout), language="python", wrap_lines=True)
+
+
+def _recipe_table(step: Step) -> None:
+    """The recipe as a table, and what changed from the previous step highlighted."""
+    previous = STEPS.get(step.number - 1)
+    rows = []
+    for name in recipe_fields():
+        if name in ("train_limit", "test_limit", "seed"):
+            continue  # the shipped runs always use every image and seed 1: no step changes them
+        value = getattr(step.recipe, name)
+        before = getattr(previous.recipe, name) if previous else value
+        rows.append({"Setting": field_name(name), f"Step {step.number}": format_value(name, value),
+                     **({f"Step {previous.number}": format_value(name, before)} if previous else {}),
+                     "Changed": "changed" if value != before else ""})
+    table = pd.DataFrame(rows)
+    changed = table["Changed"] == "changed"
+    since = f", with what changed from Step {previous.number} highlighted" if previous else ""
+    st.caption(f"The training recipe{since} ({int(changed.sum())} setting(s) changed):")
+    styled = table.style.apply(lambda row: ["background-color: #fff3b0; font-weight: bold" if changed[row.name]
+                                            else "" for _ in row], axis=1)
+    st.dataframe(styled, hide_index=True, key=f"step{step.number}_recipe_table")
 
 
 def _mistakes(step: Step, shipped: Run | None) -> None:
@@ -112,33 +153,44 @@ def _mistakes(step: Step, shipped: Run | None) -> None:
 
 
 def _your_runs(step: Step, shipped: Run | None) -> None:
+    """The user's runs of this step, newest first; the one just started (or just ended) is selected."""
     key = f"step{step.number}"
     actor, teacher_set = current_actor(), job_manager().teacher.configured
     # Yours: the runs you started (the teacher: all); on a machine without a teacher password, the
-    # command line's too, since its one user started them.
+    # command line's too, since its one user started them. Queued and running ones included, so the
+    # run just started is the one selected (the panel above follows it).
     runs = [r for r in run_store().list()
-            if r.config.step == step.number and not r.config.design and r.state in ENDED_STATES
+            if r.config.step == step.number and not r.config.design
             and (actor.is_teacher or r.status.get("owner", "") == actor.owner_id
                  or (not r.status.get("owner") and not teacher_set))]
     if not runs:
-        st.caption("Your finished runs of this step will appear here.")
+        st.caption("Your runs of this step will appear here.")
         return
     by_id = {r.run_id: r for r in runs}
-    selected = st.session_state.get(f"{key}_selected_run")
-    picked = st.selectbox("Your run", list(by_id), index=list(by_id).index(selected) if selected in by_id else 0,
-                          format_func=lambda run_id: f"{by_id[run_id].label} ({by_id[run_id].state})",
-                          key=f"{key}_run_pick")
+    wanted = st.session_state.pop(f"{key}_select_next", None)
+    if wanted in by_id:
+        st.session_state[f"{key}_run_pick"] = wanted
+    elif st.session_state.get(f"{key}_run_pick") not in by_id:
+        st.session_state.pop(f"{key}_run_pick", None)  # deleted since: fall back to the newest
+    labels = {run_id: f"{run_label(r.config, r.status)} ({r.state})" for run_id, r in by_id.items()}
+    picked = st.selectbox("Your run", list(by_id), format_func=labels.get, key=f"{key}_run_pick")
     run = by_id[picked]
     if run.state == "failed":
         st.error(f"This run failed. {run.status.get('message', '')}")
         return
+    if run.state in ("queued", "running"):
+        st.info("This run is still training: follow it in the panel above.", icon=":material/model_training:")
+        return
     if run.status.get("message"):
         st.caption(run.status["message"])
+    if not run.history:  # stopped before its first epoch ended: nothing was graded
+        st.info(run_views.NEVER_GRADED, icon=":material/info:")
+        return
     run_views.headline_metrics(run)
     ours, theirs = st.columns(2, gap="large")
     with ours:
-        st.markdown("**Analysis of your run** (written from its numbers)")
-        st.markdown(_bullets(analyse(run.history, run.status.get("params", 0))))
+        st.markdown("**Analysis of your run** (written from its numbers and its recipe)")
+        st.markdown(_bullets(analyse(run.history, run.status.get("params", 0), run.config)))
     with theirs:
         st.markdown("**The lesson's analysis of this step**")
         st.markdown(_bullets(step.analysis))
@@ -156,8 +208,8 @@ def _your_runs(step: Step, shipped: Run | None) -> None:
 def _train(step: Step, shipped: Run | None) -> None:
     st.markdown(f"Training runs on **{training_device()}**, in the background: you can leave this page and "
                 "come back. Runs are saved under `runs/` and also appear on *Compare runs*.")
+    live_panel(step)  # first, so a run's progress and curves are on screen without scrolling
     recipe_form(step)
-    live_panel(step)
     st.divider()
     _your_runs(step, shipped)
 
@@ -168,6 +220,7 @@ def render_step(number: int) -> None:
     shipped = None if problem else shipped_run(number)  # damaged or unfinished numbers are no step's results
     st.title(f"Step {step.number}: {step.title}")
     st.markdown(f"*{step.adds}.*")
+    previous_next(step_page(number), where="top")
     if problem:
         run_views.shipped_problem_notice(number, problem)
     tabs = st.tabs([":material/menu_book: Story", ":material/account_tree: Model", ":material/error: Mistakes",
@@ -180,3 +233,5 @@ def render_step(number: int) -> None:
         _mistakes(step, shipped)
     with tabs[3]:
         _train(step, shipped)
+    st.divider()
+    previous_next(step_page(number), where="bottom")

@@ -2,10 +2,11 @@
 
 Every caller (the dashboard's JobManager, the command line's ``train``, ``seeds`` and
 ``schedules``) trains through one call, ``backend.train_into(path, config, data, ...)``,
-which trains ``config`` and keeps the run folder ``path`` current, calling ``on_batch``
-and ``on_epoch`` as the loop reports. Only ``backend_from_env`` knows that there are two:
-with ``MNIST_RAY_ADDRESS`` set, jobs go to Ray (imported only then, so a machine without
-Ray runs everything else).
+which trains ``config`` and keeps the run folder ``path`` current, calling ``on_batch``,
+``on_epoch`` and ``on_eval(done, total)`` (each test pass) as the loop reports, and
+``on_saving()`` once training is over and the files are being written. Only
+``backend_from_env`` knows that there are two: with ``MNIST_RAY_ADDRESS`` set, jobs go to
+Ray (imported only then, so a machine without Ray runs everything else).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ class TrainingBackend(Protocol):
         """How many jobs can train at once without slowing each other."""
 
     def train_into(self, path: Path, config: TrainConfig, data: MnistTensors, on_batch: Callable | None = None,
-                   on_epoch: Callable | None = None, stop=None, resume: bool = False) -> TrainOutcome:
+                   on_epoch: Callable | None = None, stop=None, resume: bool = False,
+                   on_eval: Callable | None = None, on_saving: Callable | None = None) -> TrainOutcome:
         """Train ``config`` into the run folder ``path``; see the module docstring."""
 
     def following(self, path: Path) -> bool:
@@ -62,10 +64,12 @@ class LocalBackend:
     def capacity(self, default: int) -> int:
         return default
 
-    def train_into(self, path, config, data, on_batch=None, on_epoch=None, stop=None, resume=False) -> TrainOutcome:
+    def train_into(self, path, config, data, on_batch=None, on_epoch=None, stop=None, resume=False,
+                   on_eval=None, on_saving=None) -> TrainOutcome:
         from mnist_core.engine.runs import train_run, update_status
 
-        result = train_run(path, config, data, on_batch=on_batch, on_epoch=on_epoch, stop=stop)
+        result = train_run(path, config, data, on_batch=on_batch, on_epoch=on_epoch, stop=stop,
+                           on_eval=on_eval, on_saving=on_saving)
         node = platform.node() or "local"
         update_status(path, backend=self.name, node=node)
         return TrainOutcome(result.stopped, result.device, result.params, node, len(result.history))

@@ -10,7 +10,9 @@ Every call that changes a run names its ``Actor`` (identity.py): only a run's ow
 the teacher may stop or delete it, only the teacher may clear the queue, and a student
 may have only a few runs waiting or training at once. Each job writes its run folder as
 it goes (through the backend, see backends.py), and keeps its latest progress and its
-finished epochs in memory, so live panels follow it without reading the disk.
+finished epochs in memory, so live panels follow it without reading the disk: its phase
+(training, evaluating with its own progress, stopping, saving), the loss of every batch
+reported, and a clock whose estimate of the time left counts the test passes too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from mnist_core.engine.backends import TrainingBackend, backend_from_env
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, load_mnist
+from mnist_core.engine.eta import RunClock, seconds_left
 from mnist_core.engine.identity import COMMAND_LINE, Actor, NotAllowed, TeacherGate
 from mnist_core.engine.queue_policy import QueuePolicy, start_order
 from mnist_core.engine.runs import (
@@ -52,16 +55,53 @@ class Job:
     owner: str = ""  # owner id (identity.owner_id), "" for the command line
     owner_name: str = ""
     stop_event: threading.Event = field(default_factory=threading.Event)
-    phase: str = "queued"  # queued, loading data, training, saving, finished, stopped, failed
+    # queued, loading data, training, evaluating, stopping, saving; then finished, stopped or failed
+    phase: str = "queued"
     message: str = ""  # what the data loader says, or why the job failed
     data_fraction: float | None = None
     latest: BatchProgress | None = None  # the last batch's progress
-    history: list[dict] = field(default_factory=list)  # finished epochs, as in history.json
+    history: list[dict] = field(default_factory=list)  # finished epochs' records, as the run's history holds them
     submitted: float = field(default_factory=time.time)
+    batch_losses: list[tuple[float, float]] = field(default_factory=list)  # (epoch + fraction of it, loss)
+    eval_done: int = 0  # test images scored so far in the test pass under way
+    eval_total: int = 0  # test images in each test pass
+    passes_done: int = 0
+    training_started: float | None = None
+    eval_seconds: float = 0.0  # spent in finished test passes
+    eval_started: float | None = None  # of the test pass under way
 
     @property
     def active(self) -> bool:
-        return self.phase in ("queued", "loading data", "training", "saving")
+        return self.phase in ACTIVE_PHASES
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_event.is_set()
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """The run's time left, batches and test passes both; None until something was measured."""
+        p = self.latest
+        if p is None or self.training_started is None:
+            return None
+        now = time.time() if now is None else now
+        in_pass = now - self.eval_started if self.eval_started is not None else 0.0
+        test_images = self.eval_total or _test_images(self.config)
+        return seconds_left(RunClock(
+            batches_done=(p.epoch - 1) * p.batches + p.batch, total_batches=p.epochs * p.batches,
+            batch_size=self.config.batch_size,
+            training_seconds=now - self.training_started - self.eval_seconds - in_pass,
+            test_images_per_pass=test_images, passes_total=p.epochs, passes_done=self.passes_done,
+            images_into_pass=self.eval_done if self.eval_started is not None else 0,
+            eval_seconds=self.eval_seconds, eval_images=self.passes_done * test_images,
+        ))
+
+
+ACTIVE_PHASES = ("queued", "loading data", "training", "evaluating", "stopping", "saving")
+MAX_LOSS_POINTS = 3000  # the live loss line keeps every batch up to this many, then every other one
+
+
+def _test_images(config: TrainConfig) -> int:
+    return min(config.test_limit, 10_000) if config.test_limit else 10_000
 
 
 class JobManager:
@@ -181,6 +221,7 @@ class JobManager:
                 HEARTBEATS.remove(self.store.path(run_id))
                 return True
             job.stop_event.set()
+            job.phase = "stopping"
             return True
 
     def delete(self, run_id: str, actor: Actor = COMMAND_LINE) -> None:
@@ -232,8 +273,11 @@ class JobManager:
             if isinstance(saved, dict) and saved.get("state") in ACTIVE_STATES \
                     and run.status.get("backend") == self.backend.name and self.backend.following(run.path):
                 HEARTBEATS.add(run.path)  # ours now: stamped at once, so it is not marked interrupted
+                # Its clock counts from the run's own start (earlier test passes included, so the time left
+                # is a little high until this process has timed a pass of its own).
                 job = Job(run.run_id, run.config, owner=run.status.get("owner", ""),
-                          owner_name=run.status.get("owner_name", ""), phase="training", history=list(run.history))
+                          owner_name=run.status.get("owner_name", ""), phase="training", history=list(run.history),
+                          training_started=run.status.get("started") or time.time())
                 self._jobs[run.run_id] = job
                 self._launch(job, resume=True)
 
@@ -248,16 +292,37 @@ class JobManager:
                 job.message, job.data_fraction = message, fraction
 
             data = self._load_data(progress=data_progress)
-            job.phase, job.message = "training", ""
+            job.phase, job.message = ("stopping" if job.stopping else "training"), ""
+            if job.training_started is None:
+                job.training_started = time.time()
 
             def on_batch(progress: BatchProgress) -> None:
                 job.latest = progress
+                job.batch_losses.append((progress.epoch - 1 + progress.batch / progress.batches, progress.loss))
+                if len(job.batch_losses) > MAX_LOSS_POINTS:
+                    job.batch_losses = job.batch_losses[::2]
+                if not job.stopping:
+                    job.phase = "training"
+
+            def on_eval(done: int, total: int) -> None:
+                job.eval_done, job.eval_total = done, total
+                if done == 0:
+                    job.eval_started = time.time()
+                if not job.stopping:
+                    job.phase = "evaluating" if done < total else "training"
+                if done >= total and job.eval_started is not None:
+                    job.eval_seconds += time.time() - job.eval_started
+                    job.eval_started, job.passes_done = None, job.passes_done + 1
 
             def on_epoch(record) -> None:
-                job.history = [*job.history, record.to_dict()]  # a new list: readers never see one half-built
+                job.history = [*job.history, record.to_dict()]  # a new list: a live panel may be reading the old
+
+            def on_saving() -> None:
+                job.phase = "saving"
 
             outcome = self.backend.train_into(path, job.config, data, on_batch=on_batch, on_epoch=on_epoch,
-                                              stop=job.stop_event, resume=resume)
+                                              stop=job.stop_event, resume=resume, on_eval=on_eval,
+                                              on_saving=on_saving)
             job.phase = "stopped" if outcome.stopped else "finished"
         except Exception as exc:  # noqa: BLE001 - a failed job must be reported, never kill the worker
             job.phase, job.message = "failed", str(exc)

@@ -11,6 +11,12 @@ not all 70,000) and every worker reads it from there; the code
 goes with Ray's runtime environment (``py_modules``), so a worker node needs only Python,
 torch and Ray.
 
+The worker also reports its test passes (how many finished, and how far the one under
+way has got); the dashboard replays them to ``on_eval`` at its polling rate, so a pass
+shorter than a poll shows only as started and finished, and the pass timings it measures
+are good to about half a second. ``on_saving`` is called when the result is in, before the
+dashboard writes the checkpoint and mistakes.
+
 Stop is a method call on the actor. A worker or node that dies raises ``ActorDiedError``
 on the next poll: the run is marked failed with the epochs already received and a
 sentence saying so. Actors are named after their run and detached, so a restarted
@@ -81,6 +87,9 @@ class TrainWorker:
         self._stop = threading.Event()
         self._latest = None
         self._epochs: list = []
+        self._passes = 0  # test passes finished
+        self._eval: tuple[int, int] | None = None  # (done, total) of the test pass under way
+        self._eval_total = 0  # test images in each pass
         self._result: dict | None = None
         self._error: str | None = None
         self._thread: threading.Thread | None = None
@@ -95,7 +104,8 @@ class TrainWorker:
         from mnist_core.engine.train import train
 
         try:
-            result = train(config, data, on_batch=self._on_batch, on_epoch=self._epochs.append, stop=self._stop)
+            result = train(config, data, on_batch=self._on_batch, on_epoch=self._epochs.append, stop=self._stop,
+                           on_eval=self._on_eval)
             self._result = {
                 "stopped": result.stopped, "device": result.device, "params": result.params,
                 "state_dict": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
@@ -107,11 +117,19 @@ class TrainWorker:
     def _on_batch(self, progress) -> None:
         self._latest = progress
 
+    def _on_eval(self, done: int, total: int) -> None:
+        self._eval_total = total
+        if done >= total:
+            self._eval, self._passes = None, self._passes + 1
+        else:
+            self._eval = (done, total)
+
     def poll(self, epochs_known: int) -> dict:
         """The latest batch, the epochs after the first ``epochs_known``, and the result once done."""
         done = self._result is not None or self._error is not None
         return {"latest": self._latest, "epochs": self._epochs[epochs_known:], "done": done,
-                "result": self._result, "error": self._error, "node": platform.node()}
+                "result": self._result, "error": self._error, "node": platform.node(),
+                "passes": self._passes, "eval": self._eval, "eval_total": self._eval_total}
 
     def stop(self) -> None:
         self._stop.set()
@@ -184,7 +202,8 @@ class RayBackend:
             return False
         return True
 
-    def train_into(self, path, config, data, on_batch=None, on_epoch=None, stop=None, resume=False) -> TrainOutcome:
+    def train_into(self, path, config, data, on_batch=None, on_epoch=None, stop=None, resume=False,
+                   on_eval=None, on_saving=None) -> TrainOutcome:
         from mnist_core.engine.runs import keep_alive, read_json, update_status, write_history, write_json
 
         ray = self._ray()
@@ -207,7 +226,7 @@ class RayBackend:
         # The run folder is kept here, so its heartbeat is this process's, whatever node trains it.
         with keep_alive(path):
             try:
-                report = self._follow(ray, actor, path, history, on_batch, on_epoch, stop)
+                report = self._follow(ray, actor, path, history, on_batch, on_epoch, stop, on_eval)
             except KeyboardInterrupt:  # Ctrl-C twice in the CLI: say what was kept, as a local run does
                 update_status(path, state="stopped", ended=time.time(),
                               message=f"Stopped with Ctrl-C after {len(history)} full epoch(s).")
@@ -218,15 +237,18 @@ class RayBackend:
         if report["error"]:
             update_status(path, state="failed", ended=time.time(), message=report["error"])
             raise RuntimeError(report["error"])
+        if on_saving is not None:
+            on_saving()
         return self._save(path, config, data, history, report)
 
-    def _follow(self, ray, actor, path, history, on_batch, on_epoch, stop) -> dict:
+    def _follow(self, ray, actor, path, history, on_batch, on_epoch, stop, on_eval=None) -> dict:
         from mnist_core.engine.runs import update_status, write_history
         from mnist_core.engine.train import EpochRecord
 
         stop_sent = False
         last_batch = None
         node_written = False
+        passes_seen, in_pass = None, False  # a resumed job starts from the worker's count, not from 0
         while True:
             try:
                 report = ray.get(actor.poll.remote(len(history)), timeout=POLL_TIMEOUT_S)
@@ -238,6 +260,15 @@ class RayBackend:
             if not node_written:
                 update_status(path, node=report["node"])
                 node_written = True
+            passes, current, total = report.get("passes", 0), report.get("eval"), report.get("eval_total", 0)
+            if passes_seen is None:
+                passes_seen = passes
+            while passes_seen < passes:  # passes that ended since the last poll (their start too if missed)
+                if on_eval is not None:
+                    if not in_pass:
+                        on_eval(0, total)
+                    on_eval(total, total)
+                passes_seen, in_pass = passes_seen + 1, False
             for record in report["epochs"]:
                 history.append(record.to_dict() if isinstance(record, EpochRecord) else dict(record))
                 write_history(path, history)
@@ -247,6 +278,11 @@ class RayBackend:
             if on_batch is not None and latest is not None and latest != last_batch:
                 on_batch(latest)
                 last_batch = latest
+            if current is not None and on_eval is not None:  # a pass under way, after the batch that led to it
+                if not in_pass:
+                    on_eval(0, current[1])
+                    in_pass = True
+                on_eval(*current)
             if stop is not None and stop.is_set() and not stop_sent:
                 actor.stop.remote()
                 stop_sent = True

@@ -311,12 +311,15 @@ class RunStore:
         return marked
 
 
-def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None, on_epoch=None, stop=None):
+def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None, on_epoch=None, stop=None,
+              on_eval=None, on_saving=None):
     """Train ``config`` into the run folder ``path``, keeping its files current as it goes.
 
     The history is rewritten after every epoch, the status at the start and end, and the
     heartbeat every few seconds, so a page (or a later process) can follow the run.
-    Ctrl-C (KeyboardInterrupt) marks the run stopped before it goes on up. Returns the TrainResult.
+    ``on_eval`` follows each test pass and ``on_saving()`` is called once training is over,
+    before the files are written. Ctrl-C (KeyboardInterrupt) marks the run stopped before it
+    goes on up. Returns the TrainResult.
     """
     from mnist_core.engine.train import (
         train,  # here, not at the top: train imports the steps registry, which is heavier
@@ -337,8 +340,10 @@ def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None
 
     with keep_alive(path):
         try:
-            result = train(config, data, on_batch=on_batch, on_epoch=record_epoch, stop=stop)
-            if result.final_eval is not None:
+            result = train(config, data, on_batch=on_batch, on_epoch=record_epoch, stop=stop, on_eval=on_eval)
+            if on_saving is not None:
+                on_saving()
+            if result.final_eval is not None:  # a run stopped before its first epoch ended was never graded
                 save_outputs(path, result.model, config, result.final_eval, data)
         except KeyboardInterrupt:  # Ctrl-C twice in the CLI: no time to evaluate, but say what was kept
             update_status(path, state="stopped", ended=time.time(),
@@ -353,6 +358,8 @@ def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None
             ended=time.time(),
             device=result.device,
             params=result.params,
-            message=f"Stopped after {len(history)} full epoch(s)." if result.stopped else "",
+            message=(f"Stopped after {len(history)} full epoch(s)." if history else
+                     "Stopped before its first epoch ended: nothing was evaluated or saved.")
+            if result.stopped else "",
         )
     return result

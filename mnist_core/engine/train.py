@@ -7,12 +7,15 @@ loss and accuracy stay on the device too: the host reads them back only every
 ``progress_every_s`` seconds (a quarter of a second by default) and after each epoch's last
 batch, and that read is when ``on_batch(BatchProgress)`` is called and the loss is checked
 for NaN or infinity (``TrainingDiverged`` stops the run at once). ``on_epoch(EpochRecord)``
-follows every evaluation. The CLI's progress bar, the dashboard's live panel and the tests
-all watch the same loop. On a CUDA GPU the forward pass runs under bfloat16 autocast with
-channels-last images; on the CPU neither is used, and a seeded run gives the same numbers to
-the last bit as the trainer always has. Setting ``stop`` (a ``threading.Event``) ends the run
-after the current batch; the epochs finished so far are kept, and the partly trained model
-is evaluated once more so what is returned is always a scored model.
+follows every evaluation and ``on_eval(done, total)`` each test pass. The CLI's progress
+bar, the dashboard's live panel and the tests all watch the same loop. On a CUDA GPU the
+forward pass runs under bfloat16 autocast with channels-last images; on the CPU neither is
+used, and a seeded run gives the same numbers to the last bit as the trainer always has.
+
+Setting ``stop`` (a ``threading.Event``) ends the run after the current batch; the epochs
+finished so far are kept, and so is the model as it was at the end of the last of them, so
+the returned model, its evaluation and the history agree. A run stopped before its first
+epoch ends has no evaluation at all (``final_eval`` is None): nothing was graded.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ class TrainResult:
     model: nn.Module
     config: TrainConfig
     history: list[EpochRecord]
-    final_eval: EvalResult | None  # of the model as returned; None if stopped before any batch
+    final_eval: EvalResult | None  # of the model as returned; None if stopped before its first epoch ended
     stopped: bool  # True when ``stop`` ended the run early
     device: str
     params: int
@@ -152,6 +155,7 @@ def train(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     stop: threading.Event | None = None,
     progress_every_s: float = PROGRESS_EVERY_S,
+    on_eval: Callable[[int, int], None] | None = None,
 ) -> TrainResult:
     """Train the network of ``config.step`` with ``config``; see the module docstring.
 
@@ -177,7 +181,8 @@ def train(
     stopped = False
     run_start = time.perf_counter()
     batches_done = 0
-    last_eval: EvalResult | None = None  # of the model as it is now
+    last_eval: EvalResult | None = None  # of the model at the end of the last finished epoch
+    kept_state: dict[str, torch.Tensor] | None = None  # that model's weights, what a stopped run returns
 
     for epoch in range(1, config.epochs + 1):
         epoch_start = last_read = time.perf_counter()
@@ -228,8 +233,9 @@ def train(
                 ))
         if stopped:  # a partial epoch is not an epoch: only whole ones enter the history
             break
-        result = evaluate(model, test_x, test_y, device)
+        result = evaluate(model, test_x, test_y, device, on_progress=on_eval)
         last_eval = result
+        kept_state = {name: value.detach().clone() for name, value in model.state_dict().items()}
         record = EpochRecord(
             epoch=epoch,
             train_loss=loss_sum.item() / seen,
@@ -243,8 +249,8 @@ def train(
         if on_epoch is not None:
             on_epoch(record)
 
-    if stopped and batches_done:  # weights moved since the last evaluation
-        last_eval = evaluate(model, test_x, test_y, device)
+    if stopped and kept_state is not None:  # the partial epoch's updates are dropped with the partial epoch
+        model.load_state_dict(kept_state)
     return TrainResult(
         model=model, config=config, history=history, final_eval=last_eval, stopped=stopped,
         device=describe_device(device), params=count_parameters(model),

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.runs import DamagedRun, Run, inspect_run, read_run
 from mnist_core.lesson.steps import EPOCH_BUDGET, PARAM_BUDGET, TARGET_ACC, get_step
 
@@ -91,14 +92,38 @@ def summarize(history: list[dict]) -> RunSummary | None:
     )
 
 
-def analyse(history: list[dict], params: int) -> list[str]:
-    """A few sentences about a run, written from its numbers alone."""
+def _training_handicaps(config: TrainConfig | None) -> list[str]:
+    """What in the recipe makes training harder than testing: only what this run really had."""
+    if config is None:
+        return []
+    handicaps = []
+    if config.dropout > 0:
+        handicaps.append(f"dropout ({config.dropout:.0%})")
+    moves = [f"±{config.rotation_degrees:g}° rotation" if config.rotation_degrees > 0 else "",
+             f"±{config.translate:.0%} shifts" if config.translate > 0 else "",
+             f"±{config.scale:.0%} zoom" if config.scale > 0 else ""]
+    if any(moves):
+        handicaps.append("augmentation (" + ", ".join(m for m in moves if m) + ")")
+    if config.label_smoothing > 0:
+        handicaps.append(f"label smoothing ({config.label_smoothing:g})")
+    return handicaps
+
+
+def test_set_words(config: TrainConfig | None) -> str:
+    """'the 10,000 test images', or 'the first 2,000 test images' for a quick test pass."""
+    if config is not None and 0 < config.test_limit < 10_000:
+        return f"the first {config.test_limit:,} test images (a quick test pass)"
+    return "the 10,000 test images"
+
+
+def analyse(history: list[dict], params: int, config: TrainConfig | None = None) -> list[str]:
+    """A few sentences about a run, written from its numbers and, when given, its recipe."""
     s = summarize(history)
     if s is None:
         return ["No epoch has finished yet, so there is nothing to analyse."]
     lines = [
         f"Best test accuracy {s.best_test_acc:.2f}% at epoch {s.best_epoch}; "
-        f"final test accuracy {s.final_test_acc:.2f}% after {s.epochs} epoch(s)."
+        f"final test accuracy {s.final_test_acc:.2f}% after {s.epochs} epoch(s), on {test_set_words(config)}."
     ]
     if s.final_gap > 0.3:
         lines.append(
@@ -106,10 +131,14 @@ def analyse(history: list[dict], params: int) -> list[str]:
             "images better than it generalises, a first sign of overfitting. More regularisation or augmentation helps."
         )
     elif s.final_gap < -0.3:
-        lines.append(
-            f"Test accuracy ends {-s.final_gap:.2f} points above training accuracy: dropout and augmentation make "
-            "training harder than testing, so the network is not overfitting and has room to learn more."
-        )
+        handicaps = _training_handicaps(config)
+        if handicaps:
+            why = (f"{' and '.join(handicaps)} make{'s' if len(handicaps) == 1 else ''} training harder than testing, "
+                   "so the network is not overfitting and has room to learn more.")
+        else:
+            why = ("training accuracy is averaged over the epoch while the weights still improve, and the test pass "
+                   "scores the weights at its end, so the network is not overfitting and is still learning.")
+        lines.append(f"Test accuracy ends {-s.final_gap:.2f} points above training accuracy: {why}")
     else:
         lines.append(
             f"Train and test accuracy end within {abs(s.final_gap):.2f} points of each other: no sign of overfitting."
@@ -124,4 +153,7 @@ def analyse(history: list[dict], params: int) -> list[str]:
         )
     budget = "within" if params < PARAM_BUDGET else "over"
     lines.append(f"{params:,} parameters: {budget} the {PARAM_BUDGET:,} budget, {s.epochs} of {EPOCH_BUDGET} epochs.")
+    if config is not None and 0 < config.train_limit < 60_000:
+        lines.append(f"Trained on {config.train_limit:,} of the 60,000 training images per epoch (a demonstration): "
+                     "the full lesson's numbers need all of them.")
     return lines

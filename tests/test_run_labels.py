@@ -1,0 +1,25 @@
+"""Run labels and the recipe values that tell runs apart: a design is named by its size, never its JSON."""
+
+from __future__ import annotations
+
+from mnist_core.engine.design import design_from_step, parse_design
+from mnist_core.lesson.run_labels import differing_fields, format_value, run_label
+from mnist_core.lesson.steps import get_step
+
+
+def test_a_design_run_is_labelled_by_its_recipe_step_and_never_by_its_json():
+    design = design_from_step(5).to_json()
+    config = get_step(4).recipe.with_(design=design, epochs=2)
+    label = run_label(config, {"created": 1_800_000_000})
+    assert label.startswith("Design · Step 4's recipe · ")
+    assert label.endswith("· 2 epochs")
+    assert "{" not in label and "layers" not in label
+
+
+def test_the_design_is_a_value_that_differs_between_runs_and_reads_as_its_size():
+    design = design_from_step(5).to_json()
+    own, designed = get_step(4).recipe, get_step(4).recipe.with_(design=design)
+    assert differing_fields([own, designed]) == ["design"]
+    assert format_value("design", design) == f"a design of {parse_design(design).params:,} parameters"
+    assert format_value("design", "") == "the step's own network"
+    assert differing_fields([own, own.with_(lr=0.02)]) == ["lr"]

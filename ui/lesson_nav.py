@@ -1,0 +1,27 @@
+"""Previous / Next through the lesson, Home to Step 5, keeping presentation mode."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from . import presentation
+
+LESSON = ("pages/home.py", "pages/step_1.py", "pages/step_2.py", "pages/step_3.py", "pages/step_4.py",
+          "pages/step_5.py")
+TITLES = ("Home", "Step 1", "Step 2", "Step 3", "Step 4", "Step 5")
+
+
+def step_page(number: int) -> str:
+    return LESSON[number]
+
+
+def previous_next(page: str, where: str = "top") -> None:
+    """Buttons to the lesson page before and after ``page`` (one of LESSON)."""
+    index = LESSON.index(page)
+    left, _, right = st.columns([2, 6, 2])
+    if index > 0 and left.button(f"Previous: {TITLES[index - 1]}", icon=":material/arrow_back:",
+                                 key=f"nav_previous_{where}", use_container_width=True):
+        st.switch_page(LESSON[index - 1], query_params=presentation.query())
+    if index < len(LESSON) - 1 and right.button(f"Next: {TITLES[index + 1]}", icon=":material/arrow_forward:",
+                                                key=f"nav_next_{where}", type="primary", use_container_width=True):
+        st.switch_page(LESSON[index + 1], query_params=presentation.query())

@@ -1,0 +1,63 @@
+"""Presentation mode: large type and projector-sized plots for a teacher, kept in the URL.
+
+A toggle in the sidebar switches it; ``?present=1`` in the address keeps it across pages
+and reloads (a teacher can bookmark the lesson in it). Plots go through ``plot`` so that
+every figure grows with the mode.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from .charts import for_projector
+
+QUERY_KEY = "present"
+WIDGET_KEY = "presentation_mode"
+STATE_KEY = "presenting"  # the mode itself: outlives the widget on a run that does not draw it
+
+_LARGE_TYPE = """
+<style>
+[data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMain"] label,
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] { font-size: 1.35rem !important; line-height: 1.5; }
+[data-testid="stMain"] h1 { font-size: 3.2rem !important; }
+[data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.2rem !important; }
+[data-testid="stMain"] [data-testid="stMetricValue"],
+[data-testid="stMain"] [data-testid="stMetricValue"] * { font-size: 2.6rem !important; }
+[data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.2rem !important; }
+[data-testid="stMain"] button p { font-size: 1.3rem !important; }
+[data-testid="stMain"] .block-container { max-width: 100%; padding-left: 2rem; padding-right: 2rem; }
+</style>
+"""
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get(STATE_KEY, False))
+
+
+def _toggled() -> None:
+    st.session_state[STATE_KEY] = st.session_state[WIDGET_KEY]
+
+
+def presentation_toggle() -> None:
+    """app.py, every run: the sidebar toggle, seeded from the URL, written back to the URL."""
+    if STATE_KEY not in st.session_state:
+        st.session_state[STATE_KEY] = st.query_params.get(QUERY_KEY) == "1"
+    st.session_state[WIDGET_KEY] = presenting()
+    st.sidebar.toggle("Presentation mode", key=WIDGET_KEY, on_change=_toggled,
+                      help="Large type and plots sized for a projector; kept in the address (?present=1).")
+    if presenting():
+        st.query_params[QUERY_KEY] = "1"
+        st.html(_LARGE_TYPE)
+    elif QUERY_KEY in st.query_params:
+        del st.query_params[QUERY_KEY]
+
+
+def query() -> dict[str, str]:
+    """The query parameters a link or a page switch carries so the mode survives it."""
+    return {QUERY_KEY: "1"} if presenting() else {}
+
+
+def plot(fig: go.Figure, key: str) -> None:
+    """``st.plotly_chart``, with the figure scaled for a projector in presentation mode."""
+    st.plotly_chart(for_projector(fig) if presenting() else fig, key=key)
