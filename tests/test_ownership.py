@@ -39,7 +39,8 @@ class HeldBackend:
     def following(self, path):
         return False
 
-    def train_into(self, path, config, data, on_batch=None, on_epoch=None, stop=None, resume=False):
+    def train_into(self, path, config, data, on_batch=None, on_epoch=None, stop=None, resume=False,
+                   on_eval=None, on_saving=None):
         with self.lock:
             self.started.append(path.name)
             event = self.release.setdefault(path.name, threading.Event())

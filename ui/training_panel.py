@@ -14,6 +14,7 @@ import os
 import time
 
 import streamlit as st
+from streamlit.errors import StreamlitInvalidLayoutContextError
 
 from mnist_core.engine.identity import NotAllowed
 from mnist_core.engine.jobs import QueueRefused
@@ -208,7 +209,10 @@ def _follow(job, key: str) -> None:
             st.error(str(exc))
             return
         st.toast("Stopping after the current batch; the last finished epoch is kept.", icon=":material/stop:")
-        st.rerun(scope="fragment")
+        try:
+            st.rerun(scope="fragment")
+        except StreamlitInvalidLayoutContextError:  # the click came in a full run of the page (AppTest runs so)
+            st.rerun()
 
 
 def live_panel(step: Step | None, key: str | None = None) -> None:
