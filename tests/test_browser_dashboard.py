@@ -163,10 +163,14 @@ def test_student_trains_step_2_stops_a_run_reloads_and_deletes_one_on_compare(pa
     victim = page.get_by_role("combobox", name="Run to delete")
     _choices(page, "Run to delete").filter(has_text="2,560 img/epoch").click()
     expect(victim).to_have_value(re.compile("2,560 img/epoch"))
+    wait_for_app(page)  # the choice's rerun is over: a tick given during it could land on the box it replaces
     delete = page.get_by_role("button", name="Delete")
     expect(delete).to_be_disabled()
+    confirm = page.get_by_role("checkbox", name="Yes, delete this run and its files")
     page.get_by_text("Yes, delete this run and its files").click()
-    expect(delete).to_be_enabled()
+    expect(confirm).to_be_checked(timeout=60_000)
+    wait_for_app(page)
+    expect(delete).to_be_enabled(timeout=60_000)  # expect's own 5 s default is short for a busy 2-core machine
     delete.click()
     expect(page.get_by_text(re.compile(r"Deleted: .*2,560 img/epoch"))).to_be_visible(timeout=60_000)
     wait_for_app(page)
