@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.identity import identity_sidebar
 from ui.presentation import presentation_toggle
 from ui.routing import mark_routed, page_wanted, query_wanted
 
@@ -26,6 +27,7 @@ pages = {
 mark_routed()
 page = st.navigation(pages)
 presentation_toggle()  # after the menu, so the toggle sits under it; before the page, so its styles apply
+identity_sidebar()  # who is at this browser, on every page (ui/identity.py)
 wanted = page_wanted()
 if wanted is not None:
     # The page a link asked for before the router first ran, with its ?query (see ui/routing.py).

@@ -86,8 +86,12 @@ def test_runs_whose_heartbeat_stopped_show_as_interrupted_whatever_their_pid(tmp
 
 
 def test_a_job_tells_its_phases_stopping_evaluating_and_saving(tmp_path, monkeypatch, mnist):
-    """Issue 12: after Stop the panel still said "training", and a test pass showed a frozen bar."""
-    from mnist_core.engine import jobs
+    """Issue 12: after Stop the panel still said "training", and a test pass showed a frozen bar.
+
+    The fake stands in for train_run under the local backend, so this also checks that the backend
+    passes on_eval and on_saving through to it.
+    """
+    from mnist_core.engine import runs
     from mnist_core.engine.train import BatchProgress
 
     seen = {}
@@ -108,9 +112,9 @@ def test_a_job_tells_its_phases_stopping_evaluating_and_saving(tmp_path, monkeyp
         seen["after stop"] = job.phase
         on_saving()
         seen["saving"] = job.phase
-        return type("Result", (), {"stopped": True})()
+        return type("Result", (), {"stopped": True, "device": "CPU", "params": 0, "history": []})()
 
-    monkeypatch.setattr(jobs, "train_run", fake_train_run)
+    monkeypatch.setattr(runs, "train_run", fake_train_run)
     manager = JobManager(RunStore(tmp_path / "runs"), load_data=lambda progress: mnist)
     run_id = manager.submit(QUICK)
     job = manager.job(run_id)

@@ -1,7 +1,9 @@
 """Compare runs, piece by piece: the table of runs, two runs side by side, and deleting a run.
 
 Every user run is named by ``run_label`` (when it started, what differs from its step's
-recipe), so two runs of one step are told apart. Deleting asks for a confirmation that
+recipe), so two runs of one step are told apart, and the table says who made each (*By*).
+Deleting offers only the runs this person may manage (their own; every run for the teacher),
+goes through the job manager, which checks the owner again, and asks for a confirmation that
 belongs to the one run chosen: choosing another run asks again.
 """
 
@@ -10,13 +12,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mnist_core.engine.runs import Run
+from mnist_core.engine.identity import Actor, NotAllowed
+from mnist_core.engine.runs import DamagedRun, Run
 from mnist_core.lesson.report import shipped_run, summarize, test_set_words
 from mnist_core.lesson.run_labels import differing_fields, field_name, format_value, run_label
 from mnist_core.lesson.steps import STEPS
 
 from . import run_views
-from .state import run_store
+from .state import job_manager
 
 NO_FIGURE = "—"
 _DELETED = "compare_deleted_message"
@@ -58,6 +61,7 @@ def runs_table(runs: dict[str, Run]) -> pd.DataFrame:
             "s / epoch": _number(summary.seconds_per_epoch if summary else None, 1),
             "Device": run.status.get("device") or NO_FIGURE,
             "Status": run.state,
+            "By": "shipped" if label.startswith("shipped") else (run.status.get("owner_name") or "command line"),
         })
     return pd.DataFrame(rows)
 
@@ -105,28 +109,38 @@ def side_by_side(all_runs: dict[str, Run], default: list[str]) -> None:
             run_views.mistakes(run, key=f"compare_side_{'ab'[column is right]}_mistakes")
 
 
-def delete_panel(yours: dict[str, Run]) -> None:
-    """Delete one of the user's runs (damaged folders included) after a confirmation that belongs to that run alone."""
+def delete_panel(runs: dict[str, Run | DamagedRun], actor: Actor) -> None:
+    """Delete one of ``runs`` (damaged folders included) that ``actor`` may delete, after a confirmation that
+    belongs to that run alone."""
     st.subheader("Delete a run")
+    manager = job_manager()
+    deletable = {label: run for label, run in runs.items() if manager.may_manage(run.run_id, actor)}
     deleted = st.session_state.pop(_DELETED, None)
     if deleted:
         st.success(f"Deleted: {deleted}.", icon=":material/delete:")
         # Say which run the box holds now: a widget keeps its key, so the browser would go on showing the
         # deleted run's name if its value were merely dropped.
-        if yours:
-            st.session_state["compare_delete_pick"] = next(iter(yours))
-    if not yours:
-        st.caption("You have no runs to delete.")
+        if deletable:
+            st.session_state["compare_delete_pick"] = next(iter(deletable))
+    if not deletable:
+        st.caption("Only a run's owner, or the teacher, can delete it: none of these runs is yours." if runs
+                   else "You have no runs to delete.")
         return
-    victim = st.selectbox("Run to delete", list(yours), key="compare_delete_pick")
-    run = yours[victim]
+    if actor.is_teacher:
+        st.caption("Teacher: every run is offered.")
+    victim = st.selectbox("Run to delete", list(deletable), key="compare_delete_pick")
+    run = deletable[victim]
     sure = st.checkbox("Yes, delete this run and its files", key=f"compare_delete_confirm_{run.run_id}")
     if st.button("Delete", disabled=not sure, key="compare_delete", icon=":material/delete:"):
-        if run.state in ("queued", "running"):
-            st.error("This run is still training (its process stamped it seconds ago): stop it first, on its "
-                     "step's page, or with Ctrl-C where it was started from the command line.")
+        try:
+            manager.delete(run.run_id, actor)
+        except (NotAllowed, KeyError, ValueError) as exc:
+            message = str(exc.args[0]) if exc.args else str(exc)  # KeyError's str() adds quotes
+            if "still training" in message:
+                message += (" Stop it on its step's page, or with Ctrl-C where it was started from the "
+                            "command line.")
+            st.error(message)
             return
-        run_store().delete(run.run_id)
         st.session_state.pop(f"compare_delete_confirm_{run.run_id}", None)
         st.session_state[_DELETED] = victim
         st.rerun()

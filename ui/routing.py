@@ -27,7 +27,12 @@ def mark_routed() -> None:
 def through_the_router(page_file: str) -> None:
     """Call first in a page script: when app.py has not run in this session, go through it."""
     ctx = get_script_run_ctx()
-    if ctx is None or st.session_state.get(_ROUTED):
+    if ctx is None:
+        return
+    if st.session_state.get(_ROUTED):
+        from ui.identity import identity_sidebar  # here: identity imports the job manager, heavier
+
+        identity_sidebar()  # no-op when app.py drew it in this run
         return
     entrypoint = Path(ctx.main_script_path)
     if entrypoint.name != "app.py":

@@ -18,8 +18,9 @@ from mnist_core.lesson.steps import STEPS, Step, get_step, trials_markdown
 
 from . import batchnorm_spread, run_views
 from .augmentation_grid import augmentation_grid
+from .identity import current_actor
 from .lesson_nav import previous_next, step_page
-from .state import run_store, training_device
+from .state import job_manager, run_store, training_device
 from .training_panel import live_panel, recipe_form
 
 
@@ -154,7 +155,14 @@ def _mistakes(step: Step, shipped: Run | None) -> None:
 def _your_runs(step: Step, shipped: Run | None) -> None:
     """The user's runs of this step, newest first; the one just started (or just ended) is selected."""
     key = f"step{step.number}"
-    runs = [r for r in run_store().list() if r.config.step == step.number and not r.config.design]
+    actor, teacher_set = current_actor(), job_manager().teacher.configured
+    # Yours: the runs you started (the teacher: all); on a machine without a teacher password, the
+    # command line's too, since its one user started them. Queued and running ones included, so the
+    # run just started is the one selected (the panel above follows it).
+    runs = [r for r in run_store().list()
+            if r.config.step == step.number and not r.config.design
+            and (actor.is_teacher or r.status.get("owner", "") == actor.owner_id
+                 or (not r.status.get("owner") and not teacher_set))]
     if not runs:
         st.caption("Your runs of this step will appear here.")
         return

@@ -5,6 +5,7 @@ so the page stays responsive and a run outlives the page. The live panel is a fr
 that polls once a second while a run of its step is active (and not at all otherwise), reads
 only the job in memory, and rebuilds its chart only when the curves changed; when a run it was
 following ends, it reruns the whole page once so the results appear, that run selected.
+Everybody sees every run of the step; only its owner or the teacher gets a live Stop.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ import os
 import time
 
 import streamlit as st
+from streamlit.errors import StreamlitInvalidLayoutContextError
 
+from mnist_core.engine.identity import NotAllowed
+from mnist_core.engine.jobs import QueueRefused
 from mnist_core.lesson.run_labels import run_label
 from mnist_core.lesson.steps import Step
 
 from .charts import curves_figure, extend_batch_losses, for_projector
+from .identity import current_actor
 from .presentation import presenting
 from .run_colours import run_colour
 from .state import job_manager, run_store
@@ -95,7 +100,11 @@ def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
         except ValueError as exc:
             st.error(f"This recipe cannot train: {exc}")
             return
-        run_id = job_manager().submit(config, label=run_label(config, {"created": time.time()}))
+        try:
+            run_id = job_manager().submit(config, current_actor(), label=run_label(config, {"created": time.time()}))
+        except QueueRefused as exc:
+            st.warning(str(exc), icon=":material/hourglass_top:")
+            return
         select_run(key, run_id)
         st.toast("Training queued", icon=":material/schedule:")
         st.rerun()  # the live panel, drawn above the form, was drawn before this run existed
@@ -152,15 +161,18 @@ def _follow(job, key: str) -> None:
     the GIL that thread needs between its PyTorch calls.
     """
     manager = job_manager()
+    actor = current_actor()
     label, _ = _label(job)
+    who = "you" if job.owner == actor.owner_id else (job.owner_name or "the command line")
     phase = job.phase
     headline = {"stopping": "stopping…", "evaluating": f"evaluating on {job.eval_total:,} test images",
                 "saving": "saving the model and its mistakes"}.get(phase, phase)
-    st.markdown(f"**{label}**: *{headline}*")
+    st.markdown(f"**{label}** by {who}: *{headline}*")
     if phase == "queued":
         position = manager.queue_position(job.run_id)
-        st.info(f"Waiting in the queue, place {position}. One run trains at a time on this machine; "
-                "this one starts when the runs ahead of it finish.", icon=":material/schedule:")
+        st.info(f"Waiting in the queue, place {position}. {manager.max_concurrent} run(s) train at a time on this "
+                "server and students take turns, so each student's next run goes before anyone's second one.",
+                icon=":material/schedule:")
     elif phase == "loading data":
         st.progress(job.data_fraction or 0.0, text=job.message or "Loading MNIST")
     elif job.latest is not None:
@@ -186,11 +198,21 @@ def _follow(job, key: str) -> None:
     if job.batch_losses or job.history:
         _chart(job, key)
     can_stop = phase in ("queued", "loading data", "training", "evaluating") and not job.stopping
+    allowed = manager.may_manage(job.run_id, actor)
     if can_stop and st.button("Stop" if phase != "queued" else "Cancel", key=f"{key}_stop_{job.run_id}",
-                              icon=":material/stop:"):
-        manager.stop(job.run_id)
+                              icon=":material/stop:", disabled=not allowed,
+                              help=None if allowed else
+                              f"Only {job.owner_name or 'its owner'} or the teacher can stop this run."):
+        try:
+            manager.stop(job.run_id, actor)
+        except (NotAllowed, KeyError) as exc:
+            st.error(str(exc))
+            return
         st.toast("Stopping after the current batch; the last finished epoch is kept.", icon=":material/stop:")
-        st.rerun(scope="fragment")
+        try:
+            st.rerun(scope="fragment")
+        except StreamlitInvalidLayoutContextError:  # the click came in a full run of the page (AppTest runs so)
+            st.rerun()
 
 
 def live_panel(step: Step | None, key: str | None = None) -> None:
@@ -219,8 +241,16 @@ def live_panel(step: Step | None, key: str | None = None) -> None:
             st.rerun()
         if not jobs:
             st.caption(f"No run of {'a design' if step is None else 'this step'} is training right now.")
-        for job in jobs:
+        actor = current_actor()
+        # In full: what trains, and the waiting runs this person may cancel; the rest of the queue in a line.
+        shown = [job for job in jobs if job.phase != "queued" or job.owner == actor.owner_id or actor.is_teacher]
+        for job in shown:
             with st.container(border=True):
                 _follow(job, key)
+        others = [job for job in jobs if job not in shown]
+        if others:
+            manager = job_manager()
+            st.caption("Also waiting: " + ", ".join(
+                f"{job.owner_name or 'command line'} (place {manager.queue_position(job.run_id)})" for job in others))
 
     panel()

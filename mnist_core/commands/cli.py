@@ -16,7 +16,17 @@ import tempfile
 import threading
 from pathlib import Path
 
-from mnist_core.commands import bench, design_cli, export_cli, inside_cli, predict_cli, rf_cli, schedule_study, seeds
+from mnist_core.commands import (
+    bench,
+    design_cli,
+    export_cli,
+    inside_cli,
+    predict_cli,
+    rf_cli,
+    schedule_study,
+    seeds,
+    watch_cost,
+)
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from mnist_core.engine.atomic import replace_folder
@@ -68,15 +78,17 @@ def _load_data():
 
 def _train_one(config, out: Path, data) -> dict:
     """Train into the run folder ``out``; raises StoppedByUser when Ctrl-C ended the run early."""
-    from mnist_core.engine.runs import train_run
+    from mnist_core.engine.backends import backend_from_env
 
+    backend = backend_from_env()  # this machine, or Ray when MNIST_RAY_ADDRESS is set
     bar = EpochBar(stream=sys.stdout)
     stop = threading.Event()
     with _first_ctrl_c_stops(stop):
-        result = train_run(out, config, data, on_batch=bar.update, on_epoch=bar.epoch_done, stop=stop)
+        result = backend.train_into(out, config, data, on_batch=bar.update, on_epoch=bar.epoch_done, stop=stop)
     if result.stopped:
-        raise StoppedByUser(f"stopped after {len(result.history)} full epoch(s)")
-    print(f"Saved to {out} ({result.params:,} parameters, {result.device})")
+        raise StoppedByUser(f"stopped after {result.epochs} full epoch(s)")
+    print(f"Saved to {out} ({result.params:,} parameters, {result.device}; backend {backend.name}, "
+          f"node {result.node})")
     return {"params": result.params, "device": result.device}
 
 
@@ -197,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=cmd_evaluate)
 
     # Commands that live in their own modules.
-    for module in (bench, rf_cli, predict_cli, seeds, schedule_study, inside_cli, design_cli, export_cli):
+    for module in (bench, rf_cli, predict_cli, seeds, schedule_study, inside_cli, design_cli, export_cli,
+                   watch_cost):
         module.register(sub)
     return parser
 

@@ -14,10 +14,9 @@ import argparse
 import statistics
 from pathlib import Path
 
-from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import load_mnist
-from mnist_core.engine.runs import default_runs_dir, finished_run, read_run, train_run, write_json
+from mnist_core.engine.runs import default_runs_dir, finished_run, read_run, write_json
 from mnist_core.lesson.report import ASSETS_DIR, summarize
 from mnist_core.lesson.steps import get_step
 
@@ -39,22 +38,20 @@ def _slug(name: str) -> str:
 
 
 def run_study(seeds: list[int], folder: Path) -> list[dict]:
+    from mnist_core.commands.backend_runs import announce, nodes_line, train_all
+
+    plan = [(name, seed, candidate_config(name, seed), folder / f"{_slug(name)}-seed{seed}")
+            for name in CANDIDATES for seed in seeds]
+    todo = [(f"{name}, seed {seed}", path, config) for name, seed, config, path in plan
+            if finished_run(path, config) is None]
+    if todo:  # through the backend: on Ray, the runs train side by side
+        backend = announce()
+        print(nodes_line(train_all(backend, todo, load_mnist())))
     rows = []
-    data = None
-    for name in CANDIDATES:
-        for seed in seeds:
-            config = candidate_config(name, seed)
-            path = folder / f"{_slug(name)}-seed{seed}"
-            run = finished_run(path, config)
-            if run is None:
-                print(f"\n=== {name}, seed {seed} ===")
-                data = data or load_mnist()
-                bar = EpochBar()
-                train_run(path, config, data, on_batch=bar.update, on_epoch=bar.epoch_done)
-                run = read_run(path)
-            summary = summarize(run.history)
-            rows.append({"schedule": name, "seed": seed, "best_test_acc": round(summary.best_test_acc, 2),
-                         "best_epoch": summary.best_epoch, "final_test_acc": round(summary.final_test_acc, 2)})
+    for name, seed, _, path in plan:
+        summary = summarize(read_run(path).history)
+        rows.append({"schedule": name, "seed": seed, "best_test_acc": round(summary.best_test_acc, 2),
+                     "best_epoch": summary.best_epoch, "final_test_acc": round(summary.final_test_acc, 2)})
     return rows
 
 

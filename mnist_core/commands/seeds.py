@@ -13,6 +13,10 @@ With ``--parallel N`` the seeds still to train run N at a time, each in a proces
 with its share of the cores (all of them divided by N, at least one thread): on a machine
 with many cores a five-seed study takes about the time of one run. Each seed's numbers are
 exactly those a lone run of it would give on the same number of threads.
+
+With ``MNIST_RAY_ADDRESS`` set, the seeds go to the Ray cluster instead, through the same job
+interface as the dashboard (backends.py): all at once, as many as the cluster holds (or N at a
+time with ``--parallel N``), each where Ray places it, and the command names the nodes.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
+from mnist_core.engine.backends import ray_requested
 from mnist_core.engine.data import load_mnist
 from mnist_core.engine.runs import default_runs_dir, finished_run, read_run, write_json
 from mnist_core.lesson.report import summarize
@@ -114,6 +119,16 @@ def _train_in_parallel(todo: dict[int, tuple[Path, object]], parallel: int) -> l
     return failures
 
 
+def _train_on_ray(step, todo: dict[int, tuple[Path, object]], parallel: int) -> None:
+    """Every seed of ``todo`` as a Ray job, side by side (``parallel`` > 1 caps how many at once)."""
+    from mnist_core.commands.backend_runs import announce, nodes_line, train_all
+
+    backend = announce()
+    data = load_mnist(progress=lambda message, _: print(f"[data] {message}", file=sys.stderr))
+    jobs = [(f"Step {step.number}, seed {seed}", path, config) for seed, (path, config) in todo.items()]
+    print(nodes_line(train_all(backend, jobs, data, at_once=parallel if parallel > 1 else None)))
+
+
 def cmd_seeds(args: argparse.Namespace) -> int:
     from mnist_core.engine.runs import train_run
 
@@ -130,7 +145,9 @@ def cmd_seeds(args: argparse.Namespace) -> int:
             todo[seed] = (path, config)
         else:
             print(f"Seed {seed}: finished run of this recipe found in {path}, not trained again")
-    if args.parallel > 1 and len(todo) > 1:
+    if todo and ray_requested():
+        _train_on_ray(step, todo, args.parallel)
+    elif args.parallel > 1 and len(todo) > 1:
         failures = _train_in_parallel(todo, min(args.parallel, len(todo)))
         if failures:
             raise RuntimeError("; ".join(failures) + "; the table was not written (run again to train what is missing)")

@@ -232,7 +232,8 @@ class RunStore:
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root or default_runs_dir())
 
-    def create(self, config: TrainConfig, label: str = "") -> Run:
+    def create(self, config: TrainConfig, label: str = "", owner: str = "", owner_name: str = "") -> Run:
+        """A new queued run folder; ``owner`` is the owner id (never a secret), ``owner_name`` the name shown."""
         self.root.mkdir(parents=True, exist_ok=True)
         network = "design" if config.design else f"step{config.step}"
         for _ in range(100):  # two runs made in the same second differ in 32 random bits; a clash tries again
@@ -248,7 +249,8 @@ class RunStore:
         write_json(path / "config.json", config.to_dict())
         write_history(path, [])
         label = label or f"{'Design' if config.design else f'Step {config.step}'} · {run_id[:15]}"
-        update_status(path, state="queued", created=time.time(), pid=os.getpid(), label=label)
+        update_status(path, state="queued", created=time.time(), pid=os.getpid(), label=label, owner=owner,
+                      owner_name=owner_name)
         return read_run(path)
 
     def path(self, run_id: str) -> Path:
@@ -272,6 +274,20 @@ class RunStore:
         runs = [r for r in found if isinstance(r, Run)]
         runs.sort(key=lambda r: r.status.get("created") or 0, reverse=True)
         return runs, [r for r in found if isinstance(r, DamagedRun)]
+
+    def study_runs(self) -> list[Run]:
+        """Runs the command line's studies keep one folder down (``runs/step2-seeds/seed1``), newest first.
+
+        Shown on Compare runs beside the dashboard's own; managed (deleted) with their study on disk.
+        """
+        if not self.root.is_dir():
+            return []
+        found = []
+        for study in sorted(self.root.iterdir()):
+            if study.is_dir() and not study.name.startswith(".") and inspect_run(study) is None:
+                found += [run for p in sorted(study.iterdir()) if p.is_dir() and not p.name.startswith(".")
+                          and (run := read_run(p)) is not None]
+        return sorted(found, key=lambda r: r.status.get("created") or r.status.get("started") or 0, reverse=True)
 
     def list(self) -> list[Run]:
         """All runs whose files make sense, newest first."""

@@ -1,0 +1,82 @@
+"""Two students in two browsers on one server: neither can stop the other's run, and both finish.
+
+Each browser context is a separate person (its own page address, so its own key). Runs are
+one epoch of 2,560 images (the server fixture's demo setting).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import wait_for_app
+
+pytestmark = pytest.mark.browser
+expect.set_options(timeout=120_000)  # a busy machine: wait for progress, generously
+
+
+def _student(browser, app_url: str, name: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(120_000)  # a busy machine: wait for progress, generously
+    page.goto(app_url)
+    wait_for_app(page)
+    box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Your name")
+    box.fill(name)
+    box.press("Enter")
+    wait_for_app(page)
+    expect(page).to_have_url(re.compile(rf"name={name}"), timeout=60_000)
+    return context, page
+
+
+def _start_step2(page) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text("Step 2 · BatchNorm", exact=True).click()
+    wait_for_app(page)
+    page.get_by_role("tab", name=re.compile("Train it yourself")).click()
+    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs.fill("1")
+    epochs.press("Tab")
+    page.get_by_role("button", name="Start training").click()
+
+
+def test_two_students_cannot_stop_each_others_runs_and_both_finish(browser, app_url, screenshot_dir):
+    (ada_context, ada), (bob_context, bob) = _student(browser, app_url, "Ada"), _student(browser, app_url, "Bob")
+    try:
+        _start_step2(ada)
+        expect(ada.get_by_text(re.compile(r"by you: (queued|loading data|training)"))).to_be_visible(timeout=60_000)
+        _start_step2(bob)
+        # Bob sees Ada's run, named, with a Stop he cannot press; his own waiting run has a live Cancel.
+        expect(bob.get_by_text(re.compile(r"by Ada: (loading data|training)"))).to_be_visible()
+        # (The page's own buttons: while a script runs, Streamlit's status widget shows a "Stop" too.)
+        expect(bob.get_by_test_id("stButton").get_by_role("button", name="Stop")).to_be_disabled()
+        expect(bob.get_by_test_id("stButton").get_by_role("button", name="Cancel")).to_be_enabled()
+        bob.screenshot(path=screenshot_dir / "classroom-bob-sees-ada.png", full_page=True)
+        # Ada's own Stop is live; Bob's waiting run is one line, with no button for her.
+        expect(ada.get_by_text("Also waiting: Bob (place 1)")).to_be_visible()
+        expect(ada.get_by_test_id("stButton").get_by_role("button", name="Stop")).to_be_enabled()
+        expect(ada.get_by_test_id("stButton").get_by_role("button", name="Cancel")).to_have_count(0)
+        ada.screenshot(path=screenshot_dir / "classroom-ada.png", full_page=True)
+        # Both finish: each student's page offers their own finished run, and only theirs.
+        for page in (ada, bob):
+            expect(page.get_by_text("No run of this step is training right now.")).to_be_visible(timeout=600_000)
+            page.reload()
+            wait_for_app(page)
+            page.get_by_role("tab", name=re.compile("Train it yourself")).click()
+            mine = page.get_by_role("combobox", name="Your run")
+            expect(mine).to_have_value(re.compile(r"\(finished\)$"), timeout=120_000)
+            mine.click()  # the list holds one run, the student's own, though two have finished on this server
+            expect(page.get_by_role("option")).to_have_count(1)
+            page.keyboard.press("Escape")
+        bob.screenshot(path=screenshot_dir / "classroom-bob-finished.png", full_page=True)
+        bob.get_by_test_id("stSidebarNav").get_by_text("Compare runs", exact=True).click()
+        wait_for_app(bob)
+        table = bob.get_by_test_id("stDataFrame").first  # the runs table (the leaderboard is the second)
+        expect(table).to_be_visible()
+        bob.screenshot(path=screenshot_dir / "classroom-compare.png", full_page=True)
+        expect(bob.get_by_test_id("stException")).to_have_count(0)
+        expect(ada.get_by_test_id("stException")).to_have_count(0)
+    finally:
+        ada_context.close()
+        bob_context.close()
