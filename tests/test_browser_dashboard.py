@@ -50,6 +50,11 @@ def _open(page, url: str, link: str | None = None) -> None:
         page.goto(url)
     else:
         page.get_by_test_id("stSidebarNav").get_by_text(link, exact=True).click()
+        # Until the new page is drawn: just after the click the old page still reads "notRunning", and a select
+        # box opened on a page that is still being drawn is closed again by the rest of its run.
+        heading = PAGES.get(link)
+        if heading is not None:
+            expect(page.get_by_role("heading", name=re.compile(re.escape(heading)))).to_be_visible(timeout=LONG)
     wait_for_app(page)
 
 
@@ -92,6 +97,7 @@ def _train_tab(page) -> None:
 
 def _choices(page, name: str):
     """Open a select box's list with its own Open button (a click on its input may only focus it)."""
+    wait_for_app(page)  # a rerun under way would redraw the box and close its list again
     box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_role("combobox", name=name))
     box.get_by_role("button", name="Open").click()
     options = page.get_by_role("option")
