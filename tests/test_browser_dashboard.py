@@ -30,6 +30,7 @@ PAGES = {
     "Step 3 · Augmentation": "Step 3: Image augmentation",
     "Step 4 · LR schedule": "Step 4: Learning-rate schedule",
     "Step 5 · Half the parameters": "Step 5: Half the parameters",
+    "Step 6 · Under 3,000 parameters": "Step 6: Under 3,000 parameters",
     "Compare runs": "Compare runs",
     "Receptive field": "Receptive field",
     "Draw a digit": "Draw a digit",
@@ -193,7 +194,7 @@ def test_teacher_presents_home_then_next_through_every_step_on_a_projector(page,
     page.get_by_test_id("stSidebar").get_by_text("Presentation mode").click()
     wait_for_app(page)
     expect(page).to_have_url(re.compile(r"[?&]present=1"))
-    for title in ["MNIST above 99.4%", *(f"Step {n}:" for n in range(1, 6))]:
+    for title in ["MNIST above 99.4%", *(f"Step {n}:" for n in range(1, 7))]:
         expect(page.get_by_role("heading", name=re.compile(re.escape(title)))).to_be_visible(timeout=LONG)
         expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=LONG)
         _plots_drawn(page)
@@ -203,7 +204,7 @@ def test_teacher_presents_home_then_next_through_every_step_on_a_projector(page,
         expect(page.get_by_test_id("stException")).to_have_count(0)
         page.screenshot(path=screenshot_dir / f"teacher-{_slug(title)}.png")
         nexts = page.get_by_role("button", name=re.compile(r"^Next: "))
-        if title == "Step 5:":
+        if title == "Step 6:":
             expect(nexts).to_have_count(0)  # the end of the lesson
         else:
             nexts.first.click()

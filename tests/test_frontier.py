@@ -77,7 +77,9 @@ def test_every_shipped_step_and_trial_is_a_point():
     trials = [(p.params, p.final_test_acc) for p in points if p.source == "trial"]
     assert trials == [(t.params, t.final_test_acc) for step in STEPS.values() for t in step.trials]
     seeds = [p for p in points if p.source == "seed run"]
-    assert len(seeds) == 5  # six seeds, of which seed 1 is the shipped Step 5 run, drawn once
+    # Step 5's six seeds and Step 6's five, of which each seed 1 is the step's shipped run, drawn once
+    assert sorted((p.label.split("'")[0], p.label[-1]) for p in seeds) == [
+        *(("Step 5", str(seed)) for seed in range(2, 7)), *(("Step 6", str(seed)) for seed in range(2, 6))]
 
 
 def test_compare_runs_draws_a_design_run_and_ranks_only_whole_runs(runs_dir):
@@ -98,7 +100,7 @@ def test_compare_runs_draws_a_design_run_and_ranks_only_whole_runs(runs_dir):
     assert front[0] == smallest  # the front starts at the smallest network drawn, whatever its accuracy
     assert spec["layout"]["xaxis"]["type"] == "log"
     assert sorted(shape["x0"] for shape in spec["layout"]["shapes"] if shape["type"] == "line"
-                  and shape.get("x0") == shape.get("x1")) == [5000, 10_000]
+                  and shape.get("x0") == shape.get("x1")) == [3000, 5000, 10_000]  # Steps 6 and 5, the lesson
     assert any(shape.get("y0") == 99.4 for shape in spec["layout"]["shapes"])
     board = next(d.value for d in app.dataframe if "Rank" in d.value.columns)
     assert board["Params"].tolist()[0] == 3210

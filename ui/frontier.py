@@ -12,7 +12,7 @@ import streamlit as st
 
 from mnist_core.engine.runs import Run
 from mnist_core.lesson import frontier
-from mnist_core.lesson.steps import BEYOND_LESSON_PARAM_BUDGET, PARAM_BUDGET, TARGET_ACC
+from mnist_core.lesson.steps import BEYOND_LESSON_PARAM_BUDGET, FRONTIER_PARAM_BUDGET, PARAM_BUDGET, TARGET_ACC
 
 # How each source is drawn: marker symbol and colour.
 STYLE = {
@@ -22,7 +22,7 @@ STYLE = {
     "your run": ("square", "#4e9af1"),
     "your design": ("hexagon", "#e45756"),
 }
-NAMES = {"step": "shipped steps", "seed run": "Step 5's seed runs", "trial": "trials (mean over seeds)",
+NAMES = {"step": "shipped steps", "seed run": "seed runs of Steps 5 and 6", "trial": "trials (mean over seeds)",
          "your run": "your step runs", "your design": "your designs"}
 
 
@@ -47,7 +47,8 @@ def frontier_figure(points: list[frontier.FrontierPoint], front: list[frontier.F
     fig.add_hline(y=TARGET_ACC, line=dict(color="#2ca02c", dash="dash"),
                   annotation_text=f"{TARGET_ACC:.2f}%", annotation_position="bottom right")
     for budget, text in ((PARAM_BUDGET, f"the lesson's budget: under {PARAM_BUDGET:,}"),
-                         (BEYOND_LESSON_PARAM_BUDGET, f"Step 5's: at most {BEYOND_LESSON_PARAM_BUDGET:,}")):
+                         (BEYOND_LESSON_PARAM_BUDGET, f"Step 5's: at most {BEYOND_LESSON_PARAM_BUDGET:,}"),
+                         (FRONTIER_PARAM_BUDGET, f"Step 6's: at most {FRONTIER_PARAM_BUDGET:,}")):
         fig.add_vline(x=budget, line=dict(color="#888", dash="dot"))
         # On a log axis an annotation's x is the exponent (add_vline's own label lands off the chart).
         fig.add_annotation(x=math.log10(budget), xref="x", y=1.0, yref="paper", yanchor="bottom", text=text,
@@ -55,7 +56,7 @@ def frontier_figure(points: list[frontier.FrontierPoint], front: list[frontier.F
     accuracies = [p.final_test_acc for p in points]
     low = max(min(accuracies, default=TARGET_ACC) - 0.2, 0)
     high = min(max(accuracies, default=TARGET_ACC) + 0.15, 100)
-    sizes = [p.params for p in points] + [BEYOND_LESSON_PARAM_BUDGET, PARAM_BUDGET]
+    sizes = [p.params for p in points] + [FRONTIER_PARAM_BUDGET, BEYOND_LESSON_PARAM_BUDGET, PARAM_BUDGET]
     fig.update_xaxes(type="log", title="parameters (log scale)", tickformat=",",  # a margin beyond both budgets
                      range=[math.log10(min(sizes) * 0.85), math.log10(max(sizes) * 1.2)])
     fig.update_yaxes(title="test accuracy at the final epoch (%)", range=[min(low, TARGET_ACC - 0.3), high])

@@ -1,4 +1,4 @@
-"""Previous / Next through the lesson, Home to Step 5, keeping presentation mode."""
+"""Previous / Next through the lesson, Home to Step 6, keeping presentation mode."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import streamlit as st
 from . import presentation
 
 LESSON = ("pages/home.py", "pages/step_1.py", "pages/step_2.py", "pages/step_3.py", "pages/step_4.py",
-          "pages/step_5.py")
-TITLES = ("Home", "Step 1", "Step 2", "Step 3", "Step 4", "Step 5")
+          "pages/step_5.py", "pages/step_6.py")
+TITLES = ("Home", "Step 1", "Step 2", "Step 3", "Step 4", "Step 5", "Step 6")
 
 
 def step_page(number: int) -> str:

@@ -1,8 +1,8 @@
 """The parameter-accuracy frontier: every network measured here, as parameters against final test accuracy.
 
 Points come from three places: the shipped runs of each step (``assets/step<N>``) and the
-seed runs behind Step 5 (``assets/step5-seeds``), the trials each step records on the way to
-its design (one point per trial, the mean over its seeds), and the user's own runs. The
+seed runs behind Steps 5 and 6 (``assets/step5-seeds``, ``assets/step6-seeds``), the trials each
+step records on the way to its design (one point per trial, the mean over its seeds), and the user's own runs. The
 frontier is the set of points no other point beats on both counts (as few parameters, as
 high an accuracy). The leaderboard a class competes on is the smallest network at or above
 the target at its final epoch; a run only enters it when it is a whole, real run: finished,
@@ -13,12 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from mnist_core.engine.runs import Run, read_run
 from mnist_core.lesson.report import ASSETS_DIR, shipped_run_path
 from mnist_core.lesson.steps import EPOCH_BUDGET, STEPS, TARGET_ACC
 
-SEED_RUNS_DIR = ASSETS_DIR / "step5-seeds"  # the runs behind Step 5's seed table, one folder per seed
+
+def seed_run_dirs() -> list[Path]:
+    """The folders of runs behind the steps' seed tables (a ``seeds`` command's --out: one folder per seed)."""
+    tables = [step.evidence.table for step in STEPS.values() if step.evidence is not None]
+    return [ASSETS_DIR / table.removesuffix("/seeds.md") for table in tables if table.endswith("/seeds.md")]
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ def run_point(label: str, run: Run, source: str) -> FrontierPoint | None:
 
 
 def shipped_points() -> list[FrontierPoint]:
-    """The shipped step runs, Step 5's seed runs and every step's recorded trials."""
+    """The shipped step runs, the runs behind the steps' seed tables and every step's recorded trials."""
     points, shipped_configs = [], set()
     for number, step in STEPS.items():
         run = read_run(shipped_run_path(number))
@@ -68,8 +73,8 @@ def shipped_points() -> list[FrontierPoint]:
         if point:
             points.append(point)
             shipped_configs.add(run.config)
-    if SEED_RUNS_DIR.is_dir():
-        for folder in sorted(SEED_RUNS_DIR.iterdir()):
+    for seed_runs in seed_run_dirs():
+        for folder in sorted(seed_runs.iterdir()) if seed_runs.is_dir() else []:
             run = read_run(folder) if folder.is_dir() else None
             if run is None or run.config in shipped_configs:  # the shipped run is one of the seeds: draw it once
                 continue

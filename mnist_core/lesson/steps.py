@@ -20,9 +20,10 @@ from mnist_core.engine.models import LessonNet, SeparableNet, build_named_networ
 
 PARAM_BUDGET = 10_000  # the lesson's parameter limit (strictly fewer)
 BEYOND_LESSON_PARAM_BUDGET = 5_000  # the limit (at most) Step 5 is held to: half the lesson's
+FRONTIER_PARAM_BUDGET = 3_000  # the limit (at most) Step 6 is held to: under a third of the lesson's
 TARGET_ACC = 99.40  # percent test accuracy to beat
 EPOCH_BUDGET = 15
-STEP_ARGUMENT_HELP = "lesson step (1-4, or 5 beyond the lesson)"  # for every CLI command's --step
+STEP_ARGUMENT_HELP = "lesson step (1-4, or 5-6 beyond the lesson)"  # for every CLI command's --step
 
 
 @dataclass(frozen=True)
@@ -300,12 +301,7 @@ _register(Step(
         "activation, so about half of each channel's values are negative. ReLU turns all of them into exactly "
         "zero and sends no gradient back through them; SiLU, x·sigmoid(x), keeps a small negative response and "
         "a gradient everywhere. With 10 to 24 channels a layer there is little to spare.",
-        "Below 3,000 parameters the target is not reached yet (last rows of the trials). A public 3,762-parameter "
-        "network reports 99.52% on one seed; rebuilt in our trainer with its recipe, its five seeds end between "
-        "99.04% and 99.21%, 99.12% on average. Our 2,940-parameter design with that recipe ends five seeds between "
-        "99.17% and 99.34%, 99.24% on average, and a 2,700-parameter one four seeds between 99.08% and 99.20%, "
-        "99.15% on average: about 0.2 points short, so Step 5's 4,918 stays the smallest network here that "
-        "meets the target.",
+        "Step 6 goes on from here: the same plan, narrower where it costs the most, under 3,000 parameters.",
     ),
     results=(
         "Seeds of the recipe (Step 4's StepLR from 0.05, ±7° rotation and batch 128, with no dropout and with "
@@ -334,27 +330,126 @@ _register(Step(
               verdict="Not adopted: one seed, 0.02 above the recipe's seed 1, less than seeds of one recipe differ."),
         Trial("SiLU, with weight decay 5e-4", 4_918, 99.50, 99.52, (1,), "train --step 5 --weight-decay 5e-4",
               verdict="Not adopted: one seed, 0.03 above the recipe's seed 1, less than seeds of one recipe differ."),
-        # Below 3,000 parameters (issue 16's frontier), not reached: the README's section says how each was made.
-        Trial("Beyond: the public 3,762-parameter design with its own recipe (batch 32, plain SGD, piecewise lr, "
-              "shift, zoom and rotation of half the images, brightness and contrast), in our trainer", 3_762, 99.12,
-              99.15, (1, 2, 3, 4, 5), "seeds --step 5 --network reference3762 + that recipe (README)",
-              table="trials/reference3762-seeds.md",
-              verdict="Short: 99.12% over five seeds, 0.4 points under the one seed it was published with."),
-        Trial("Beyond: 2,940 parameters, two 4- and three 8-channel 3x3 blocks, three separable 16-channel "
-              "blocks, SiLU, that recipe", 2_940, 99.24, 99.28, (1, 2, 3, 4, 5),
-              "seeds --design assets/trials/frontier2940.json + that recipe (README)",
-              table="trials/frontier2940-seeds.md",
-              verdict="Short: under 3,000 parameters, but 99.24% over five seeds, none at 99.40%."),
-        Trial("Beyond: 2,700 parameters, three 4- and three 8-channel 3x3 blocks, three separable 12-channel "
-              "blocks, SiLU, that recipe", 2_700, 99.15, 99.18, (1, 2, 3, 4),
-              "seeds --design assets/trials/frontier2700.json + that recipe (README)",
-              table="trials/frontier2700-seeds.md",
-              verdict="Short: 99.15% over four seeds."),
     ),
     evidence=Evidence(table="step5-seeds/seeds.md",
                       command="python -m mnist_core seeds --step 5 --seeds 1 2 3 4 5 6 --out assets/step5-seeds"),
     tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
     param_budget=BEYOND_LESSON_PARAM_BUDGET,
+))
+
+
+_register(Step(
+    number=6,
+    title="Under 3,000 parameters",
+    adds=("Beyond the lesson: Step 5's plan at 8, 10 and 18 channels, 2,880 parameters, with OneCycle to 0.1; "
+          "the target is not reached yet"),
+    model_factory=NetworkCall(SeparableNet, (("widths", (8, 10, 18)),), ("dropout", "activation")),
+    recipe=STEPS[5].recipe.with_(step=6, scheduler="onecycle", lr=0.1),
+    source=None,
+    target=(
+        "Go further past the lesson: the same 99.4% at the final epoch, within 15 epochs, with at most 3,000 "
+        "parameters, under a third of the lesson's 9,436. The bar is stricter than Step 5's: the mean of five "
+        "seeds must reach 99.40%, and no seed may end below 99.30%.",
+        "First measure the smallest public result on equal terms: a 3,762-parameter network published at 99.52% "
+        "on one seed, trained here over five.",
+        "Stay trainable from this page: a 15-epoch run in under 6 minutes on a 2-core CPU.",
+    ),
+    analysis=(
+        "One published seed is not a result. The public 3,762-parameter network (three stages of padded 3x3 "
+        "blocks of 4, 8 and 8 channels; batch 32, plain SGD, a piecewise learning rate, shift, zoom, rotation and "
+        "brightness changes) ends five seeds in our trainer between 99.04% and 99.21%, 99.12% on average, 0.4 "
+        "points under its published 99.52%. Our warp fills the edges where the original reflects the image, and "
+        "its brightness and contrast limits are our guess, so this is its recipe as we could rebuild it.",
+        "Our first designs kept that recipe (batch 32: about 28,000 small steps in 15 epochs): plain 3x3 blocks "
+        "while the image is large and the channels few, separable blocks after the second pool. 2,940 "
+        "parameters ended five seeds between 99.17% and 99.34%, 99.24% on average, and 2,700 four seeds between "
+        "99.08% and 99.20%, 99.15% on average. With Step 5's recipe the 2,940 network did worse still: three "
+        "seeds between 98.97% and 99.13%, 99.08% on average.",
+        "Step 5's own plan, made narrower, did better. Its most expensive layer is the second full-resolution "
+        "block, nine weights for every pair of channels, where a separable block pays about one. At 8, 12 and "
+        "17 channels (2,920 parameters) Step 5's recipe ended three seeds between 99.24% and 99.38%, 99.31% on "
+        "average; at 8, 10 and 18 (2,880), moving channels from the expensive block to the cheap ones, between "
+        "99.36% and 99.47%, 99.43% on average.",
+        "Two levers did not help the 2,920 network. Keeping a weight average (EMA, decay 0.999) ended three "
+        "seeds between 99.29% and 99.36%, 99.33% on average, 0.02 above the same recipe without it, less than "
+        "its seeds differ. Shift and zoom of ±5% on top of the rotation ended them between 99.18% and 99.21%, "
+        "99.20% on average, 0.11 lower.",
+        "OneCycle to 0.1 (a warm-up over the first 30% of the batches to twice Step 5's rate, then a cosine anneal to "
+        "almost zero) ended the 2,920 network's three seeds between 99.34% and 99.49%, 99.43% on average (on a GPU), "
+        "0.12 above StepLR's. Five seeds of each schedule on the 2,880 network, trained side by side on a lent "
+        "machine, were cut off at epoch 13 or 14 by its time limit; at epoch 13, the last that all ten "
+        "finished, OneCycle's seeds averaged 99.37% and StepLR's 99.34%. So OneCycle became this step's "
+        "recipe, and its five seeds were trained again in full.",
+        "They end between 99.32% and 99.39%, 99.37% on average (table below): no seed is under 99.30%, "
+        "but the mean is 0.03 points short of 99.40%, so the target is not reached yet. Three seeds with "
+        "StepLR had averaged 99.43%, yet five seeds of that recipe stood at 99.34% at epoch 13: three seeds "
+        "cannot tell recipes this close apart, which is why this step's bar asks for five. Step 5's 4,918 "
+        "parameters stay the smallest network here that meets the target.",
+        "The stretch, 2,000 parameters: 6, 8 and 14 channels (1,916) ended three seeds between 99.13% and "
+        "99.34%, 99.21% on average, with StepLR, and between 99.18% and 99.46%, 99.28% on average, with "
+        "OneCycle (on a GPU). Short as well.",
+    ),
+    results=(
+        "Not reached yet: five seeds of the recipe end at 99.37% on average at the final epoch (lowest "
+        "99.32%), under the 99.40% the target asks. The seed table is under the Analysis; the shipped run is "
+        "seed 1.",
+        "A 15-epoch run took 5.4 minutes on a 2-core CPU (2 threads), so it can be trained from this "
+        "page.",
+    ),
+    trials=(
+        Trial("The public 3,762-parameter design with its own recipe (batch 32, plain SGD, piecewise lr, "
+              "shift, zoom and rotation of half the images, brightness and contrast), in our trainer", 3_762, 99.12,
+              99.15, (1, 2, 3, 4, 5), "seeds --step 5 --network reference3762 + that recipe (README)",
+              table="trials/reference3762-seeds.md",
+              verdict="Over the limit, and short: 99.12% over five seeds, 0.4 points under its published seed."),
+        Trial("2,940 parameters, two 4- and three 8-channel 3x3 blocks, three separable 16-channel "
+              "blocks, SiLU, that recipe", 2_940, 99.24, 99.28, (1, 2, 3, 4, 5),
+              "seeds --step 5 --design assets/trials/frontier2940.json + that recipe (README)",
+              table="trials/frontier2940-seeds.md",
+              verdict="Short: under 3,000 parameters, but 99.24% over five seeds, none at 99.40%."),
+        Trial("2,700 parameters, three 4- and three 8-channel 3x3 blocks, three separable 12-channel "
+              "blocks, SiLU, that recipe", 2_700, 99.15, 99.18, (1, 2, 3, 4),
+              "seeds --step 5 --design assets/trials/frontier2700.json + that recipe (README)",
+              table="trials/frontier2700-seeds.md",
+              verdict="Short: 99.15% over four seeds."),
+        Trial("2,940 parameters (the design above) with Step 5's recipe: batch 128, StepLR from 0.05, ±7° rotation",
+              2_940, 99.08, 99.12, (1, 2, 3), "seeds --step 5 --design assets/trials/frontier2940.json",
+              table="trials/frontier2940-steplr-seeds.md",
+              verdict="Short, and lower than with the batch-32 recipe: 99.08% over three seeds."),
+        Trial("Step 5's network at 8, 12 and 17 channels, Step 5's recipe", 2_920, 99.31, 99.35, (1, 2, 3),
+              "seeds --step 5 --design assets/trials/separable2920.json", table="trials/separable2920-steplr-seeds.md",
+              verdict="Short: 99.31% over three seeds, but 0.2 above the designs before it."),
+        Trial("the same, keeping a weight average (EMA, decay 0.999)", 2_920, 99.33, 99.34, (1, 2, 3),
+              "seeds --step 5 --design assets/trials/separable2920.json --ema-decay 0.999",
+              table="trials/separable2920-ema-seeds.md",
+              verdict="Not adopted: 0.02 above the same recipe without it, less than its seeds differ."),
+        Trial("the same, with shift and zoom of ±5% besides the rotation (GPU)", 2_920, 99.20, 99.24, (1, 2, 3),
+              "seeds --step 5 --design assets/trials/separable2920.json --translate 0.05 --scale 0.05 --device cuda",
+              table="trials/separable2920-shiftzoom-gpu-seeds.md",
+              verdict="Not adopted: 0.11 below the same recipe without it."),
+        Trial("Step 5's network at 8, 10 and 18 channels, Step 5's recipe", 2_880, 99.43, 99.44, (1, 2, 3),
+              "seeds --step 5 --design assets/trials/separable2880.json", table="trials/separable2880-steplr-seeds.md",
+              verdict="Adopted as this step's network: on the bar over three seeds, one of them at 99.36%."),
+        Trial("8, 12 and 17 channels with OneCycle to 0.1 (GPU)", 2_920, 99.43, 99.44, (1, 2, 3),
+              "seeds --step 5 --design assets/trials/separable2920.json --scheduler onecycle --lr 0.1 --device cuda",
+              table="trials/separable2920-onecycle-gpu-seeds.md",
+              verdict="0.12 above StepLR on the same seeds (those on the CPU): adopted as this step's schedule."),
+        Trial("8, 10 and 18 channels with OneCycle to 0.1: this step's recipe", 2_880, 99.37, 99.39,
+              (1, 2, 3, 4, 5), "seeds --step 6 --seeds 1 2 3 4 5", table="step6-seeds/seeds.md",
+              verdict="Short: 99.37% over five seeds, none below 99.30%; the target is not reached yet."),
+        Trial("The stretch, 2,000: 6, 8 and 14 channels, StepLR (GPU)", 1_916, 99.21, 99.26, (1, 2, 3),
+              "seeds --step 6 --design assets/trials/separable1916.json --scheduler step --lr 0.05 --device cuda",
+              table="trials/separable1916-steplr-gpu-seeds.md",
+              verdict="Short of the stretch: 99.21% over three seeds."),
+        Trial("6, 8 and 14 channels with OneCycle to 0.1 (GPU)", 1_916, 99.28, 99.32, (1, 2, 3),
+              "seeds --step 6 --design assets/trials/separable1916.json --device cuda",
+              table="trials/separable1916-onecycle-gpu-seeds.md",
+              verdict="Short of the stretch: 99.28% over three seeds, one of them at 99.46%."),
+    ),
+    evidence=Evidence(table="step6-seeds/seeds.md",
+                      command="python -m mnist_core seeds --step 6 --seeds 1 2 3 4 5 --out assets/step6-seeds"),
+    tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
+    param_budget=FRONTIER_PARAM_BUDGET,
 ))
 
 

@@ -1,0 +1,46 @@
+"""Step 6, under 3,000 parameters: its network counted by hand, the trial design it came from, and its recipe."""
+
+from __future__ import annotations
+
+import json
+
+from mnist_core.engine.design import build_design
+from mnist_core.engine.models import SeparableNet, count_parameters
+from mnist_core.engine.summary import summarize
+from mnist_core.lesson.report import ASSETS_DIR
+from mnist_core.lesson.steps import FRONTIER_PARAM_BUDGET, get_step
+
+# Step 6 by hand: Step 5's plan at 8, 10 and 18 channels. A 3x3 conv has 9 * c_in * c_out weights, a depthwise 3x3
+# 9 * c, a 1x1 conv c_in * c_out, a BatchNorm 2 per channel; no layer has a bias.
+HAND_COUNT = (
+    9 * 1 * 8 + 2 * 8  # block 1: 3x3 conv, BatchNorm
+    + 9 * 8 * 10 + 2 * 10  # block 2 (the most expensive layer)
+    + 9 * 10 + 10 * 18 + 2 * 18  # separable block 3: depthwise, pointwise, BatchNorm
+    + 3 * (9 * 18 + 18 * 18 + 2 * 18)  # separable blocks 4-6
+    + 18 * 10  # the 1x1 convolution to the ten digits after global average pooling
+)
+
+
+def test_parameter_count_matches_the_hand_count_and_is_within_the_3000_budget():
+    model = get_step(6).build_model()
+    assert isinstance(model, SeparableNet)
+    assert count_parameters(model) == HAND_COUNT == 2_880
+    assert get_step(6).param_budget == FRONTIER_PARAM_BUDGET == 3_000
+
+
+def test_the_network_is_the_trial_design_it_was_chosen_as():
+    """The trial 'Step 5's network at 8, 10 and 18 channels' ran as design JSON; the step builds the same layers."""
+    design = build_design((ASSETS_DIR / "trials" / "separable2880.json").read_text())
+    shapes = [(row.output_shape, row.params) for row in summarize(design) if row.params or "Pool" in row.layer]
+    ours = [(row.output_shape, row.params) for row in summarize(get_step(6).build_model())
+            if row.params or "Pool" in row.layer]
+    assert shapes == ours
+
+
+def test_recipe_is_step5s_with_onecycle_to_0_1_and_its_table_holds_it():
+    step = get_step(6)
+    assert step.recipe == get_step(5).recipe.with_(step=6, scheduler="onecycle", lr=0.1)
+    table = json.loads((ASSETS_DIR / step.evidence.table).with_suffix(".json").read_text())
+    assert table["step"] == 6 and [row["seed"] for row in table["rows"]] == [1, 2, 3, 4, 5]
+    assert {k: v for k, v in table["recipe"].items() if k not in ("seed", "device")} == {
+        k: v for k, v in step.recipe.to_dict().items() if k not in ("seed", "device")} | {"lr_points": []}
