@@ -11,6 +11,7 @@ from mnist_core.lesson.steps import (
     EPOCH_BUDGET,
     FRONTIER_PARAM_BUDGET,
     PARAM_BUDGET,
+    SEED_FLOOR_ACC,
     STEPS,
     TARGET_ACC,
 )
@@ -27,8 +28,10 @@ through_the_router(__file__)
 NO_FIGURE = "—"
 
 st.title("MNIST above 99.4% with fewer than 10,000 parameters")
-frontier_seeds = recipe_seed_summary(6)
-if frontier_seeds is not None and frontier_seeds.mean_final >= TARGET_ACC:
+seed_summaries = {number: recipe_seed_summary(number) for number in STEPS}  # the source each step's page quotes
+frontier_seeds = seed_summaries[6]
+if (frontier_seeds is not None and frontier_seeds.mean_final >= TARGET_ACC
+        and min(frontier_seeds.finals) >= SEED_FLOOR_ACC):  # the bar Step 6 is held to
     frontier_words = f"and then with at most {FRONTIER_PARAM_BUDGET:,}, under a third"
 else:  # say what the seeds show, never more
     measured = (f" ({len(frontier_seeds.seeds)} seeds average {frontier_seeds.mean_final:.2f}%)"
@@ -52,7 +55,7 @@ for number, step in STEPS.items():
     problems[number] = shipped_run_problem(number)
     run = None if problems[number] else shipped_run(number)  # damaged or unfinished numbers are not shown
     summary = summarize(run.history) if run else None
-    seeds = recipe_seed_summary(number)  # the same source the step's own page quotes
+    seeds = seed_summaries[number]
     if summary:
         shipped[f"Step {number}"] = run
     rows.append({

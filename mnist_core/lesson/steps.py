@@ -22,6 +22,7 @@ PARAM_BUDGET = 10_000  # the lesson's parameter limit (strictly fewer)
 BEYOND_LESSON_PARAM_BUDGET = 5_000  # the limit (at most) Step 5 is held to: half the lesson's
 FRONTIER_PARAM_BUDGET = 3_000  # the limit (at most) Step 6 is held to: under a third of the lesson's
 TARGET_ACC = 99.40  # percent test accuracy to beat
+SEED_FLOOR_ACC = 99.30  # Steps 5 and 6: besides the mean over seeds, no seed may end below this
 EPOCH_BUDGET = 15
 STEP_ARGUMENT_HELP = "lesson step (1-4, or 5-6 beyond the lesson)"  # for every CLI command's --step
 
