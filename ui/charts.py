@@ -122,24 +122,6 @@ def curves_figure(histories: dict[str, list[dict]], height: int = 460, colours: 
     return fig
 
 
-def extend_batch_losses(fig: go.Figure, label: str, points: list[tuple[float, float]]) -> bool:
-    """Put ``points`` into the per-batch loss line of ``label`` in a figure from ``curves_figure``, in place.
-
-    Much cheaper than building the figure again (the live panel does this while a run trains);
-    False, changing nothing, when the figure has no such line yet.
-    """
-    line = next((t for t in fig.data if t.name == f"{label} · each batch"), None)
-    if line is None or not points:
-        return False
-    epoch_losses = [y for t in fig.data if t.xaxis == "x2" and t is not line for y in (t.y or ())]
-    ticks = log_ticks([*epoch_losses, *(loss for _, loss in points)])
-    with fig.batch_update():
-        line.x = [x for x, _ in points]
-        line.y = [loss for _, loss in points]
-        fig.layout.yaxis2.update(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
-    return True
-
-
 def metric_figure(histories: dict[str, list[dict]], metric: str, axis_title: str, height: int = 420,
                   colours: dict[str, str] | None = None) -> go.Figure:
     """One per-epoch metric (``test_acc``, ``lr``, ...) for several runs; accuracy gets the target line.

@@ -6,17 +6,26 @@ import streamlit as st
 
 from mnist_core.engine.device import describe_device, pick_device
 from mnist_core.engine.jobs import JobManager
+from mnist_core.engine.live_feed import LiveFeed
 from mnist_core.engine.runs import RunStore, default_runs_dir
+
+from .live_card import feed_folder
 
 
 @st.cache_resource(show_spinner=False)
-def _job_manager_for(runs_dir: str) -> JobManager:
-    return JobManager(RunStore(runs_dir))
+def _job_manager_for(folder: str) -> JobManager:
+    manager = JobManager(RunStore(folder))
+    LiveFeed(feed_folder(folder), manager).start()  # what the browsers' live cards read
+    return manager
+
+
+def runs_dir() -> str:
+    return str(default_runs_dir().resolve())
 
 
 def job_manager() -> JobManager:
     """The one job queue of this server (one per runs folder, so tests can use their own)."""
-    return _job_manager_for(str(default_runs_dir().resolve()))
+    return _job_manager_for(runs_dir())
 
 
 def run_store() -> RunStore:

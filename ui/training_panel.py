@@ -1,10 +1,11 @@
 """'Train it yourself': the recipe form, and a live panel that follows queued and running jobs.
 
 Training runs in the shared JobManager's worker threads, never in the script thread,
-so the page stays responsive and a run outlives the page. The live panel is a fragment
-that polls once a second while a run of its step is active (and not at all otherwise), reads
-only the job in memory, and rebuilds its chart only when the curves changed; when a run it was
-following ends, it reruns the whole page once so the results appear, that run selected.
+so the page stays responsive and a run outlives the page. Each run under way is a live card
+the browser redraws once a second from the panel's live feed (live_card.py), so watching runs
+no script on the server; the panel itself is a fragment the server draws again only when its
+runs change stage, and when a run it was following ends, it reruns the whole page once so the
+results appear, that run selected.
 Everybody sees every run of the step; only its owner or the teacher gets a live Stop.
 """
 
@@ -18,14 +19,16 @@ from streamlit.errors import StreamlitInvalidLayoutContextError
 
 from mnist_core.engine.identity import NotAllowed
 from mnist_core.engine.jobs import QueueRefused
+from mnist_core.engine.live_feed import DESIGNS_KEY
+from mnist_core.engine.live_view import job_view
 from mnist_core.lesson.run_labels import run_label
 from mnist_core.lesson.steps import Step
 
-from .charts import curves_figure, extend_batch_losses, for_projector
 from .identity import current_actor
+from .live_card import feed_url, live_card, panel_signature
 from .presentation import presenting
 from .run_colours import run_colour
-from .state import job_manager, run_store
+from .state import job_manager, run_store, runs_dir
 
 # Widgets for the recipe fields a step lets users edit: label, min, max, step, help.
 FIELD_WIDGETS = {
@@ -42,8 +45,7 @@ FIELD_CHOICES = {
                    "The nonlinearity after every block: ReLU zeroes negatives, SiLU (x·sigmoid(x)) lets a little "
                    "through."),
 }
-POLL_S = 1.0  # how often the live panel reads a running job (each read costs the training thread a little)
-CHART_EVERY_S = 2.0  # the live chart is rebuilt at most this often while only the per-batch loss line grows
+POLL_S = 1.0  # how often a panel without a live feed redraws from the server (each redraw costs the training)
 IMAGES_PER_EPOCH = {60_000: "all 60,000 (the real lesson)", 10_000: "10,000 (quick)", 2_560: "2,560 (demo)"}
 # The test pass after every epoch: all of it, or a quick one whose every number says so.
 TEST_IMAGES = {10_000: "all 10,000 (the real lesson)", 2_000: "first 2,000 (quick: every number is labelled)"}
@@ -115,15 +117,8 @@ def select_run(key: str, run_id: str) -> None:
     st.session_state[f"{key}_select_next"] = run_id
 
 
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "time left: measuring"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"about {minutes}:{secs:02d} left, test passes included"
-
-
-def _label(job) -> str:
-    """The run's label, read from its files once per run (not on every poll)."""
+def _label(job) -> tuple[str, str | None]:
+    """The run's label and colour, read from its files once per run (not on every redraw)."""
     labels = st.session_state.setdefault("live_panel_labels", {})
     if job.run_id not in labels:
         run = run_store().get(job.run_id)
@@ -132,71 +127,16 @@ def _label(job) -> str:
     return labels[job.run_id]
 
 
-def _chart(job, key: str) -> None:
-    """The run's curves so far, redrawn only when they changed: built again when an epoch ends (or the
-    mode changes), its per-batch loss line extended in place at most every ``CHART_EVERY_S`` while only
-    that grows; a poll in between sends the figure it has, which the browser does not redraw."""
-    cache = st.session_state.setdefault(f"{key}_live_charts", {})
-    built = cache.get(job.run_id)
-    losses = list(job.batch_losses)
-    now = time.monotonic()
-    grew = built is not None and built["losses"] != len(losses) and now - built["at"] >= CHART_EVERY_S
-    if grew and extend_batch_losses(built["fig"], "this run", losses):
-        built.update(losses=len(losses), at=now)
-    elif built is None or grew or built["epochs"] != len(job.history) or built["presenting"] != presenting():
-        _, colour = _label(job)
-        fig = curves_figure({"this run": list(job.history)} if job.history else {}, height=360,
-                            colours={"this run": colour} if colour else None, batch_losses={"this run": losses},
-                            epochs=job.config.epochs)
-        built = cache[job.run_id] = {"epochs": len(job.history), "losses": len(losses), "presenting": presenting(),
-                                     "at": now, "fig": for_projector(fig) if presenting() else fig}
-    st.plotly_chart(built["fig"], key=f"{key}_live_{job.run_id}")
-
-
-def _follow(job, key: str) -> None:
-    """One active job: its phase told honestly, with the progress of that phase and the curves so far.
-
-    Everything here is read from the job in memory (no file is read on a poll): the panel polls
-    every ``POLL_S`` in the same process as the training thread, and every poll's Python holds
-    the GIL that thread needs between its PyTorch calls.
-    """
+def _follow(job, view: dict, key: str, feed: str | None, signature: str, watch: bool) -> None:
+    """One active job: the live card (its phase told honestly, the progress of that phase, the curves
+    so far), and its Stop, live only for its owner and the teacher."""
     manager = job_manager()
     actor = current_actor()
-    label, _ = _label(job)
+    label, colour = _label(job)
     who = "you" if job.owner == actor.owner_id else (job.owner_name or "the command line")
+    live_card(view, label=label, who=who, colour=colour, presenting=presenting(), feed=feed, signature=signature,
+              watch=watch, key=f"{key}_card_{job.run_id}")
     phase = job.phase
-    headline = {"stopping": "stopping…", "evaluating": f"evaluating on {job.eval_total:,} test images",
-                "saving": "saving the model and its mistakes"}.get(phase, phase)
-    st.markdown(f"**{label}** by {who}: *{headline}*")
-    if phase == "queued":
-        position = manager.queue_position(job.run_id)
-        st.info(f"Waiting in the queue, place {position}. {manager.max_concurrent} run(s) train at a time on this "
-                "server and students take turns, so each student's next run goes before anyone's second one.",
-                icon=":material/schedule:")
-    elif phase == "loading data":
-        st.progress(job.data_fraction or 0.0, text=job.message or "Loading MNIST")
-    elif job.latest is not None:
-        p = job.latest
-        if phase == "evaluating":
-            st.progress(job.eval_done / max(job.eval_total, 1),
-                        text=f"Epoch {p.epoch}/{p.epochs}: evaluating, {job.eval_done:,} of {job.eval_total:,} "
-                             "test images scored")
-        elif phase == "stopping":
-            st.progress(p.batch / p.batches, text=f"Epoch {p.epoch}/{p.epochs}: stopping after the current "
-                                                  "batch; the last finished epoch is kept")
-        elif phase == "saving":
-            st.progress(1.0, text="Saving the model, its evaluation and its mistakes")
-        else:
-            st.progress(p.batch / p.batches, text=f"Epoch {p.epoch}/{p.epochs}: batch {p.batch}/{p.batches}")
-        done = ((p.epoch - 1) * p.batches + p.batch) / (p.epochs * p.batches)
-        st.progress(min(done, 1.0), text=f"Whole run: {done:.0%} of the batches, {_eta(job.seconds_left())}")
-        cols = st.columns(4)
-        cols[0].metric("Batch loss", f"{p.loss:.4f}")
-        cols[1].metric("Train accuracy (this epoch)", f"{p.running_acc:.2f}%")
-        cols[2].metric("Images / s", f"{p.images_per_s:,.0f}")
-        cols[3].metric("Learning rate", f"{p.lr:.5f}")
-    if job.batch_losses or job.history:
-        _chart(job, key)
     can_stop = phase in ("queued", "loading data", "training", "evaluating") and not job.stopping
     allowed = manager.may_manage(job.run_id, actor)
     if can_stop and st.button("Stop" if phase != "queued" else "Cancel", key=f"{key}_stop_{job.run_id}",
@@ -216,40 +156,56 @@ def _follow(job, key: str) -> None:
 
 
 def live_panel(step: Step | None, key: str | None = None) -> None:
-    """Follow the active runs of ``step``'s own network, or with ``step`` None, of every design."""
+    """Follow the active runs of ``step``'s own network, or with ``step`` None, of every design.
+
+    The browser redraws each run's card from the live feed once a second; the server draws the
+    panel when the page is drawn and again only when its runs change stage (the card asks), so a
+    class watching costs the training next to nothing. Without a feed the panel polls as a
+    fragment once a second while a run it follows is active (and not at all otherwise).
+    """
     key = key or f"step{step.number}"
+    feed_key = DESIGNS_KEY if step is None else f"step-{step.number}"
 
     def followed_here(job) -> bool:
         return bool(job.config.design) if step is None else not job.config.design and job.config.step == step.number
 
-    # Poll once a second while a run followed here is active; with none, not at all (Start reruns
-    # the page, which turns polling on). A stop or a test pass still shows: each lasts a second or more.
-    training = any(followed_here(job) for job in job_manager().active_jobs())
+    actor = current_actor()
 
-    @st.fragment(run_every=POLL_S if training else None)
+    def shown_in_full(job) -> bool:
+        return job.phase != "queued" or job.owner == actor.owner_id or actor.is_teacher
+
+    here = [job for job in job_manager().active_jobs() if followed_here(job)]
+    # Polled from the server only while a run followed here is active and no card watches the feed for
+    # the panel: no feed, or only other students' waiting runs (a line of text, no card).
+    polled = bool(here) and (feed_url(runs_dir(), feed_key) is None or not any(map(shown_in_full, here)))
+
+    @st.fragment(run_every=POLL_S if polled else None)
     def panel() -> None:
-        jobs = [job for job in job_manager().active_jobs() if followed_here(job)]
+        manager = job_manager()
+        jobs = [job for job in manager.active_jobs() if followed_here(job)]
         active = {job.run_id for job in jobs}
         followed = st.session_state.get(f"{key}_following", set())
         st.session_state[f"{key}_following"] = active
         ended = followed - active
-        if ended:  # a run ended since the last poll: one full rerun shows its results, selected
+        if ended:  # a run ended since the panel was drawn: one full rerun shows its results, selected
             select_run(key, max(ended))  # run ids begin with their start time: the newest that ended
-            charts = st.session_state.get(f"{key}_live_charts", {})
-            for run_id in ended:
-                charts.pop(run_id, None)
             st.rerun()
         if not jobs:
             st.caption(f"No run of {'a design' if step is None else 'this step'} is training right now.")
-        actor = current_actor()
+        now = time.time()
+        views = {job.run_id: job_view(job, manager.queue_position(job.run_id) if job.phase == "queued" else None,
+                                      manager.max_concurrent, now) for job in jobs}
+        signature = panel_signature(list(views.values()))
+        feed = feed_url(runs_dir(), feed_key)
         # In full: what trains, and the waiting runs this person may cancel; the rest of the queue in a line.
-        shown = [job for job in jobs if job.phase != "queued" or job.owner == actor.owner_id or actor.is_teacher]
-        for job in shown:
+        shown = [job for job in jobs if shown_in_full(job)]
+        if bool(jobs) and (feed is None or not shown) != polled:
+            st.rerun()  # the panel must start or stop polling (say, a card found no feed): redeclare it in full
+        for i, job in enumerate(shown):
             with st.container(border=True):
-                _follow(job, key)
+                _follow(job, views[job.run_id], key, feed, signature, watch=i == 0)
         others = [job for job in jobs if job not in shown]
         if others:
-            manager = job_manager()
             st.caption("Also waiting: " + ", ".join(
                 f"{job.owner_name or 'command line'} (place {manager.queue_position(job.run_id)})" for job in others))
 

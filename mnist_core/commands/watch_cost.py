@@ -1,40 +1,68 @@
 """``python -m mnist_core watchers --viewers 0 30``: what watching a live run costs its training.
 
-A class watches the same live panel: every browser reruns the panel's fragment every
-``POLL_S`` seconds, in the server process that also trains. This command trains a short
-demo run (Step 2, 2,560 images per epoch, scored on 2,000 test images) once per viewer
-count through the dashboard's own JobManager, while that many AppTest sessions (each a
-session of this same process, sharing the JobManager as browsers share a server's) run
-the step pages' live panel (``ui.training_panel.live_panel``, the code a browser's poll
-runs) at the browser's polling rate, from one thread, as a server's script runs share one
-interpreter. It reports the training's images per second (from the trainer's own progress
-at each epoch's last batch, the first epoch left out as warm-up) and seconds per epoch,
-against no viewer, with the machine and its load average (on a shared machine the load
-changes the numbers more than anything). AppTest does more per redraw than a server (it
-also builds an element tree to inspect), so the cost it shows is an upper bound. The
-server's settings (``.streamlit/config.toml``) apply, as they do to ``streamlit run``.
+A class watches the same live panel. Each browser's live card fetches the panel's live feed
+(a small JSON file the server writes twice a second, live_feed.py) once a second from the
+dashboard's static files, and the server runs a script for a viewer only when the panel's runs
+change stage (a run starts or ends), not while they train. So what a viewer costs the run is
+the server answering one file request a second, in the process that trains.
+
+This command measures exactly that. It trains a short demo run (Step 2, 2,560 images per
+epoch, scored on 2,000 test images) through the dashboard's own JobManager and LiveFeed, once
+per viewer count, while this process also serves the feed with Streamlit's own static-file
+route on a loopback port (the server code ``streamlit run`` uses, under uvicorn, as there),
+and a separate process plays the viewers: each fetches the feed once a second, as a card
+does. It reports the training's images per second (the trainer's own figure at each epoch's
+last batch, the first epoch left out as warm-up) and seconds per epoch, against no viewer,
+with the requests answered, the machine and its load (on a shared machine the load moves
+the numbers more than anything). The viewers' process runs on the same machine, so it also
+takes CPU a real class's browsers would take on their own laptops: the cost shown is an
+upper bound.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import logging
 import os
 import platform
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+import urllib.request
+from pathlib import Path
 
 DEMO_IMAGES = 2560
 DEMO_TEST_IMAGES = 2000
+POLL_S = 1.0  # a card's fetch interval (live_card.js POLL_MS)
 
-
-def _viewer_script() -> None:  # runs inside AppTest: imports here
-    from mnist_core.lesson.steps import get_step
-    from ui.training_panel import live_panel
-
-    live_panel(get_step(2))
+# The viewers: one thread each, a fetch a second from a random phase, as browsers opened at different times.
+VIEWERS_SCRIPT = """
+import random, sys, threading, time, urllib.request
+url, count = sys.argv[1], int(sys.argv[2])
+stop = threading.Event()
+answered, failed = [0], [0]
+def viewer():
+    time.sleep(random.random())
+    while not stop.is_set():
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                response.read()
+            answered[0] += 1
+        except OSError:
+            failed[0] += 1
+        stop.wait(1.0)
+threads = [threading.Thread(target=viewer, daemon=True) for _ in range(count)]
+[t.start() for t in threads]
+sys.stdin.readline()
+stop.set()
+print(answered[0], failed[0], flush=True)
+"""
 
 
 def _load() -> str:
@@ -42,28 +70,42 @@ def _load() -> str:
     return f"{one:.1f} (1 min), {five:.1f} (5 min)"
 
 
-def measure_one(manager, config, viewers: int) -> dict:
-    """Train ``config`` while ``viewers`` AppTest sessions poll the live panel; images/s and s/epoch."""
-    from streamlit.testing.v1 import AppTest
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    from ui.training_panel import POLL_S
 
-    sessions = [AppTest.from_function(_viewer_script, default_timeout=120) for _ in range(viewers)]
+@contextlib.contextmanager
+def static_server(app_script: Path):
+    """Serve ``static/`` beside ``app_script`` on 127.0.0.1 with Streamlit's own route; yields the base URL."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from streamlit.web.server.starlette.starlette_routes import create_app_static_serving_routes
+
+    port = _free_port()
+    app = Starlette(routes=create_app_static_serving_routes(str(app_script), None))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, name="static-server", daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def measure_one(manager, config, viewers: int, feed_url: str) -> dict:
+    """Train ``config`` while ``viewers`` fetch its panel's feed once a second; images/s, s/epoch, requests."""
     run_id = manager.submit(config, label=f"watch cost, {viewers} viewer(s)")
+    audience = subprocess.Popen([sys.executable, "-c", VIEWERS_SCRIPT, feed_url, str(viewers)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) if viewers else None
     done = threading.Event()
-    polls = 0
     epoch_speed: dict[int, float] = {}  # epoch -> training images/s at its last batch
 
-    def watch() -> None:  # one thread: a server's script runs share one interpreter, and AppTest runs must not overlap
-        nonlocal polls
-        while not done.is_set():
-            started = time.perf_counter()
-            for at in sessions:
-                at.run()
-                polls += 1
-            done.wait(max(0.05, POLL_S - (time.perf_counter() - started)))
-
-    def sample() -> None:  # the trainer's own figure, read as a panel reads it: from the job in memory
+    def sample() -> None:  # the trainer's own figure, read from the job in memory
         while not done.is_set():
             job = manager.job(run_id)
             progress = job.latest if job else None
@@ -71,15 +113,17 @@ def measure_one(manager, config, viewers: int) -> dict:
                 epoch_speed[progress.epoch] = progress.images_per_s
             done.wait(0.05)
 
-    threads = [threading.Thread(target=watch, daemon=True), threading.Thread(target=sample, daemon=True)]
+    sampler = threading.Thread(target=sample, daemon=True)
     began = time.perf_counter()
-    for thread in threads:
-        thread.start()
+    sampler.start()
     manager.wait(run_id, timeout=3 * 3600)
     elapsed = time.perf_counter() - began
     done.set()
-    for thread in threads:
-        thread.join()
+    sampler.join()
+    answered = failed = 0
+    if audience is not None:
+        out, _ = audience.communicate("stop\n", timeout=60)
+        answered, failed = (int(v) for v in out.split())
     run = manager.store.get(run_id)
     if run is None or run.state != "finished":
         raise RuntimeError(f"the measuring run did not finish: {run.status if run else 'no run folder'}")
@@ -88,27 +132,37 @@ def measure_one(manager, config, viewers: int) -> dict:
     manager.delete(run_id)
     return {"viewers": viewers, "images_per_s": statistics.fmean(speeds) if speeds else float("nan"),
             "s_per_epoch": statistics.fmean(h["seconds"] for h in later),
-            "redraws_per_viewer_s": polls / elapsed / viewers if viewers else 0.0, "load": _load()}
+            "requests_per_viewer_s": answered / elapsed / viewers if viewers else 0.0, "failed": failed,
+            "load": _load()}
 
 
 def measure(viewers: list[int], epochs: int, repeats: int) -> list[dict]:
     """One row per (repeat, viewer count), counts interleaved so a change in the machine's load hits all."""
-    os.environ["MNIST_RUNS_DIR"] = tempfile.mkdtemp(prefix="watch-cost-")
-    # The shared JobManager is reached here outside any script run, which Streamlit warns about each time.
-    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+    from mnist_core.engine.jobs import JobManager
+    from mnist_core.engine.live_feed import LiveFeed, feed_file_name
+    from mnist_core.engine.runs import RunStore
     from mnist_core.lesson.steps import get_step
-    from ui.state import job_manager
 
-    manager = job_manager()
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    app_script = Path(tempfile.mkdtemp(prefix="watch-cost-")) / "app.py"  # static/ beside it, as beside app.py
+    manager = JobManager(RunStore(app_script.parent / "runs"))
+    feed = LiveFeed(app_script.parent / "static" / "live", manager).start()
     config = get_step(2).recipe.with_(epochs=epochs, train_limit=DEMO_IMAGES, test_limit=DEMO_TEST_IMAGES)
     rows = []
-    for repeat in range(repeats):
-        for count in viewers:
-            row = measure_one(manager, config, count)
-            print(f"repeat {repeat + 1}, {count} viewer(s): {row['images_per_s']:,.0f} images/s, "
-                  f"{row['s_per_epoch']:.2f} s/epoch, {row['redraws_per_viewer_s']:.2f} redraws per viewer per s, "
-                  f"load {row['load']}", flush=True)
-            rows.append(row)
+    try:
+        with static_server(app_script) as base:
+            url = f"{base}/app/static/live/{feed_file_name('step-2')}"
+            for repeat in range(repeats):
+                for count in viewers:
+                    row = measure_one(manager, config, count, url)
+                    print(f"repeat {repeat + 1}, {count} viewer(s): {row['images_per_s']:,.0f} images/s, "
+                          f"{row['s_per_epoch']:.2f} s/epoch, {row['requests_per_viewer_s']:.2f} feed requests "
+                          f"answered per viewer per s ({row['failed']} failed), load {row['load']}", flush=True)
+                    rows.append(row)
+            with urllib.request.urlopen(url, timeout=10) as response:
+                json.loads(response.read())  # the feed was served, as JSON, to the end
+    finally:
+        feed.close()
     return rows
 
 
@@ -119,30 +173,29 @@ def summary_markdown(rows: list[dict]) -> str:
     base_rows = by_count.get(0, rows[:1])
     base = statistics.fmean(r["images_per_s"] for r in base_rows)
     lines = ["| viewers | training images/s (each repeat) | mean | vs no viewer | s / epoch "
-             "| redraws per viewer per s |", "|---|---|---|---|---|---|"]
+             "| feed requests per viewer per s |", "|---|---|---|---|---|---|"]
     for count, mine in sorted(by_count.items()):
         mean = statistics.fmean(r["images_per_s"] for r in mine)
         each = ", ".join(f"{r['images_per_s']:,.0f}" for r in mine)
         epoch = statistics.fmean(r["s_per_epoch"] for r in mine)
-        rate = statistics.fmean(r["redraws_per_viewer_s"] for r in mine)
+        rate = statistics.fmean(r["requests_per_viewer_s"] for r in mine)
         change = f"{100 * (mean / base - 1):+.1f}%" if count else ""
         lines.append(f"| {count} | {each} | {mean:,.0f} | {change} | {epoch:.2f} | {rate:.2f} |")
     return "\n".join(lines) + "\n"
 
 
 def cmd_watchers(args: argparse.Namespace) -> int:
-    import streamlit as st
     import torch
 
     if args.epochs < 2 or args.repeats < 1 or min(args.viewers) < 0:
         raise ValueError("--epochs must be at least 2 (the first is left out), --repeats at least 1, viewers >= 0")
     cpu = platform.processor() or platform.machine()
     print(f"Machine: {platform.node()}, {cpu}, {os.cpu_count()} CPU(s), torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads); load average before: {_load()}; "
-          f"runner.postScriptGC = {st.get_option('runner.postScriptGC')}", flush=True)
+          f"({torch.get_num_threads()} threads); load average before: {_load()}", flush=True)
     rows = measure(args.viewers, args.epochs, args.repeats)
     print(f"\nStep 2 demo run ({DEMO_IMAGES:,} training images per epoch, {DEMO_TEST_IMAGES:,} test images, "
-          f"{args.epochs} epochs, the first left out); load average after: {_load()}\n")
+          f"{args.epochs} epochs, the first left out); each viewer fetches the live feed every {POLL_S:g} s; "
+          f"load average after: {_load()}\n")
     print(summary_markdown(rows))
     return 0
 

@@ -1,0 +1,90 @@
+"""The live feed: each panel's runs under way, written twice a second to a small file browsers fetch.
+
+A live panel that reran a Streamlit script once a second for every viewer cost the training
+beside it a core's worth of interpreter time with ten viewers (the README's teacher's guide
+has the measurement). Here one thread of the server writes, for each panel, one JSON file of
+its active runs (live_view.job_view), and the dashboard serves these files as static files:
+thirty browsers polling them cost the server a file read each, not a script run each, and
+the training thread is interrupted only by this writer, whatever the number of viewers.
+
+A panel's file is named by its key: ``step-N`` for a step's own network, ``designs`` for the
+designs students drew. The folder is cleared at start: a file left by an earlier process
+would describe runs that are no longer under way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from mnist_core.engine.atomic import atomic_path
+from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.jobs import JobManager
+from mnist_core.engine.live_view import job_view
+
+PUBLISH_EVERY_S = 0.5
+DESIGNS_KEY = "designs"
+
+
+def feed_key(config: TrainConfig) -> str:
+    """The panel that follows a run of ``config``: its step's, or the designs' panel."""
+    return DESIGNS_KEY if config.design else f"step-{config.step}"
+
+
+def feed_file_name(key: str) -> str:
+    return f"{key}.json"
+
+
+class LiveFeed:
+    """Writes ``folder/<key>.json`` for every panel key with runs under way, from one daemon thread."""
+
+    def __init__(self, folder: Path | str, manager: JobManager, every_s: float = PUBLISH_EVERY_S) -> None:
+        self.folder = Path(folder)
+        self.manager = manager
+        self.every_s = every_s
+        self._written: dict[str, str] = {}  # key -> the text last written, so an unchanged panel is not rewritten
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if self.folder.exists():
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> LiveFeed:
+        self._thread = threading.Thread(target=self._loop, name="live-feed", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            with contextlib.suppress(OSError):  # a full disk: the cards show the last feed written until it frees
+                self.publish()
+
+    def snapshot(self, now: float | None = None) -> dict[str, dict]:
+        """key -> the panel's file content: its active runs, queued ones in the order they will start."""
+        now = time.time() if now is None else now
+        panels: dict[str, list[dict]] = {key: [] for key in self._written}  # a panel that emptied is written empty
+        for job in self.manager.active_jobs():
+            position = self.manager.queue_position(job.run_id) if job.phase == "queued" else None
+            view = job_view(job, position, self.manager.max_concurrent, now)
+            view["owner_name"] = job.owner_name
+            panels.setdefault(feed_key(job.config), []).append(view)
+        return {key: {"written": round(now, 2), "runs": runs} for key, runs in panels.items()}
+
+    def publish(self, now: float | None = None) -> None:
+        """Write every panel whose runs changed since it was last written."""
+        for key, content in self.snapshot(now).items():
+            body = json.dumps(content["runs"], separators=(",", ":"))
+            if self._written.get(key) == body:
+                continue
+            with atomic_path(self.folder / feed_file_name(key)) as tmp:
+                tmp.write_text(json.dumps(content, separators=(",", ":")))
+            self._written[key] = body
