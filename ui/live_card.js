@@ -113,10 +113,10 @@ function plot(caption, series, { epochs, low, high, log, target }) {
   const axisName = svgNode("text", { x: (left + width - right) / 2, y: height - 4, class: "tick", "text-anchor": "middle" });
   axisName.textContent = "epoch";
   chart.append(axisName);
-  const ticks = log ? logTicks(low, high) : [low, (low + high) / 2, high];
+  const ticks = log ? logTicks(low, high) : linearTicks(low, high);
   ticks.forEach((value) => {
     const tick = svgNode("text", { x: left - 6, y: y(value) + 4, class: "tick", "text-anchor": "end" });
-    tick.textContent = log ? String(+value.toPrecision(2)) : value.toFixed(1);
+    tick.textContent = String(+value.toPrecision(4));
     chart.append(tick);
   });
   if (target !== undefined && target >= low && target <= high) {
@@ -130,6 +130,14 @@ function plot(caption, series, { epochs, low, high, log, target }) {
     if (markers) shown.forEach(([px, py]) => chart.append(svgNode("circle", { cx: x(px), cy: y(py), r: 3.5, class: className })));
   });
   return chart;
+}
+
+// Round ticks, three to six of them: 20, 40, 60, 80, 100 rather than 20.1, 60.1, 100.
+function linearTicks(low, high) {
+  const step = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50].find((s) => (high - low) / s <= 5) ?? 50;
+  const ticks = [];
+  for (let value = Math.ceil(low / step) * step; value <= high + 1e-9; value += step) ticks.push(value);
+  return ticks;
 }
 
 function logTicks(low, high) {
@@ -185,7 +193,7 @@ export default function (component) {
   root.classList.toggle("big", Boolean(data.presenting));
   draw(root, data, data.view);
   if (!data.feed) return undefined; // the server redraws this card (no feed to read)
-  let asked = "";
+  let asked = null; // the signature last asked about (an empty panel is "", a change too)
   return follow(data.feed, (content, failures) => {
     if (!content) {
       if (failures === MISSING_AFTER) setTriggerValue("feed_missing", true);

@@ -46,6 +46,8 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, des
     parser.add_argument("--contrast", type=float, help="random contrast change, pixels times 1 ± CONTRAST")
     parser.add_argument("--ema-decay", dest="ema_decay", type=float,
                         help="evaluate and keep an average of the weights (e.g. 0.999; 0 = off)")
+    parser.add_argument("--bn-recalibrate", dest="bn_recalibrate", action="store_const", const=True,
+                        help="before the last test pass, recompute BatchNorm's statistics on the clean training images")
     parser.add_argument("--network", choices=[n for n in NETWORKS if n],
                         help="train another of our networks with the step's recipe (a trial)")
     parser.add_argument("--label-smoothing", dest="label_smoothing", type=float)
@@ -58,7 +60,7 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, des
 _RECIPE_FLAGS = ("epochs", "seed", "batch_size", "lr", "dropout", "activation", "rotation_degrees", "scheduler",
                  "onecycle_warmup", "translate", "scale", "label_smoothing", "weight_decay", "train_limit",
                  "test_limit", "device", "lr_points", "momentum", "augment_fraction", "brightness", "contrast",
-                 "network", "ema_decay")
+                 "network", "ema_decay", "bn_recalibrate")
 
 
 def _lr_point(text: str) -> tuple[float, float]:

@@ -46,6 +46,9 @@ class TrainConfig:
     # Evaluate and keep an exponential moving average of the weights (0 = the trained weights themselves);
     # 0.999 averages about the last thousand steps (engine/averaging.py).
     ema_decay: float = 0.0
+    # Before the last epoch's test pass, recompute BatchNorm's statistics over the clean training images
+    # (they were collected on augmented ones); see engine/bn_recalibration.py. No weight changes.
+    bn_recalibrate: bool = False
     network: str = ""  # "" = the step's own network; or a named trial network: "reference3762", "tiny2924"
     seed: int = 1  # seeds weights, shuffling, dropout and augmentation
     train_limit: int = 0  # use only the first N training images (0 = all 60,000); for demos and tests
@@ -91,8 +94,12 @@ def _type_problems(config: TrainConfig) -> list[str]:
     problems = []
     for f in fields(config):
         value, kind = getattr(config, f.name), type(f.default)
-        if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
-            wanted = {int: "a whole number", float: "a number", str: "a string"}[kind]
+        if kind is bool:
+            wrong = not isinstance(value, bool)
+        else:  # True is an int to Python, never a number of epochs
+            wrong = isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind)
+        if wrong:
+            wanted = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}[kind]
             problems.append(f"{f.name} must be {wanted}, not {value!r}"[:120])
     return problems
 

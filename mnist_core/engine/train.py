@@ -13,7 +13,9 @@ forward pass runs under bfloat16 autocast with channels-last images; on the CPU 
 used, and a seeded run gives the same numbers to the last bit as the trainer always has.
 
 With ``config.ema_decay`` set, an average of the weights (engine/averaging.py) is what each epoch
-evaluates and what the run returns.
+evaluates and what the run returns. With ``config.bn_recalibrate``, the last epoch's test pass
+(and so the run's result) first recomputes BatchNorm's statistics on the clean training images
+(engine/bn_recalibration.py); the epochs before it are graded as trained.
 
 Setting ``stop`` (a ``threading.Event``) ends the run after the current batch; the epochs
 finished so far are kept, and so is the model as it was at the end of the last of them, so
@@ -35,6 +37,7 @@ from torch import nn
 
 from mnist_core.engine.augment import augment_batch
 from mnist_core.engine.averaging import WeightAverage
+from mnist_core.engine.bn_recalibration import recalibrate_batchnorm
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, load_mnist
 from mnist_core.engine.device import autocast_for, describe_device, memory_format_for, pick_device
@@ -241,6 +244,8 @@ def train(
                 ))
         if stopped:  # a partial epoch is not an epoch: only whole ones enter the history
             break
+        if config.bn_recalibrate and epoch == config.epochs:
+            recalibrate_batchnorm(graded, train_x)
         result = evaluate(graded, test_x, test_y, device, on_progress=on_eval)
         last_eval = result
         kept_state = {name: value.detach().clone() for name, value in graded.state_dict().items()}

@@ -25,6 +25,7 @@ FIELD_NAMES = {
     "scheduler": "LR schedule", "dropout": "dropout", "activation": "activation",
     "rotation_degrees": "rotation", "batch_size": "batch size", "seed": "seed",
     "ema_decay": "weight average (EMA decay)",
+    "bn_recalibrate": "BatchNorm recalibrated",
 }
 
 
@@ -51,6 +52,8 @@ def format_value(name: str, value) -> str:
         return {"relu": "ReLU", "silu": "SiLU"}.get(value, str(value))
     if name == "scheduler":
         return {"none": "constant", "step": "StepLR", "onecycle": "OneCycle"}.get(value, str(value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:g}"
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
@@ -80,6 +83,8 @@ def short_difference(name: str, value) -> str:
         return f"lr {value:g}"
     if name in ("activation", "scheduler"):
         return format_value(name, value)
+    if name == "bn_recalibrate":
+        return "BatchNorm recalibrated" if value else "BatchNorm as trained"
     return f"{field_name(name)} {format_value(name, value)}"
 
 
