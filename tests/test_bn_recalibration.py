@@ -1,8 +1,12 @@
 """BatchNorm recalibration (``--bn-recalibrate``): its arithmetic, and where a run applies it."""
 
+import argparse
+
+import pytest
 import torch
 from torch import nn
 
+from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from mnist_core.engine.bn_recalibration import recalibrate_batchnorm
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.evaluate import evaluate
@@ -40,3 +44,13 @@ def test_a_run_recalibrates_only_before_its_last_test_pass_and_trains_the_same(m
     assert any(not torch.allclose(a, b) for a, b in zip(plain_stats, new_stats, strict=True))
     again = evaluate(recalibrated.model, mnist.test_images[:500], mnist.test_labels[:500], torch.device("cpu"))
     assert again.accuracy == recalibrated.history[-1].test_acc == recalibrated.final_eval.accuracy
+
+
+def test_the_command_line_turns_it_on_alone_or_with_yes_and_off_with_no():
+    parser = argparse.ArgumentParser()
+    add_recipe_arguments(parser)
+    on = recipe_from_args(parser.parse_args(["--step", "5", "--bn-recalibrate"]))
+    off = recipe_from_args(parser.parse_args(["--step", "5", "--bn-recalibrate", "no"]))
+    assert on.bn_recalibrate is True and off.bn_recalibrate is False
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--step", "5", "--bn-recalibrate", "maybe"])

@@ -46,8 +46,9 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, des
     parser.add_argument("--contrast", type=float, help="random contrast change, pixels times 1 ± CONTRAST")
     parser.add_argument("--ema-decay", dest="ema_decay", type=float,
                         help="evaluate and keep an average of the weights (e.g. 0.999; 0 = off)")
-    parser.add_argument("--bn-recalibrate", dest="bn_recalibrate", action="store_const", const=True,
-                        help="before the last test pass, recompute BatchNorm's statistics on the clean training images")
+    parser.add_argument("--bn-recalibrate", dest="bn_recalibrate", type=_yes_no, nargs="?", const=True,
+                        metavar="yes|no", help="before the last test pass, recompute BatchNorm's statistics on the "
+                        "clean training images (alone: yes; 'no' turns off a recipe's own)")
     parser.add_argument("--network", choices=[n for n in NETWORKS if n],
                         help="train another of our networks with the step's recipe (a trial)")
     parser.add_argument("--label-smoothing", dest="label_smoothing", type=float)
@@ -61,6 +62,13 @@ _RECIPE_FLAGS = ("epochs", "seed", "batch_size", "lr", "dropout", "activation", 
                  "onecycle_warmup", "translate", "scale", "label_smoothing", "weight_decay", "train_limit",
                  "test_limit", "device", "lr_points", "momentum", "augment_fraction", "brightness", "contrast",
                  "network", "ema_decay", "bn_recalibrate")
+
+
+def _yes_no(text: str) -> bool:
+    answers = {"yes": True, "no": False}
+    if text.lower() not in answers:
+        raise argparse.ArgumentTypeError(f"{text!r} is not yes or no")
+    return answers[text.lower()]
 
 
 def _lr_point(text: str) -> tuple[float, float]:
