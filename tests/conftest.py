@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from mnist_core.commands.watch_cost import free_loopback_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -34,16 +36,10 @@ def runs_dir(tmp_path, monkeypatch):
     return folder
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def _streamlit_server(runs_dir: Path):
     """``streamlit run app.py`` on loopback with its own runs folder; yields the base URL once healthy."""
-    port = _free_port()
+    port = free_loopback_port()
     env = {
         **os.environ,
         "MNIST_RUNS_DIR": str(runs_dir),
@@ -99,6 +95,18 @@ def browser_type_launch_args(browser_type_launch_args):
         "headless": True,
         "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
     }
+
+
+def live_cards(at) -> list[dict]:
+    """The data of every live card on an AppTest page (the browser draws the card; AppTest sees what it is sent)."""
+
+    def descendants(block):
+        for child in getattr(block, "children", {}).values():
+            yield child
+            yield from descendants(child)
+
+    return [json.loads(el.proto.json) for el in descendants(at.main)
+            if getattr(getattr(el, "proto", None), "component_name", None) == "mnist_live_card"]
 
 
 def wait_for_app(page) -> None:

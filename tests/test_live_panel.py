@@ -9,8 +9,6 @@ small file (live_feed.py). These tests hold what the server draws and when it po
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -19,6 +17,7 @@ from mnist_core.engine.jobs import Job
 from mnist_core.engine.runs import RunStore
 from mnist_core.engine.train import BatchProgress
 from mnist_core.lesson.steps import get_step
+from tests.conftest import live_cards
 from ui import live_card, training_panel
 
 
@@ -56,21 +55,6 @@ def _training_job(run_id: str = "20260101-000000-step2-test") -> Job:
     return job
 
 
-def _cards(at) -> list[dict]:
-    """The data of every live card on the page (the browser draws it; AppTest sees what it is sent)."""
-    return [json.loads(el.proto.json) for el in _descendants(at.main) if _is_card(el)]
-
-
-def _is_card(element) -> bool:
-    return getattr(getattr(element, "proto", None), "component_name", None) == "mnist_live_card"
-
-
-def _descendants(block):
-    for child in getattr(block, "children", {}).values():
-        yield child
-        yield from _descendants(child)
-
-
 @pytest.fixture()
 def panel_of(monkeypatch, tmp_path):
     """Draw Step 2's panel over the given fake jobs; returns (AppTest, the fragment's run_every per draw)."""
@@ -97,7 +81,7 @@ def panel_of(monkeypatch, tmp_path):
 def test_a_training_run_is_one_card_the_browser_redraws_from_the_feed_and_the_server_does_not_poll(panel_of):
     job = _training_job()
     at, polls = panel_of(job)
-    (card,) = _cards(at)
+    (card,) = live_cards(at)
     view = card["view"]
     assert view["run_id"] == job.run_id and view["headline"] == "training"
     assert [bar["text"] for bar in view["bars"]][0] == "Epoch 1/2: batch 5/20"
@@ -112,7 +96,7 @@ def test_without_a_feed_the_panel_polls_the_server_once_a_second(panel_of, monke
     monkeypatch.setattr(live_card.st, "get_option", lambda name: False if name == "server.enableStaticServing"
                         else "")
     at, polls = panel_of(_training_job())
-    (card,) = _cards(at)
+    (card,) = live_cards(at)
     assert card["feed"] is None and card["view"]["bars"][0]["text"] == "Epoch 1/2: batch 5/20"
     assert polls == [training_panel.POLL_S] and training_panel.POLL_S >= 1.0
 
@@ -121,7 +105,7 @@ def test_a_card_that_cannot_read_its_feed_turns_polling_on_for_this_browser(pane
     at, polls = panel_of(_training_job())
     at.session_state[live_card.FEED_MISSING] = True  # what the card's feed_missing trigger sets
     at.run()
-    assert polls[-1] == training_panel.POLL_S and _cards(at)[0]["feed"] is None
+    assert polls[-1] == training_panel.POLL_S and live_cards(at)[0]["feed"] is None
 
 
 def test_only_other_students_waiting_runs_are_a_line_and_the_panel_polls_for_them(panel_of):
@@ -129,7 +113,7 @@ def test_only_other_students_waiting_runs_are_a_line_and_the_panel_polls_for_the
     waiting = _training_job("20260101-000001-step2-other")
     waiting.phase, waiting.owner, waiting.owner_name = "queued", "someone-else", "Bob"
     at, polls = panel_of(waiting)
-    assert _cards(at) == [] and any("Also waiting: Bob (place 1)" in c.value for c in at.caption)
+    assert live_cards(at) == [] and any("Also waiting: Bob (place 1)" in c.value for c in at.caption)
     assert polls == [training_panel.POLL_S]
 
 
@@ -143,7 +127,7 @@ def test_a_run_that_ended_reruns_the_page_once_with_it_selected(panel_of, monkey
         live_panel(None, key="rf_design")
 
     at, _ = panel_of(job, script=designs_panel)  # live_panel(None) follows design runs, without a step
-    (card,) = _cards(at)
+    (card,) = live_cards(at)
     assert card["feed"].endswith("/designs.json")
     job.phase = "finished"  # it ended (the card's "changed" trigger reruns the panel): one full rerun
     at.run()

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from mnist_core.engine.runs import RunStore
 from mnist_core.lesson.report import shipped_seeds_summary
 from mnist_core.lesson.steps import STEPS, get_step
+from tests.conftest import live_cards
 
 
 @pytest.fixture()
@@ -141,7 +142,8 @@ def test_start_then_stop_a_run_from_the_page(app, runs_dir, mnist):
     assert run.run_id == newest.run_id
     assert run.config.train_limit == 2560 and run.config.step == 2
     app.run()
-    assert app.get("progress"), "the live panel shows progress bars"
+    (card,) = live_cards(app)  # the live card, with the run's progress bars
+    assert card["view"]["run_id"] == run.run_id and card["view"]["bars"]
     app.button(key=f"step2_stop_{run.run_id}").click().run()
     while store.get(run.run_id).state not in ("stopped", "finished"):
         assert time.time() < deadline, "the run did not stop"
@@ -235,7 +237,7 @@ def test_two_sessions_training_at_once_queue_and_both_finish(runs_dir, monkeypat
         at.button(key=f"step{step}_train").click().run()
         assert not at.exception
     sessions[1].run()
-    waiting = " ".join(i.value for i in sessions[1].info)
+    waiting = " ".join(card["view"]["info"] for card in live_cards(sessions[1]))
     store = RunStore(runs_dir)
     assert "Waiting in the queue, place 1" in waiting or store.list()[0].state != "queued"
     deadline = time.time() + 120

@@ -70,7 +70,8 @@ def _load() -> str:
     return f"{one:.1f} (1 min), {five:.1f} (5 min)"
 
 
-def _free_port() -> int:
+def free_loopback_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (the tests' servers use it too)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -83,7 +84,7 @@ def static_server(app_script: Path):
     from starlette.applications import Starlette
     from streamlit.web.server.starlette.starlette_routes import create_app_static_serving_routes
 
-    port = _free_port()
+    port = free_loopback_port()
     app = Starlette(routes=create_app_static_serving_routes(str(app_script), None))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, name="static-server", daemon=True)

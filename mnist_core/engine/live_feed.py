@@ -8,12 +8,13 @@ thirty browsers polling them cost the server a file read each, not a script run 
 the training thread is interrupted only by this writer, whatever the number of viewers.
 
 A panel's file is named by its key: ``step-N`` for a step's own network, ``designs`` for the
-designs students drew. The folder is cleared at start: a file left by an earlier process
-would describe runs that are no longer under way.
+designs students drew. The folder is cleared at start and removed when the process ends: a
+file left by an earlier process would describe runs that are no longer under way.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import shutil
@@ -56,6 +57,8 @@ class LiveFeed:
     def start(self) -> LiveFeed:
         self._thread = threading.Thread(target=self._loop, name="live-feed", daemon=True)
         self._thread.start()
+        # When this process ends, so does what the feed describes (and a test's feed leaves nothing behind).
+        atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
         return self
 
     def close(self) -> None:
