@@ -19,7 +19,7 @@ from streamlit.errors import StreamlitInvalidLayoutContextError
 
 from mnist_core.engine.identity import NotAllowed
 from mnist_core.engine.jobs import QueueRefused
-from mnist_core.engine.live_feed import DESIGNS_KEY
+from mnist_core.engine.live_feed import panel_key
 from mnist_core.engine.live_view import job_view
 from mnist_core.lesson.run_labels import run_label
 from mnist_core.lesson.steps import Step
@@ -164,7 +164,7 @@ def live_panel(step: Step | None, key: str | None = None) -> None:
     fragment once a second while a run it follows is active (and not at all otherwise).
     """
     key = key or f"step{step.number}"
-    feed_key = DESIGNS_KEY if step is None else f"step-{step.number}"
+    feed_key = panel_key(None if step is None else step.number)
 
     def followed_here(job) -> bool:
         return bool(job.config.design) if step is None else not job.config.design and job.config.step == step.number

@@ -140,7 +140,7 @@ def measure_one(manager, config, viewers: int, feed_url: str) -> dict:
 def measure(viewers: list[int], epochs: int, repeats: int) -> list[dict]:
     """One row per (repeat, viewer count), counts interleaved so a change in the machine's load hits all."""
     from mnist_core.engine.jobs import JobManager
-    from mnist_core.engine.live_feed import LiveFeed, feed_file_name
+    from mnist_core.engine.live_feed import LiveFeed, feed_file_name, panel_key
     from mnist_core.engine.runs import RunStore
     from mnist_core.lesson.steps import get_step
 
@@ -152,7 +152,7 @@ def measure(viewers: list[int], epochs: int, repeats: int) -> list[dict]:
     rows = []
     try:
         with static_server(app_script) as base:
-            url = f"{base}/app/static/live/{feed_file_name('step-2')}"
+            url = f"{base}/app/static/live/{feed_file_name(panel_key(2))}"
             for repeat in range(repeats):
                 for count in viewers:
                     row = measure_one(manager, config, count, url)

@@ -31,9 +31,14 @@ PUBLISH_EVERY_S = 0.5
 DESIGNS_KEY = "designs"
 
 
+def panel_key(step: int | None) -> str:
+    """The feed of a step's panel (its own network's runs), or with ``step`` None, of the designs' panel."""
+    return DESIGNS_KEY if step is None else f"step-{step}"
+
+
 def feed_key(config: TrainConfig) -> str:
     """The panel that follows a run of ``config``: its step's, or the designs' panel."""
-    return DESIGNS_KEY if config.design else f"step-{config.step}"
+    return panel_key(None if config.design else config.step)
 
 
 def feed_file_name(key: str) -> str:
