@@ -210,3 +210,5 @@ export default function (component) {
     }
   });
 }
+
+export { linearTicks, signatureOf }; // for tests/test_live_card_js.py (Node), beside the card itself
