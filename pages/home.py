@@ -30,9 +30,13 @@ NO_FIGURE = "—"
 st.title("MNIST above 99.4% with fewer than 10,000 parameters")
 seed_summaries = {number: recipe_seed_summary(number) for number in STEPS}  # the source each step's page quotes
 frontier_seeds = seed_summaries[6]
-if (frontier_seeds is not None and frontier_seeds.mean_final >= TARGET_ACC
-        and min(frontier_seeds.finals) >= SEED_FLOOR_ACC):  # the bar Step 6 is held to
+frontier_held = (frontier_seeds is not None and frontier_seeds.mean_final >= TARGET_ACC
+                  and min(frontier_seeds.finals) >= SEED_FLOOR_ACC)  # the bar Step 6 is held to
+if frontier_held and frontier_seeds.mean_final > TARGET_ACC:
     frontier_words = f"and then with at most {FRONTIER_PARAM_BUDGET:,}, under a third"
+elif frontier_held:  # at least the bar, not above it: said as it is
+    frontier_words = (f"and then with at most {FRONTIER_PARAM_BUDGET:,}, under a third, exactly on the bar "
+                      f"({len(frontier_seeds.seeds)} seeds average {frontier_seeds.mean_final:.2f}%)")
 else:  # say what the seeds show, never more
     measured = (f" ({len(frontier_seeds.seeds)} seeds average {frontier_seeds.mean_final:.2f}%)"
                 if frontier_seeds else "")
@@ -61,11 +65,11 @@ for number, step in STEPS.items():
     rows.append({
         "Step": f"{number}. {step.title}",
         "Params": count_parameters(step.build_model()),
-        "Source: best test %": step.source.best_test_acc if step.source else None,  # none beyond the lesson
-        "Ours: best test %": round(summary.best_test_acc, 2) if summary else None,
-        "Ours: final test %": round(summary.final_test_acc, 2) if summary else None,
-        "Target met at the end": (summary.final_test_acc > TARGET_ACC) if summary else None,
-        "Over seeds: mean final %": seeds.mean_final if seeds else None,
+        "Source best %": step.source.best_test_acc if step.source else None,  # none beyond the lesson
+        "Our best %": round(summary.best_test_acc, 2) if summary else None,
+        "Our final %": round(summary.final_test_acc, 2) if summary else None,
+        "Target met": (summary.final_test_acc > TARGET_ACC) if summary else None,
+        "Seeds: mean final %": seeds.mean_final if seeds else None,
     })
 
 st.subheader("The steps")
@@ -83,8 +87,12 @@ picked = st.dataframe(steps_table, hide_index=True, on_select="rerun", selection
     "Step": st.column_config.TextColumn(help="Click a row to open its step"),
     "Params": st.column_config.NumberColumn(format="localized"),
     **{column: st.column_config.TextColumn(alignment="right") for column in percent_columns},
-    "Target met at the end": st.column_config.CheckboxColumn(help="By the shipped run (one seed)"),
-    "Over seeds: mean final %": st.column_config.TextColumn(
+    "Source best %": st.column_config.TextColumn(alignment="right", help="The source lesson's best test accuracy"),
+    "Our best %": st.column_config.TextColumn(alignment="right", help="Best epoch's test accuracy, shipped run"),
+    "Our final %": st.column_config.TextColumn(alignment="right", help="Final epoch's test accuracy, shipped run"),
+    "Target met": st.column_config.CheckboxColumn(
+        help=f"More than {TARGET_ACC:.2f}% at the final epoch, by the shipped run (one seed)"),
+    "Seeds: mean final %": st.column_config.TextColumn(
         alignment="right",
         help="Mean final test accuracy of the step's recipe over several seeds (the seeds and schedules "
              "commands), where it was measured"),

@@ -117,3 +117,20 @@ def test_streamlit_s_static_route_serves_a_panel_s_feed_where_the_card_fetches_i
         url = f"{base}/app/static/live/{folder.name}/step-2.json"
         with urllib.request.urlopen(url, timeout=30) as response:
             assert json.loads(response.read()) == {"written": 1, "runs": []}
+
+
+def test_feeds_are_padded_to_whole_blocks_so_a_replaced_feed_keeps_its_size(tmp_path):
+    from mnist_core.engine.live_feed import PAD_TO, padded
+
+    assert len(padded('{"runs":[]}').encode()) == PAD_TO and json.loads(padded('{"runs":[]}')) == {"runs": []}
+    assert len(padded("x" * (PAD_TO + 1))) == 2 * PAD_TO
+    manager = JobManager(RunStore(tmp_path / "runs"), max_concurrent=1)
+    job = _job()
+    manager._jobs[job.run_id] = job
+    feed = LiveFeed(tmp_path / "live", manager)
+    feed.publish(now=1.0)
+    first = (tmp_path / "live" / "step-2.json").stat().st_size
+    job.latest = BatchProgress(epoch=2, epochs=2, batch=11, batches=20, loss=0.125, running_acc=92.0, lr=0.004,
+                               images_per_s=99999.0, eta_s=4.0)
+    feed.publish(now=2.0)
+    assert (tmp_path / "live" / "step-2.json").stat().st_size == first == PAD_TO

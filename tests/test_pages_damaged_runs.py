@@ -103,7 +103,7 @@ def test_a_shipped_run_left_running_by_a_killed_reproduce_is_not_shown_as_the_st
     (assets / "step1" / "history.json").write_text(json.dumps(history[:2]))
     at = open_pages(["pages/home.py"])
     assert "Step 1 (`assets/step1`) is interrupted, not finished: 2 of 15 epochs" in warnings_of(at)
-    assert at.dataframe[0].value["Ours: final test %"][0] == "—"  # no "final test" from two epochs
+    assert at.dataframe[0].value["Our final %"][0] == "—"  # no "final test" from two epochs
 
 
 # ---- fuzz -------------------------------------------------------------------------------------------------

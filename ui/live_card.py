@@ -1,6 +1,6 @@
 """The live card: one run under way, redrawn by the browser from the panel's live feed.
 
-The card (live_card.js, live_card.css) fetches ``/app/static/live/<key>.json`` once a second,
+The card (live_card.js, live_card.css) fetches ``/app/static/live/<key>.json`` every two seconds,
 the file mnist_core/engine/live_feed.py writes, and draws the run's words, bars, numbers and
 curves from it; the server draws the card once and again only when the panel's runs change
 stage. Where the feed cannot be served (``server.enableStaticServing`` off, as when Streamlit

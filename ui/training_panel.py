@@ -2,7 +2,7 @@
 
 Training runs in the shared JobManager's worker threads, never in the script thread,
 so the page stays responsive and a run outlives the page. Each run under way is a live card
-the browser redraws once a second from the panel's live feed (live_card.py), so watching runs
+the browser redraws every two seconds from the panel's live feed (live_card.py), so watching runs
 no script on the server; the panel itself is a fragment the server draws again only when its
 runs change stage, and when a run it was following ends, it reruns the whole page once so the
 results appear, that run selected.
@@ -158,7 +158,7 @@ def _follow(job, view: dict, key: str, feed: str | None, signature: str, watch: 
 def live_panel(step: Step | None, key: str | None = None) -> None:
     """Follow the active runs of ``step``'s own network, or with ``step`` None, of every design.
 
-    The browser redraws each run's card from the live feed once a second; the server draws the
+    The browser redraws each run's card from the live feed every two seconds; the server draws the
     panel when the page is drawn and again only when its runs change stage (the card asks), so a
     class watching costs the training next to nothing. Without a feed the panel polls as a
     fragment once a second while a run it follows is active (and not at all otherwise).

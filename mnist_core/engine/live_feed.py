@@ -28,6 +28,7 @@ from mnist_core.engine.jobs import JobManager
 from mnist_core.engine.live_view import job_view
 
 PUBLISH_EVERY_S = 0.5
+PAD_TO = 4_096  # bytes: each feed file is padded to a multiple of this (see padded)
 DESIGNS_KEY = "designs"
 
 
@@ -94,5 +95,17 @@ class LiveFeed:
             if self._written.get(key) == body:
                 continue
             with atomic_path(self.folder / feed_file_name(key)) as tmp:
-                tmp.write_text(json.dumps(content, separators=(",", ":")))
+                tmp.write_text(padded(json.dumps(content, separators=(",", ":"))))
             self._written[key] = body
+
+
+def padded(text: str, block: int = PAD_TO) -> str:
+    """``text`` with spaces after it up to a whole number of ``block`` bytes (JSON ignores them).
+
+    A static file server reads a file's size, then opens it: a feed replaced in between by one of
+    another size made Starlette send more (or fewer) bytes than the Content-Length it had declared,
+    and the fetch failed (seen with thirty viewers in ``watchers``). Feeds of one size in between
+    cannot disagree; a feed that crosses a block's edge can, once, and a card shrugs off one failed fetch.
+    """
+    size = len(text.encode())
+    return text + " " * (-size % block)

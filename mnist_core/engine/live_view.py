@@ -12,7 +12,7 @@ import time
 
 from mnist_core.engine.jobs import Job
 
-MAX_CHART_POINTS = 400  # the per-batch loss line a card draws: plenty for a chart a few hundred pixels wide
+MAX_CHART_POINTS = 240  # the per-batch loss line a card draws: plenty for a chart a few hundred pixels wide
 
 # A job's stage as a page draws it: its buttons (Cancel, Stop, none while stopping) and the queue's
 # line depend on it, so a change of stage is the one change the page itself must redraw.

@@ -342,10 +342,10 @@ _register(Step(
 _register(Step(
     number=6,
     title="Under 3,000 parameters",
-    adds=("Beyond the lesson: Step 5's plan at 8, 10 and 18 channels, 2,880 parameters, with OneCycle to 0.1; "
-          "the target is not reached yet"),
+    adds=("Beyond the lesson: Step 5's plan at 8, 10 and 18 channels, 2,880 parameters, with OneCycle to 0.1 "
+          "and BatchNorm's statistics recomputed on clean images before the last test pass"),
     model_factory=NetworkCall(SeparableNet, (("widths", (8, 10, 18)),), ("dropout", "activation")),
-    recipe=STEPS[5].recipe.with_(step=6, scheduler="onecycle", lr=0.1),
+    recipe=STEPS[5].recipe.with_(step=6, scheduler="onecycle", lr=0.1, bn_recalibrate=True, seed=5),
     source=None,
     target=(
         "Go further past the lesson: the same 99.4% at the final epoch, within 15 epochs, with at most 3,000 "
@@ -379,23 +379,34 @@ _register(Step(
         "almost zero) ended the 2,920 network's three seeds between 99.34% and 99.49%, 99.43% on average (on a GPU), "
         "0.12 above StepLR's. Five seeds of each schedule on the 2,880 network, trained side by side on a lent "
         "machine, were cut off at epoch 13 or 14 by its time limit; at epoch 13, the last that all ten "
-        "finished, OneCycle's seeds averaged 99.37% and StepLR's 99.34%. So OneCycle became this step's "
-        "recipe, and its five seeds were trained again in full.",
-        "They end between 99.32% and 99.39%, 99.37% on average (table below): no seed is under 99.30%, "
-        "but the mean is 0.03 points short of 99.40%, so the target is not reached yet. Three seeds with "
-        "StepLR had averaged 99.43%, yet five seeds of that recipe stood at 99.34% at epoch 13: three seeds "
-        "cannot tell recipes this close apart, which is why this step's bar asks for five. Step 5's 4,918 "
-        "parameters stay the smallest network here that meets the target.",
+        "finished, OneCycle's seeds averaged 99.37% and StepLR's 99.34%. So both were trained again in full, "
+        "five seeds each on this step's network: OneCycle ended them between 99.32% and 99.39%, 99.37% on "
+        "average, StepLR between 99.32% and 99.43%, 99.36% on average. No seed under 99.30%, but both means "
+        "short of 99.40%. Three seeds of StepLR had averaged 99.43%: three seeds cannot tell recipes this "
+        "close apart, which is why this step's bar asks for five.",
+        "The last lever is not a training change. BatchNorm normalises with running averages it collected "
+        "during training, on rotated images and weighted towards the last few hundred batches; the test "
+        "images are not rotated. Recomputing those averages once, on the 60,000 training images as they are "
+        "(weights frozen, no test image read), took about 7 seconds here. Measured after the fact on the ten "
+        "five-seed runs above, it moved them +0.02 points on average, eight of ten not lower. This step's "
+        "recipe keeps OneCycle (0.01 above StepLR over five seeds) and ends with it, just before its final "
+        "test pass.",
+        "With it, this step's five seeds end between 99.37% and 99.46%, 99.40% on average (table below), none"
+        " under 99.30%: the target is met, exactly on the bar, with no margin. Two cautions belong with that "
+        "number. The recalibration was chosen after seeing what it did to these same seeds, so it was also "
+        "tried on seeds the choice never saw: seeds 6, 7 and 8 end at 99.46%, 99.41% and 99.38%, 99.42% on "
+        "average. And a mean on the bar says the recipe sits on it, not above it: the next change should add "
+        "margin.",
         "The stretch, 2,000 parameters: 6, 8 and 14 channels (1,916) ended three seeds between 99.13% and "
         "99.34%, 99.21% on average, with StepLR, and between 99.18% and 99.46%, 99.28% on average, with "
         "OneCycle (on a GPU). Short as well.",
     ),
     results=(
-        "Not reached yet: five seeds of the recipe end at 99.37% on average at the final epoch (lowest "
-        "99.32%), under the 99.40% the target asks. The seed table is under the Analysis; the shipped run is "
-        "seed 1.",
-        "A 15-epoch run took 5.4 minutes on a 2-core CPU (2 threads), so it can be trained from this "
-        "page.",
+        "Met, exactly on the bar: five seeds of the recipe end at 99.40% on average at the final epoch "
+        "(lowest 99.37%), the least the target accepts. The seed table is under the Analysis; the shipped run is "
+        "seed 5, the one that ends at the mean (seed 1 ends lowest, at 99.37%).",
+        "A 15-epoch run took 4.7 minutes on a 2-core CPU (2 threads), the recalibration included, so it "
+        "can be trained from this page.",
     ),
     trials=(
         Trial("The public 3,762-parameter design with its own recipe (batch 32, plain SGD, piecewise lr, "
@@ -435,15 +446,27 @@ _register(Step(
               "seeds --step 5 --design assets/trials/separable2920.json --scheduler onecycle --lr 0.1 --device cuda",
               table="trials/separable2920-onecycle-gpu-seeds.md",
               verdict="0.12 above StepLR on the same seeds (those on the CPU): adopted as this step's schedule."),
-        Trial("8, 10 and 18 channels with OneCycle to 0.1: this step's recipe", 2_880, 99.37, 99.39,
-              (1, 2, 3, 4, 5), "seeds --step 6 --seeds 1 2 3 4 5", table="step6-seeds/seeds.md",
-              verdict="Short: 99.37% over five seeds, none below 99.30%; the target is not reached yet."),
+        Trial("8, 10 and 18 channels with OneCycle to 0.1, graded as trained", 2_880, 99.37, 99.39,
+              (1, 2, 3, 4, 5), "seeds --step 6 --bn-recalibrate no", table="trials/step6-onecycle-seeds.md",
+              verdict="Short: 99.37% over five seeds, none below 99.30%, 0.03 under the bar."),
+        Trial("8, 10 and 18 channels with StepLR from 0.05 (Step 5's schedule), graded as trained", 2_880, 99.36,
+              99.39, (1, 2, 3, 4, 5), "seeds --step 6 --scheduler step --lr 0.05 --bn-recalibrate no",
+              table="trials/step6-steplr-seeds.md",
+              verdict="Short: 99.36% over five seeds; its first three seeds had looked better (99.43%)."),
+        Trial("8, 10 and 18 channels with OneCycle to 0.1 and BatchNorm recalibrated: this step's recipe", 2_880,
+              99.40, 99.41, (1, 2, 3, 4, 5), "seeds --step 6 --seeds 1 2 3 4 5", table="step6-seeds/seeds.md",
+              verdict="On the bar, no margin: 99.40% over five seeds, lowest 99.37%; seeds 6-8, not seen when "
+                      "it was chosen, 99.42%."),
+        Trial("this step's recipe on seeds 6, 7 and 8, which no choice of it had seen", 2_880, 99.42, 99.42,
+              (6, 7, 8), "seeds --step 6 --seeds 6 7 8", table="trials/step6-seeds-6-8.md",
+              verdict="At or above the bar on seeds the choice never saw: 99.42% over three seeds, lowest 99.38%."),
         Trial("The stretch, 2,000: 6, 8 and 14 channels, StepLR (GPU)", 1_916, 99.21, 99.26, (1, 2, 3),
-              "seeds --step 6 --design assets/trials/separable1916.json --scheduler step --lr 0.05 --device cuda",
+              "seeds --step 6 --design assets/trials/separable1916.json --scheduler step --lr 0.05 "
+              "--bn-recalibrate no --device cuda",
               table="trials/separable1916-steplr-gpu-seeds.md",
               verdict="Short of the stretch: 99.21% over three seeds."),
         Trial("6, 8 and 14 channels with OneCycle to 0.1 (GPU)", 1_916, 99.28, 99.32, (1, 2, 3),
-              "seeds --step 6 --design assets/trials/separable1916.json --device cuda",
+              "seeds --step 6 --design assets/trials/separable1916.json --bn-recalibrate no --device cuda",
               table="trials/separable1916-onecycle-gpu-seeds.md",
               verdict="Short of the stretch: 99.28% over three seeds, one of them at 99.46%."),
     ),
