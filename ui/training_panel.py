@@ -174,10 +174,13 @@ def live_panel(step: Step | None, key: str | None = None) -> None:
     def shown_in_full(job) -> bool:
         return job.phase != "queued" or job.owner == actor.owner_id or actor.is_teacher
 
+    def needs_polling(jobs: list, feed: str | None) -> bool:
+        """Polled from the server only while a run followed here is active and no card watches the feed
+        for the panel: no feed, or only other students' waiting runs (a line of text, no card)."""
+        return bool(jobs) and (feed is None or not any(map(shown_in_full, jobs)))
+
     here = [job for job in job_manager().active_jobs() if followed_here(job)]
-    # Polled from the server only while a run followed here is active and no card watches the feed for
-    # the panel: no feed, or only other students' waiting runs (a line of text, no card).
-    polled = bool(here) and (feed_url(runs_dir(), feed_key) is None or not any(map(shown_in_full, here)))
+    polled = needs_polling(here, feed_url(runs_dir(), feed_key))
 
     @st.fragment(run_every=POLL_S if polled else None)
     def panel() -> None:
@@ -199,7 +202,7 @@ def live_panel(step: Step | None, key: str | None = None) -> None:
         feed = feed_url(runs_dir(), feed_key)
         # In full: what trains, and the waiting runs this person may cancel; the rest of the queue in a line.
         shown = [job for job in jobs if shown_in_full(job)]
-        if bool(jobs) and (feed is None or not shown) != polled:
+        if jobs and needs_polling(jobs, feed) != polled:
             st.rerun()  # the panel must start or stop polling (say, a card found no feed): redeclare it in full
         for i, job in enumerate(shown):
             with st.container(border=True):

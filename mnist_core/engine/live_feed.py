@@ -83,20 +83,19 @@ class LiveFeed:
         panels: dict[str, list[dict]] = {key: [] for key in self._written}  # a panel that emptied is written empty
         for job in self.manager.active_jobs():
             position = self.manager.queue_position(job.run_id) if job.phase == "queued" else None
-            view = job_view(job, position, self.manager.max_concurrent, now)
-            view["owner_name"] = job.owner_name
-            panels.setdefault(feed_key(job.config), []).append(view)
+            panels.setdefault(feed_key(job.config), []).append(
+                job_view(job, position, self.manager.max_concurrent, now))
         return {key: {"written": round(now, 2), "runs": runs} for key, runs in panels.items()}
 
     def publish(self, now: float | None = None) -> None:
         """Write every panel whose runs changed since it was last written."""
         for key, content in self.snapshot(now).items():
-            body = json.dumps(content["runs"], separators=(",", ":"))
-            if self._written.get(key) == body:
+            runs = json.dumps(content["runs"], separators=(",", ":"))
+            if self._written.get(key) == runs:
                 continue
-            with atomic_path(self.folder / feed_file_name(key)) as tmp:
-                tmp.write_text(padded(json.dumps(content, separators=(",", ":"))))
-            self._written[key] = body
+            with atomic_path(self.folder / feed_file_name(key)) as tmp:  # the runs as serialised once, above
+                tmp.write_text(padded(f'{{"written":{json.dumps(content["written"])},"runs":{runs}}}'))
+            self._written[key] = runs
 
 
 def padded(text: str, block: int = PAD_TO) -> str:
