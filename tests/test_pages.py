@@ -190,7 +190,7 @@ def test_compare_runs_lists_shipped_runs_and_deletes_a_user_run_after_confirmati
     table = app.dataframe[0].value
     assert {"shipped · Step 1", "shipped · Step 4"} <= set(table["Run"])
     assert app.button(key="compare_delete").disabled
-    app.checkbox(key=f"compare_delete_confirm_{doomed.run_id}").check().run()
+    app.checkbox(key="compare_delete_confirm").check().run()
     app.button(key="compare_delete").click().run()
     assert not app.exception
     assert store.get(doomed.run_id) is None
@@ -207,10 +207,10 @@ def test_a_delete_confirmation_belongs_to_the_run_it_was_given_for(app, runs_dir
     app.switch_page("pages/compare_runs.py").run()
     picker = app.selectbox(key="compare_delete_pick")
     assert picker.value.startswith("Step 2 ·") and "the step's recipe" in picker.value  # newest first
-    app.checkbox(key=f"compare_delete_confirm_{newer.run_id}").check().run()
+    app.checkbox(key="compare_delete_confirm").check().run()
     assert not app.button(key="compare_delete").disabled
     app.selectbox(key="compare_delete_pick").select(next(o for o in picker.options if "lr 0.02" in o)).run()
-    assert not app.checkbox(key=f"compare_delete_confirm_{older.run_id}").value
+    assert not app.checkbox(key="compare_delete_confirm").value
     assert app.button(key="compare_delete").disabled
     assert store.get(older.run_id) and store.get(newer.run_id)
 

@@ -23,6 +23,7 @@ from .state import job_manager
 
 NO_FIGURE = "—"
 _DELETED = "compare_deleted_message"
+_CONFIRM = "compare_delete_confirm"
 
 
 def shipped_runs(leave_out=()) -> dict[str, Run]:
@@ -128,9 +129,13 @@ def delete_panel(runs: dict[str, Run | DamagedRun], actor: Actor) -> None:
         return
     if actor.is_teacher:
         st.caption("Teacher: every run is offered.")
-    victim = st.selectbox("Run to delete", list(deletable), key="compare_delete_pick")
+    # One confirmation box, emptied whenever another run is chosen, so a tick always belongs to the run
+    # shown. (A box keyed by run id was replaced by the choice's rerun: a tick given before that rerun
+    # reached the browser landed on the old box and was lost.)
+    victim = st.selectbox("Run to delete", list(deletable), key="compare_delete_pick",
+                          on_change=st.session_state.pop, args=(_CONFIRM, None))
     run = deletable[victim]
-    sure = st.checkbox("Yes, delete this run and its files", key=f"compare_delete_confirm_{run.run_id}")
+    sure = st.checkbox("Yes, delete this run and its files", key=_CONFIRM)
     if st.button("Delete", disabled=not sure, key="compare_delete", icon=":material/delete:"):
         try:
             manager.delete(run.run_id, actor)
@@ -141,6 +146,6 @@ def delete_panel(runs: dict[str, Run | DamagedRun], actor: Actor) -> None:
                             "command line.")
             st.error(message)
             return
-        st.session_state.pop(f"compare_delete_confirm_{run.run_id}", None)
+        st.session_state.pop(_CONFIRM, None)  # the next run asks again
         st.session_state[_DELETED] = victim
         st.rerun()
