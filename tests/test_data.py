@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from mnist_core.engine import data
 from mnist_core.engine.data import IdxFormatError, MnistUnavailable, ensure_mnist, read_idx
@@ -188,3 +189,13 @@ def _proc_state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0]
     except OSError:
         return "gone"
+
+
+def test_normalize_gives_the_bits_of_the_plain_formula_for_every_pixel_value():
+    """The in-place normalisation must not move a shipped run's numbers by one bit."""
+    from mnist_core.engine.data import MNIST_MEAN, MNIST_STD, normalize
+
+    pixels = torch.arange(256, dtype=torch.uint8).repeat(4, 1).reshape(4, 16, 16)
+    plain = ((pixels.float() / 255.0 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
+    assert torch.equal(normalize(pixels), plain) and normalize(pixels).shape == (4, 1, 16, 16)
+    assert pixels.dtype == torch.uint8 and int(pixels.max()) == 255  # the input is left as it was

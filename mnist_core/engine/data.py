@@ -269,8 +269,14 @@ class MnistTensors:
 
 
 def normalize(pixels: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) -> normalised float32 (N, 1, 28, 28)."""
-    return ((pixels.float() / 255.0 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
+    """uint8 (N, 28, 28) -> normalised float32 (N, 1, 28, 28).
+
+    In place on the one float copy: the same operations in the same order, so the same bits as
+    ``(pixels.float() / 255 - mean) / std``, without three fresh 188 MB tensors for the training set
+    (their page faults made this about four times slower: about 1 s of every process that loads MNIST).
+    """
+    images = pixels.float()
+    return images.div_(255.0).sub_(MNIST_MEAN).div_(MNIST_STD).unsqueeze(1)
 
 
 def denormalize(images: torch.Tensor) -> torch.Tensor:
