@@ -94,7 +94,8 @@ def test_compare_runs_draws_a_design_run_and_ranks_only_whole_runs(runs_dir):
     spec = next(json.loads(c.proto.spec) for c in app.get("plotly_chart") if "Pareto" in c.proto.spec)
     by_name = {trace.get("name"): trace for trace in spec["data"]}
     assert by_name["your designs"]["x"] == [3210] and by_name["your designs (not ranked)"]["x"] == [9436]
-    assert by_name["your designs (not ranked)"]["y"] == [97.0]
+    demo = by_name["your designs (not ranked)"]
+    assert demo["customdata"] == [97.0] and demo["y"][0] > 97.0  # below the axis: drawn on its bottom edge
     front = by_name["Pareto frontier"]["x"]
     assert 3210 in front  # smaller than every network that beats 99.6%, so it is on the front
     smallest = min(x for trace in spec["data"] if trace.get("name") != "your designs (not ranked)" for x in trace["x"])
@@ -112,3 +113,21 @@ def test_compare_runs_draws_a_design_run_and_ranks_only_whole_runs(runs_dir):
     assert "{" not in design_row["Network"]
     assert 9436 not in board[board["From"] == "your designs"]["Params"].tolist()  # the demo run stays off
     assert app.selectbox(key="compare_onnx_pick")  # ONNX export offered for runs with a checkpoint
+
+
+def test_a_short_demo_run_does_not_squash_the_chart_it_sits_on_the_bottom_edge():
+    from ui.frontier import frontier_accuracy_axis, frontier_figure
+
+    shipped = frontier.shipped_points()
+    demo = FrontierPoint(label="demo", params=9_436, final_test_acc=93.1, source="your run", epochs=1,
+                         not_ranked="trained on 2,560 of the 60,000 images")
+    low, high = frontier_accuracy_axis([*shipped, demo])
+    assert (low, high) == frontier_accuracy_axis(shipped)  # the axis is the one without the demo
+    assert 98.5 < low < 99.1 and high > max(p.final_test_acc for p in shipped)
+    fig = frontier_figure([*shipped, demo], frontier.pareto_front(shipped))
+    drawn = next(trace for trace in fig.data if trace.name == "your step runs (not ranked)")
+    assert low < drawn.y[0] < low + 0.05 * (high - low)  # on the bottom edge, inside the axis
+    assert drawn.marker.symbol[0] == "triangle-down-open" and drawn.customdata[0] == 93.1  # its real accuracy
+    assert "below the chart" in drawn.text[0]
+    on_axis = next(trace for trace in fig.data if trace.name == "shipped steps")
+    assert list(on_axis.y) == list(on_axis.customdata) and "triangle-down" not in on_axis.marker.symbol

@@ -26,8 +26,19 @@ NAMES = {"step": "shipped steps", "seed run": "seed runs of Steps 5 and 6", "tri
          "your run": "your step runs", "your design": "your designs"}
 
 
+def frontier_accuracy_axis(points: list[frontier.FrontierPoint]) -> tuple[float, float]:
+    """The y axis: fitted to the ranked points and the target, so that one short demo run (often 95% or
+    less) does not squash every network that competes into a sliver; the rest sit on its bottom edge."""
+    ranked = [p.final_test_acc for p in points if p.not_ranked is None] or [p.final_test_acc for p in points]
+    low = max(min(min(ranked, default=TARGET_ACC) - 0.2, TARGET_ACC - 0.3), 0)
+    high = min(max((p.final_test_acc for p in points), default=TARGET_ACC) + 0.15, 100)
+    return low, high
+
+
 def frontier_figure(points: list[frontier.FrontierPoint], front: list[frontier.FrontierPoint],
                     height: int = 520) -> go.Figure:
+    low, high = frontier_accuracy_axis(points)
+    edge = low + 0.02 * (high - low)  # where a point below the axis is drawn, as a downward triangle
     fig = go.Figure()
     fig.add_trace(go.Scatter(
         x=[p.params for p in front], y=[p.final_test_acc for p in front], mode="lines", name="Pareto frontier",
@@ -37,13 +48,18 @@ def frontier_figure(points: list[frontier.FrontierPoint], front: list[frontier.F
             chosen = [p for p in points if p.source == source and (p.not_ranked is not None) == demo]
             if not chosen:
                 continue
+            below = [p.final_test_acc < edge for p in chosen]
             fig.add_trace(go.Scatter(
-                x=[p.params for p in chosen], y=[p.final_test_acc for p in chosen], mode="markers",
+                x=[p.params for p in chosen], y=[max(p.final_test_acc, edge) for p in chosen], mode="markers",
                 name=NAMES[source] + (" (not ranked)" if demo else ""),
-                marker=dict(symbol=symbol + ("-open" if demo else ""), size=12 if source == "step" else 9,
-                            color=colour, line=dict(width=1, color="#333")),
-                text=[p.label + (f"<br><i>not ranked: {p.not_ranked}</i>" if p.not_ranked else "") for p in chosen],
-                hovertemplate="%{text}<br>%{x:,} parameters · %{y:.2f}% at the final epoch<extra></extra>"))
+                marker=dict(symbol=[("triangle-down" if under else symbol) + ("-open" if demo else "")
+                                    for under in below],
+                            size=12 if source == "step" else 9, color=colour, line=dict(width=1, color="#333")),
+                customdata=[p.final_test_acc for p in chosen],
+                text=[p.label + (f"<br><i>not ranked: {p.not_ranked}</i>" if p.not_ranked else "")
+                      + ("<br><i>below the chart: drawn on its bottom edge</i>" if under else "")
+                      for p, under in zip(chosen, below, strict=True)],
+                hovertemplate="%{text}<br>%{x:,} parameters · %{customdata:.2f}% at the final epoch<extra></extra>"))
     fig.add_hline(y=TARGET_ACC, line=dict(color="#2ca02c", dash="dash"),
                   annotation_text=f"{TARGET_ACC:.2f}%", annotation_position="bottom right")
     for budget, text in ((PARAM_BUDGET, f"the lesson's budget: under {PARAM_BUDGET:,}"),
@@ -53,13 +69,10 @@ def frontier_figure(points: list[frontier.FrontierPoint], front: list[frontier.F
         # On a log axis an annotation's x is the exponent (add_vline's own label lands off the chart).
         fig.add_annotation(x=math.log10(budget), xref="x", y=1.0, yref="paper", yanchor="bottom", text=text,
                            showarrow=False, font=dict(size=11, color="#666"))
-    accuracies = [p.final_test_acc for p in points]
-    low = max(min(accuracies, default=TARGET_ACC) - 0.2, 0)
-    high = min(max(accuracies, default=TARGET_ACC) + 0.15, 100)
     sizes = [p.params for p in points] + [FRONTIER_PARAM_BUDGET, BEYOND_LESSON_PARAM_BUDGET, PARAM_BUDGET]
     fig.update_xaxes(type="log", title="parameters (log scale)", tickformat=",",  # a margin beyond both budgets
                      range=[math.log10(min(sizes) * 0.85), math.log10(max(sizes) * 1.2)])
-    fig.update_yaxes(title="test accuracy at the final epoch (%)", range=[min(low, TARGET_ACC - 0.3), high])
+    fig.update_yaxes(title="test accuracy at the final epoch (%)", range=[low, high])
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=50, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.18))
     return fig
@@ -73,7 +86,9 @@ def render(user_runs: dict[str, Run]) -> None:
     front = frontier.pareto_front(counted)
     st.caption(f"Every network measured here. Up and to the left is better: the green line joins the networks no "
                f"other beats on both counts. Open markers are runs that cannot compete (demo limits, stopped, over "
-               f"{frontier.EPOCH_BUDGET} epochs); a run only reaches the chart once an epoch has finished.")
+               f"{frontier.EPOCH_BUDGET} epochs); a run only reaches the chart once an epoch has finished. The "
+               f"axis fits the networks that compete: a run below it sits on its bottom edge as a downward "
+               f"triangle, its accuracy in its tooltip.")
     st.plotly_chart(frontier_figure(points, front), key="compare_frontier")
     st.markdown(f"**The smallest network at or above {TARGET_ACC:.2f}% at its final epoch**")
     board = frontier.leaderboard(points)
