@@ -83,6 +83,29 @@ def test_a_panel_s_feed_lists_its_own_runs_and_is_rewritten_only_when_they_chang
     assert json.loads((tmp_path / "live" / "step-2.json").read_text())["runs"] == []
 
 
+def test_a_feed_that_cannot_be_written_is_removed_so_no_card_shows_stale_numbers_as_live(tmp_path, monkeypatch):
+    from mnist_core.engine import live_feed
+
+    manager = JobManager(RunStore(tmp_path / "runs"), max_concurrent=1)
+    job = _job()
+    manager._jobs[job.run_id] = job
+    feed = LiveFeed(tmp_path / "live", manager)
+    feed.publish(now=1000.0)
+    path = tmp_path / "live" / "step-2.json"
+    assert path.exists()
+
+    def disk_full(target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(live_feed, "atomic_path", disk_full)
+    job.phase = "evaluating"  # a change the feed cannot write
+    feed.publish(now=1001.0)
+    assert not path.exists()  # the cards get no feed, and fall back to the server's polling
+    monkeypatch.undo()
+    feed.publish(now=1002.0)  # space again: written in full
+    assert json.loads(path.read_text())["runs"][0]["stage"] == job_view(job, None, 1, 1002.0)["stage"]
+
+
 def test_the_feed_thread_writes_while_a_run_trains_and_stops_when_closed(tmp_path):
     manager = JobManager(RunStore(tmp_path / "runs"), max_concurrent=1)
     job = _job()

@@ -74,7 +74,7 @@ class LiveFeed:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every_s):
-            with contextlib.suppress(OSError):  # a full disk: the cards show the last feed written until it frees
+            with contextlib.suppress(OSError):  # the folder itself gone: nothing to publish into
                 self.publish()
 
     def snapshot(self, now: float | None = None) -> dict[str, dict]:
@@ -93,8 +93,16 @@ class LiveFeed:
             runs = json.dumps(content["runs"], separators=(",", ":"))
             if self._written.get(key) == runs:
                 continue
-            with atomic_path(self.folder / feed_file_name(key)) as tmp:  # the runs as serialised once, above
-                tmp.write_text(padded(f'{{"written":{json.dumps(content["written"])},"runs":{runs}}}'))
+            path = self.folder / feed_file_name(key)
+            try:
+                with atomic_path(path) as tmp:  # the runs as serialised once, above
+                    tmp.write_text(padded(f'{{"written":{json.dumps(content["written"])},"runs":{runs}}}'))
+            except OSError:
+                # A full disk. The last feed written would go on showing old numbers as if they were live;
+                # without it the cards find no feed and fall back to the server's own polling.
+                path.unlink(missing_ok=True)
+                self._written.pop(key, None)  # written again, in full, once it can be
+                continue
             self._written[key] = runs
 
 
