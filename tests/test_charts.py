@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ui.charts import MIN_FONT_PX, accuracy_range, confusion_figure, curves_figure, for_projector, metric_figure
+from ui.charts import (
+    MIN_FONT_PX,
+    accuracy_range,
+    confusion_figure,
+    curves_figure,
+    for_projector,
+    log_ticks,
+    metric_figure,
+)
 
 
 def run(*test_accs, lr=0.01):
@@ -35,20 +43,11 @@ def test_curves_have_train_and_test_for_accuracy_and_loss_per_run_in_their_own_c
     assert {t.line.color for t in fig.data if t.name.startswith("a ·")} == {"#123456"}
 
 
-def test_a_training_run_draws_its_batch_losses_on_the_loss_plot():
-    fig = curves_figure({}, batch_losses={"live": [(0.05, 2.3), (0.10, 2.1), (0.15, 1.7)]}, epochs=2)
-    line = next(t for t in fig.data if t.name == "live · each batch")
-    assert list(line.y) == [2.3, 2.1, 1.7] and line.xaxis == "x2"
-    assert fig.layout.xaxis2.range[1] == 2.5  # the run's planned epochs
-    assert fig.layout.showlegend  # named even while it is the only line
-
-
 def test_log_axes_get_several_readable_ticks_even_within_one_decade():
     """Issue 12: the loss axes had one tick (and plotly's in-between digits are 10.5 px)."""
     fig = curves_figure({"a": run(98.0, 99.0)})  # every loss between 0.05 and 0.1
     assert fig.layout.yaxis2.type == "log" and list(fig.layout.yaxis2.tickvals) == [0.05, 0.1]
-    fig = curves_figure({}, batch_losses={"live": [(0.1, 2.3), (0.5, 0.3)]}, epochs=1)
-    assert list(fig.layout.yaxis2.tickvals) == [0.2, 0.5, 1.0, 2.0]
+    assert log_ticks([2.3, 0.3]) == [0.2, 0.5, 1.0, 2.0]
 
 
 def test_learning_rate_is_on_a_log_axis():

@@ -78,14 +78,11 @@ def _axis_fonts(fig: go.Figure, size: int) -> None:
     fig.update_yaxes(tickfont_size=size, title_font_size=size)
 
 
-def curves_figure(histories: dict[str, list[dict]], height: int = 460, colours: dict[str, str] | None = None,
-                  batch_losses: dict[str, list[tuple[float, float]]] | None = None, epochs: int | None = None
+def curves_figure(histories: dict[str, list[dict]], height: int = 460, colours: dict[str, str] | None = None
                   ) -> go.Figure:
     """Accuracy (left) and loss (right) per epoch; train dashed, test solid; one colour per run.
 
-    ``batch_losses`` adds each batch's loss (x = epoch reached, fractional) as a thin line on
-    the loss plot: the curve that moves while a run trains. ``epochs`` widens the epoch axis
-    to a run's planned length.
+    (A run under way draws its curves, each batch's loss included, in the live card: ui/live_card.js.)
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Accuracy (%)", "Loss (log scale)"), horizontal_spacing=0.1)
     for i, (label, history) in enumerate(histories.items()):
@@ -101,24 +98,14 @@ def curves_figure(histories: dict[str, list[dict]], height: int = 460, colours: 
                 marker={"size": 8},
                 hovertemplate=f"{label}<br>epoch %{{x}}<br>{metric} %{{y:.4f}}<extra></extra>",
             ), row=1, col=col)
-    for i, (label, points) in enumerate((batch_losses or {}).items()):
-        if points:
-            fig.add_trace(go.Scatter(
-                x=[x for x, _ in points], y=[loss for _, loss in points], mode="lines", name=f"{label} · each batch",
-                line={"color": _colour(label, i, colours), "width": 1}, opacity=0.6,
-                hovertemplate="epoch %{x:.2f}<br>batch loss %{y:.4f}<extra></extra>",
-            ), row=1, col=2)
     _target_line(fig, row=1, col=1)
-    longest = max([epochs or 0, *(len(h) for h in histories.values()),
-                   *(math.ceil(p[-1][0]) for p in (batch_losses or {}).values() if p)])
-    fig.update_xaxes(title_text="epoch", **epoch_ticks(longest))
+    fig.update_xaxes(title_text="epoch", **epoch_ticks(max((len(h) for h in histories.values()), default=0)))
     fig.update_yaxes(range=accuracy_range(histories), row=1, col=1)
     losses = [h[m] for history in histories.values() for h in history for m in ("train_loss", "test_loss")]
-    losses += [loss for points in (batch_losses or {}).values() for _, loss in points]
     ticks = log_ticks(losses)
     fig.update_yaxes(type="log", tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], row=1, col=2)
     _base_layout(fig, height, top=90, legend_y=1.1)
-    fig.update_layout(showlegend=True)  # plotly hides a legend of one trace: the live loss line alone needs it
+    fig.update_layout(showlegend=True)  # plotly hides a legend of one trace
     return fig
 
 
