@@ -25,7 +25,7 @@ def figures(monkeypatch):
 
 
 def test_the_report_names_the_machine_and_the_device_and_gives_each_verdict(figures, capsys):
-    assert bench.cmd_bench(argparse.Namespace(full=True, skip_naive=False, seeds=None)) == 0
+    assert bench.cmd_bench(argparse.Namespace(full=True, skip_naive=False, seeds=None, threads=None)) == 0
     out = capsys.readouterr().out
     assert f"{os.cpu_count()} cores" in out and describe_device(pick_device()) in out
     assert "speed-up: 3.20x (meets the 3x target); accuracies 0.65 points apart (NOT within 0.3 points)" in out
@@ -34,7 +34,7 @@ def test_the_report_names_the_machine_and_the_device_and_gives_each_verdict(figu
 
 
 def test_without_full_the_15_epoch_figure_is_labelled_as_extrapolated(figures, capsys):
-    assert bench.cmd_bench(argparse.Namespace(full=False, skip_naive=True, seeds=None)) == 0
+    assert bench.cmd_bench(argparse.Namespace(full=False, skip_naive=True, seeds=None, threads=None)) == 0
     out = capsys.readouterr().out
     assert "speed-up" not in out
     assert "extrapolated from one epoch: 15 x 5.0 s = 75 s (run with --full to measure); meets the 90 s target" in out
@@ -46,10 +46,19 @@ def test_with_several_seeds_the_verdicts_follow_the_means(monkeypatch, capsys):
     ours = {1: (10.0, 98.6, 6_000.0), 2: (12.0, 98.3, 5_000.0)}
     monkeypatch.setattr(bench, "naive_epoch_seconds", lambda seed: naive[seed])
     monkeypatch.setattr(bench, "ours_seconds", lambda epochs, seed: ours[seed])
-    assert bench.cmd_bench(argparse.Namespace(full=False, skip_naive=False, seeds=[1, 2])) == 0
+    assert bench.cmd_bench(argparse.Namespace(full=False, skip_naive=False, seeds=[1, 2], threads=None)) == 0
     out = capsys.readouterr().out
     assert "seeds 1, 2" in out and "naive   seed 2:" in out and "ours    seed 1:" in out
     # 32 s against 11 s; 98.45% against 98.20%.
     assert ("speed-up: 2.91x (misses the 3x target); accuracies 0.25 points apart (within 0.3 points) "
             "(means of 2 seeds)") in out
     assert "15 x 11.0 s = 165 s" in out
+
+
+def test_threads_must_be_a_whole_number_of_one_or_more(capsys):
+    from mnist_core.commands.cli import main
+
+    for bad in ("0", "-2", "two", "1.5"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["bench", "--threads", bad])
+        assert exit_.value.code == 2 and "not a whole number of threads" in capsys.readouterr().err

@@ -113,6 +113,16 @@ def ours_seconds(epochs: int, seed: int) -> tuple[float, float, float]:
     return time.perf_counter() - start, result.history[-1].test_acc, sum(epoch_rates.values()) / len(epoch_rates)
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of threads, 1 or more")
+    return value
+
+
 def machine_name() -> str:
     """The host's processor model and core count, e.g. ``AMD EPYC, 2 cores``."""
     try:
@@ -125,6 +135,8 @@ def machine_name() -> str:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     load_mnist()  # fetch and parse outside the timings
+    if args.threads:  # ours on fewer cores: how far its two-thread speed is from twice one thread's
+        torch.set_num_threads(args.threads)
     device = pick_device()
     recipe_seed = get_step(4).recipe.seed
     seeds = args.seeds or [recipe_seed]
@@ -179,4 +191,6 @@ def register(subparsers) -> None:
     bench.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
                        help="one epoch of each pipeline per seed; the speed-up and the accuracy gap are "
                             "taken over their means (default: the recipe's seed)")
+    bench.add_argument("--threads", type=positive_int, metavar="N",
+                       help="our pipeline's compute threads (default: one per core)")
     bench.set_defaults(func=cmd_bench)
