@@ -51,18 +51,18 @@ def runs_table(runs: dict[str, Run]) -> pd.DataFrame:
     for label, run in runs.items():
         summary = summarize(run.history)
         params = run.status.get("params")
-        rows.append({
+        rows.append({  # what a class reads first on the left (whose run, how it ended); the rest scrolls
             "Run": label,
-            "Step": f"design ({run.config.step}'s recipe)" if run.config.design else str(run.config.step),
+            "By": "shipped" if label.startswith("shipped") else (run.status.get("owner_name") or "command line"),
+            "Status": run.state,
+            "Final test %": _number(summary.final_test_acc if summary else None, 2),
+            "Best test %": _number(summary.best_test_acc if summary else None, 2),
             "Params": NO_FIGURE if params is None else f"{params:,}",
             "Epochs": f"{len(run.history)}/{run.config.epochs}",
             "Test images": format_value("test_limit", run.config.test_limit),
-            "Best test %": _number(summary.best_test_acc if summary else None, 2),
-            "Final test %": _number(summary.final_test_acc if summary else None, 2),
             "s / epoch": _number(summary.seconds_per_epoch if summary else None, 1),
+            "Step": f"design ({run.config.step}'s recipe)" if run.config.design else str(run.config.step),
             "Device": run.status.get("device") or NO_FIGURE,
-            "Status": run.state,
-            "By": "shipped" if label.startswith("shipped") else (run.status.get("owner_name") or "command line"),
         })
     return pd.DataFrame(rows)
 
@@ -70,6 +70,7 @@ def runs_table(runs: dict[str, Run]) -> pd.DataFrame:
 def show_runs_table(runs: dict[str, Run]) -> None:
     right = {column: st.column_config.TextColumn(alignment="right")
              for column in ("Params", "Best test %", "Final test %", "s / epoch", "Test images")}
+    right["Run"] = st.column_config.TextColumn(pinned=True)  # still named when the table scrolls sideways
     st.dataframe(runs_table(runs), hide_index=True, column_config=right, key="compare_table")
 
 

@@ -99,7 +99,8 @@ def render(user_runs: dict[str, Run]) -> None:
             "Rank": rank, "Network": p.label, "Params": p.params, "Final test %": round(p.final_test_acc, 2),
             "Epochs": p.epochs, "From": NAMES[p.source],
         } for rank, p in enumerate(board, 1)]), hide_index=True, width="stretch",
-            column_config={"Params": st.column_config.NumberColumn(format="localized")})
+            column_config={"Params": st.column_config.NumberColumn(format="localized"),
+                           "Final test %": st.column_config.NumberColumn(format="%.2f")})  # 99.40, not 99.4
     st.caption("Ranked: finished runs on all 60,000 training and 10,000 test images within the epoch budget. Demo "
                "runs (fewer images) and stopped runs are drawn but kept off the table; trials, being means over "
                "seeds, are on the chart only.")

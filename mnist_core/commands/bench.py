@@ -124,13 +124,15 @@ def positive_int(text: str) -> int:
 
 
 def machine_name() -> str:
-    """The host's processor model and core count, e.g. ``AMD EPYC, 2 cores``."""
+    """The host's processor, core count and the vector instructions PyTorch uses on it, e.g.
+    ``AMD EPYC, 2 cores, AVX2``: hosts of one name differ (with AVX-512 and native bfloat16, or without)."""
     try:
         lines = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
     except OSError:
         lines = []
     model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
-    return f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    return (f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"{torch.backends.cpu.get_cpu_capability()}")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
