@@ -70,7 +70,6 @@ def runs_table(runs: dict[str, Run]) -> pd.DataFrame:
 def show_runs_table(runs: dict[str, Run]) -> None:
     right = {column: st.column_config.TextColumn(alignment="right")
              for column in ("Params", "Best test %", "Final test %", "s / epoch", "Test images")}
-    right["Run"] = st.column_config.TextColumn(pinned=True)  # still named when the table scrolls sideways
     st.dataframe(runs_table(runs), hide_index=True, column_config=right, key="compare_table")
 
 
