@@ -70,6 +70,7 @@ def _editor(records: list[dict]) -> pd.DataFrame:
         frame,
         key=f"rf_editor_{st.session_state[VERSION]}",
         num_rows="delete",  # rows are added with "Insert" below, as a copy of a neighbour
+        placeholder="",  # an empty cell reads as empty (PyTorch's default), not as the word "None"
         hide_index=False,  # the index is the row number every message uses
         width="stretch",
         height=ROW_HEIGHT * (len(frame) + 1) + 3,
