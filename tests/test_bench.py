@@ -64,3 +64,13 @@ def test_threads_must_be_a_whole_number_of_one_or_more(capsys):
         with pytest.raises(SystemExit) as exit_:
             main(["bench", "--threads", bad])
         assert exit_.value.code == 2 and "not a whole number of threads" in capsys.readouterr().err
+
+
+def test_a_seed_the_recipe_refuses_is_said_before_any_timing(monkeypatch):
+    timed = []
+    monkeypatch.setattr(bench, "load_mnist", lambda: timed.append("data"))
+    monkeypatch.setattr(bench, "naive_epoch_seconds", lambda seed: timed.append(seed))
+    monkeypatch.setattr(bench, "ours_seconds", lambda epochs, seed: timed.append(seed))
+    with pytest.raises(ValueError, match="seed must be a non-negative whole number"):
+        bench.cmd_bench(argparse.Namespace(full=False, skip_naive=False, seeds=[3, -1], threads=None))
+    assert timed == []
