@@ -20,6 +20,7 @@ from mnist_core.commands.cli import main
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.engine.checkpoints import CHECKPOINT_FORMAT
 from mnist_core.engine.data import MnistTensors
+from mnist_core.engine.wording import count
 from mnist_core.lesson import report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +90,7 @@ def test_ctrl_c_stops_a_command_line_run_and_records_it_as_stopped(tmp_path, mni
     run = histories[0].parent
     status = json.loads((run / "status.json").read_text())
     epochs = len(json.loads((run / "history.json").read_text()))
-    assert status["state"] == "stopped" and f"Stopped after {epochs} full epoch(s)" in status["message"]
+    assert status["state"] == "stopped" and f"Stopped after {count(epochs, 'full epoch')}." in status["message"]
     assert 1 <= epochs < 30
     assert (run / "evaluation.json").is_file() and (run / "model.pt").is_file()  # what was trained is scored
 

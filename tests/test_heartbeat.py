@@ -101,5 +101,5 @@ def test_a_keyboard_interrupt_during_training_records_the_run_as_stopped(tmp_pat
     with pytest.raises(KeyboardInterrupt):
         train_run(path, QUICK.with_(epochs=3), mnist, on_epoch=interrupt)
     status = status_of(path)
-    assert status["state"] == "stopped" and "Ctrl-C after 1 full epoch(s)" in status["message"]
+    assert status["state"] == "stopped" and "Ctrl-C after 1 full epoch." in status["message"]
     assert path not in HEARTBEATS.alive()

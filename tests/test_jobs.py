@@ -81,7 +81,7 @@ def test_runs_whose_heartbeat_stopped_show_as_interrupted_whatever_their_pid(tmp
     assert store.get(orphan.run_id).state == "interrupted"  # any reader sees it, before any restart
     JobManager(store)  # and a (re)starting server records it
     saved = json.loads((orphan.path / "status.json").read_text())
-    assert saved["state"] == "interrupted" and "0 epoch(s) were saved" in saved["message"]
+    assert saved["state"] == "interrupted" and "0 epochs saved." in saved["message"]
     assert store.get(alive.run_id).state == "running"
 
 

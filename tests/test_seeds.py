@@ -61,7 +61,7 @@ def test_parallel_seeds_give_the_numbers_of_lone_runs(tmp_path, capsys, mnist, m
     monkeypatch.setattr("mnist_core.commands.seeds._usable_cores", lambda: 2)  # one thread per worker
     assert main(["seeds", *common, "--parallel", "2", "--out", str(tmp_path / "parallel")]) == 0
     out = capsys.readouterr().out
-    assert "2 seed(s), 2 at a time, 1 thread(s) each" in out and out.count("finished") == 2
+    assert "2 seeds, 2 at a time, 1 thread each" in out and out.count("finished") == 2
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

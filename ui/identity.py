@@ -19,6 +19,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from mnist_core.engine import identity
 from mnist_core.engine.identity import Actor
 from mnist_core.engine.jobs import JobManager
+from mnist_core.engine.wording import count
 
 from .state import job_manager
 
@@ -153,7 +154,7 @@ def _teacher_tools(manager: JobManager, actor: Actor) -> None:
     waiting = sum(job.phase == "queued" for job in manager.active_jobs())
     if st.button(f"Clear the queue ({waiting} waiting)", disabled=not waiting, key="identity_clear_queue"):
         cleared = manager.clear_queue(actor)
-        st.toast(f"{cleared} waiting run(s) cancelled")
+        st.toast(f"{count(cleared, 'waiting run')} cancelled")
     if st.button("Leave teacher mode", key="identity_teacher_leave"):
         st.session_state.pop(_TEACHER, None)
         st.rerun()

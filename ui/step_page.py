@@ -11,6 +11,7 @@ from mnist_core.engine import models
 from mnist_core.engine.models import count_parameters
 from mnist_core.engine.runs import Run
 from mnist_core.engine.summary import summary_records
+from mnist_core.engine.wording import count
 from mnist_core.lesson.report import ASSETS_DIR, analyse, shipped_run, shipped_run_problem
 from mnist_core.lesson.run_labels import field_name, format_value, recipe_fields, run_label
 from mnist_core.lesson.seed_tables import recipe_seed_summary
@@ -135,7 +136,7 @@ def _recipe_table(step: Step) -> None:
     table = pd.DataFrame(rows)
     changed = table["Changed"] == "changed"
     since = f", with what changed from Step {previous.number} highlighted" if previous else ""
-    st.caption(f"The training recipe{since} ({int(changed.sum())} setting(s) changed):")
+    st.caption(f"The training recipe{since} ({count(int(changed.sum()), 'setting')} changed):")
     styled = table.style.apply(lambda row: ["background-color: #fff3b0; font-weight: bold" if changed[row.name]
                                             else "" for _ in row], axis=1)
     st.dataframe(styled, hide_index=True, key=f"step{step.number}_recipe_table")

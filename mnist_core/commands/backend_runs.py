@@ -15,6 +15,7 @@ from pathlib import Path
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.engine.backends import TrainingBackend, TrainOutcome, backend_from_env
 from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.wording import count
 
 
 def announce() -> TrainingBackend:
@@ -66,4 +67,4 @@ def train_all(backend: TrainingBackend, jobs: list[tuple[str, Path, TrainConfig]
 
 def nodes_line(outcomes: dict[str, TrainOutcome]) -> str:
     nodes = sorted({o.node for o in outcomes.values()})
-    return f"Trained on {len(nodes)} node(s): {', '.join(nodes)}" if nodes else "Nothing trained"
+    return f"Trained on {count(len(nodes), 'node')}: {', '.join(nodes)}" if nodes else "Nothing trained"

@@ -34,6 +34,7 @@ from mnist_core.engine.checkpoints import CheckpointError
 from mnist_core.engine.data import MnistUnavailable, load_mnist
 from mnist_core.engine.device import device_problem
 from mnist_core.engine.train import TrainingDiverged
+from mnist_core.engine.wording import count
 from mnist_core.lesson.steps import STEPS, UnknownStep, get_step
 
 EXIT_USAGE = 2
@@ -86,7 +87,7 @@ def _train_one(config, out: Path, data) -> dict:
     with _first_ctrl_c_stops(stop):
         result = backend.train_into(out, config, data, on_batch=bar.update, on_epoch=bar.epoch_done, stop=stop)
     if result.stopped:
-        raise StoppedByUser(f"stopped after {result.epochs} full epoch(s)")
+        raise StoppedByUser(f"stopped after {count(result.epochs, 'full epoch')}")
     print(f"Saved to {out} ({result.params:,} parameters, {result.device}; backend {backend.name}, "
           f"node {result.node})")
     return {"params": result.params, "device": result.device}

@@ -34,6 +34,7 @@ from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_ar
 from mnist_core.engine.backends import ray_requested
 from mnist_core.engine.data import load_mnist
 from mnist_core.engine.runs import default_runs_dir, finished_run, read_run, write_json
+from mnist_core.engine.wording import count
 from mnist_core.lesson.report import summarize
 from mnist_core.lesson.steps import get_step
 
@@ -104,7 +105,7 @@ def _usable_cores() -> int:
 def _train_in_parallel(todo: dict[int, tuple[Path, object]], parallel: int) -> list[str]:
     """Train every seed of ``todo`` (seed -> (folder, config)), ``parallel`` at a time; what failed, as sentences."""
     threads = max(1, _usable_cores() // parallel)
-    print(f"Training {len(todo)} seed(s), {parallel} at a time, {threads} thread(s) each")
+    print(f"Training {count(len(todo), 'seed')}, {parallel} at a time, {count(threads, 'thread')} each")
     failures = []
     # "spawn": a fresh interpreter per worker, so no thread pool or lock of this process is copied mid-use.
     with ProcessPoolExecutor(max_workers=parallel, mp_context=get_context("spawn")) as pool:
@@ -164,7 +165,7 @@ def cmd_seeds(args: argparse.Namespace) -> int:
     (out / "seeds.md").write_text(table)
     write_json(out / "seeds.json", {"step": step.number, "recipe": recipe.to_dict(), "rows": rows,
                                     "summary": seeds_summary(rows)})
-    print(f"\nStep {step.number}: {step.title}, {len(rows)} seed(s); table in {out / 'seeds.md'}\n")
+    print(f"\nStep {step.number}: {step.title}, {count(len(rows), 'seed')}; table in {out / 'seeds.md'}\n")
     print(table)
     return 0
 

@@ -38,6 +38,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from mnist_core.engine.wording import count as count_words
+
 DEMO_IMAGES = 2560
 DEMO_TEST_IMAGES = 2000
 POLL_S = 2.0  # a card's fetch interval (live_card.js POLL_MS)
@@ -131,7 +133,7 @@ def serving_cost(feed_url: str, viewers: int, seconds: float = 10.0) -> dict:
 
 def measure_one(manager, config, viewers: int, feed_url: str) -> dict:
     """Train ``config`` while ``viewers`` fetch its panel's feed every POLL_S; images/s, s/epoch, requests."""
-    run_id = manager.submit(config, label=f"watch cost, {viewers} viewer(s)")
+    run_id = manager.submit(config, label=f"watch cost, {count_words(viewers, 'viewer')}")
     audience = _audience(feed_url, viewers) if viewers else None
     done = threading.Event()
     epoch_speed: dict[int, float] = {}  # epoch -> training images/s at its last batch
@@ -186,7 +188,7 @@ def measure(viewers: list[int], epochs: int, repeats: int) -> tuple[list[dict], 
             for repeat in range(repeats):
                 for count in viewers:
                     row = measure_one(manager, config, count, url)
-                    print(f"repeat {repeat + 1}, {count} viewer(s): {row['images_per_s']:,.0f} images/s, "
+                    print(f"repeat {repeat + 1}, {count_words(count, 'viewer')}: {row['images_per_s']:,.0f} images/s, "
                           f"{row['s_per_epoch']:.2f} s/epoch, {row['requests_per_viewer_s']:.2f} feed requests "
                           f"answered per viewer per s ({row['failed']} failed), load {row['load']}", flush=True)
                     rows.append(row)
@@ -222,7 +224,7 @@ def cmd_watchers(args: argparse.Namespace) -> int:
     if args.epochs < 2 or args.repeats < 1 or min(args.viewers) < 0:
         raise ValueError("--epochs must be at least 2 (the first is left out), --repeats at least 1, viewers >= 0")
     cpu = platform.processor() or platform.machine()
-    print(f"Machine: {platform.node()}, {cpu}, {os.cpu_count()} CPU(s), torch {torch.__version__} "
+    print(f"Machine: {platform.node()}, {cpu}, {count_words(os.cpu_count() or 1, 'CPU')}, torch {torch.__version__} "
           f"({torch.get_num_threads()} threads); load average before: {_load()}", flush=True)
     rows, serving = measure(args.viewers, args.epochs, args.repeats)
     print(f"\nStep 2 demo run ({DEMO_IMAGES:,} training images per epoch, {DEMO_TEST_IMAGES:,} test images, "

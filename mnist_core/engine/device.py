@@ -13,6 +13,8 @@ import contextlib
 
 import torch
 
+from mnist_core.engine.wording import count
+
 
 def pick_device(preferred: str = "auto") -> torch.device:
     """``auto`` picks the fastest available device; any other value is used as given."""
@@ -37,7 +39,8 @@ def device_problem(preferred: str) -> str | None:
         if not torch.cuda.is_available():
             return f"device {preferred!r} asked for, but no CUDA GPU is available here"
         if device.index is not None and device.index >= torch.cuda.device_count():
-            return f"device {preferred!r} asked for, but this machine has {torch.cuda.device_count()} CUDA GPU(s)"
+            gpus = count(torch.cuda.device_count(), "CUDA GPU")
+            return f"device {preferred!r} asked for, but this machine has {gpus}"
     elif device.type == "mps":
         if getattr(torch.backends, "mps", None) is None or not torch.backends.mps.is_available():
             return f"device {preferred!r} asked for, but Apple's MPS is not available here"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from mnist_core.engine.jobs import Job
+from mnist_core.engine.wording import count
 
 MAX_CHART_POINTS = 240  # the per-batch loss line a card draws: plenty for a chart a few hundred pixels wide
 
@@ -48,9 +49,9 @@ def job_view(job: Job, queue_position: int | None, max_concurrent: int, now: flo
     view: dict = {"run_id": job.run_id, "phase": phase, "stage": stage(phase), "headline": headline,
                   "info": "", "bars": [], "metrics": [], "chart": None}
     if phase == "queued":
-        view["info"] = (f"Waiting in the queue, place {queue_position}. {max_concurrent} run(s) train at a time on "
-                        "this server and students take turns, so each student's next run goes before anyone's "
-                        "second one.")
+        view["info"] = (f"Waiting in the queue, place {queue_position}. This server trains "
+                        f"{count(max_concurrent, 'run')} at a time and students take turns, so each student's next "
+                        "run goes before anyone's second one.")
     elif phase == "loading data":
         view["bars"] = [{"fraction": job.data_fraction or 0.0, "text": job.message or "Loading MNIST"}]
     elif job.latest is not None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from mnist_core.engine.wording import count
+
 
 def _env_int(name: str, default: int) -> int:
     try:
@@ -34,7 +36,7 @@ class QueuePolicy:
     def refusal(self, active: int, kept: int) -> str | None:
         """Why a student with ``active`` live runs and ``kept`` runs on disk may not start one more, or None."""
         if active >= self.max_active_per_owner:
-            return (f"You already have {active} run(s) waiting or training, the most one student may have at "
+            return (f"You already have {count(active, 'run')} waiting or training, the most one student may have at "
                     f"once on this server ({self.max_active_per_owner}). Start this one when one of yours ends, "
                     "or stop one.")
         if kept >= self.max_kept_per_owner:

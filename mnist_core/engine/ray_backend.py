@@ -37,6 +37,7 @@ import mnist_core
 from mnist_core.engine.backends import TrainOutcome
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors
+from mnist_core.engine.wording import count
 
 NAMESPACE = "mnist-dashboard"
 POLL_S = 0.5  # how often the dashboard asks a worker for news
@@ -169,7 +170,7 @@ class RayBackend:
 
     def describe(self) -> str:
         nodes = self.nodes()
-        return f"Ray at {self.address} ({len(nodes)} node(s): {', '.join(nodes)})"
+        return f"Ray at {self.address} ({count(len(nodes), 'node')}: {', '.join(nodes)})"
 
     def capacity(self, default: int) -> int:
         """Jobs the cluster can hold at once: its CPUs (or GPUs) over what one job asks for."""
@@ -229,7 +230,7 @@ class RayBackend:
                 report = self._follow(ray, actor, path, history, on_batch, on_epoch, stop, on_eval)
             except KeyboardInterrupt:  # Ctrl-C twice in the CLI: say what was kept, as a local run does
                 update_status(path, state="stopped", ended=time.time(),
-                              message=f"Stopped with Ctrl-C after {len(history)} full epoch(s).")
+                              message=f"Stopped with Ctrl-C after {count(len(history), 'full epoch')}.")
                 raise
             finally:
                 with contextlib.suppress(Exception):  # already gone
@@ -254,7 +255,7 @@ class RayBackend:
                 report = ray.get(actor.poll.remote(len(history)), timeout=POLL_TIMEOUT_S)
             except Exception as exc:  # noqa: BLE001 - ActorDiedError, a lost node, a timeout: the worker is gone
                 message = (f"The Ray worker training this run was lost ({exc.__class__.__name__}); "
-                           f"its {len(history)} finished epoch(s) are kept.")
+                           f"{count(len(history), 'finished epoch')} kept.")
                 update_status(path, state="failed", ended=time.time(), message=message)
                 raise WorkerLost(message) from exc
             if not node_written:
@@ -303,6 +304,6 @@ class RayBackend:
         update_status(
             path, state="stopped" if result["stopped"] else "finished", ended=time.time(), device=result["device"],
             params=result["params"], node=report["node"],
-            message=f"Stopped after {len(history)} full epoch(s)." if result["stopped"] else "",
+            message=f"Stopped after {count(len(history), 'full epoch')}." if result["stopped"] else "",
         )
         return TrainOutcome(result["stopped"], result["device"], result["params"], report["node"], len(history))

@@ -48,6 +48,7 @@ from mnist_core.engine.run_files import (
     read_mistakes,
     read_status,
 )
+from mnist_core.engine.wording import count
 
 ACTIVE_STATES = ("queued", "running")
 ENDED_STATES = ("finished", "stopped", "failed", "interrupted")
@@ -149,7 +150,7 @@ def inspect_run(path: Path | str) -> Run | DamagedRun | None:
         seen = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_last_sign_of_life(status)))
         status = {**status, "state": "interrupted",
                   "message": f"Its process stopped: no sign of life since {seen}. "
-                             f"{len(history)} epoch(s) were saved."}
+                             f"{count(len(history), 'epoch')} saved."}
     return Run(run_id=path.name, path=path, config=config, status=status, history=history, evaluation=evaluation)
 
 
@@ -347,7 +348,7 @@ def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None
                 save_outputs(path, result.model, config, result.final_eval, data)
         except KeyboardInterrupt:  # Ctrl-C twice in the CLI: no time to evaluate, but say what was kept
             update_status(path, state="stopped", ended=time.time(),
-                          message=f"Stopped with Ctrl-C after {len(history)} full epoch(s).")
+                          message=f"Stopped with Ctrl-C after {count(len(history), 'full epoch')}.")
             raise
         except Exception as exc:
             update_status(path, state="failed", ended=time.time(), message=f"{exc.__class__.__name__}: {exc}")
@@ -358,7 +359,7 @@ def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None
             ended=time.time(),
             device=result.device,
             params=result.params,
-            message=(f"Stopped after {len(history)} full epoch(s)." if history else
+            message=(f"Stopped after {count(len(history), 'full epoch')}." if history else
                      "Stopped before its first epoch ended: nothing was evaluated or saved.")
             if result.stopped else "",
         )

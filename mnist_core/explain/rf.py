@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from mnist_core.engine.models import FastDropout
+from mnist_core.engine.wording import count as count_words
 
 INPUT_SIZE = 28  # MNIST digits are 28x28
 # Layer types, as the editor and the tables name them.
@@ -653,7 +654,7 @@ def format_table(table: RFTable, pointwise: bool = True) -> str:
              for line in grid]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("")
-    lines.append(f"Input {table.input_size}x{table.input_size}, {table.in_channels} channel(s); "
+    lines.append(f"Input {table.input_size}x{table.input_size}, {count_words(table.in_channels, 'channel')}; "
                  f"start = input pixel index of the centre of the first output's field.")
     lines.append(f"Parameters: {table.total_params:,} (all layers, shown or not)")
     lines.append(table.summary())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.runs import DamagedRun, Run, inspect_run, read_run
+from mnist_core.engine.wording import count
 from mnist_core.lesson.steps import EPOCH_BUDGET, PARAM_BUDGET, TARGET_ACC, get_step
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
@@ -123,7 +124,7 @@ def analyse(history: list[dict], params: int, config: TrainConfig | None = None)
         return ["No epoch has finished yet, so there is nothing to analyse."]
     lines = [
         f"Best test accuracy {s.best_test_acc:.2f}% at epoch {s.best_epoch}; "
-        f"final test accuracy {s.final_test_acc:.2f}% after {s.epochs} epoch(s), on {test_set_words(config)}."
+        f"final test accuracy {s.final_test_acc:.2f}% after {count(s.epochs, 'epoch')}, on {test_set_words(config)}."
     ]
     if s.final_gap > 0.3:
         lines.append(
@@ -148,8 +149,8 @@ def analyse(history: list[dict], params: int, config: TrainConfig | None = None)
     else:
         held = "and held it to the end" if s.final_test_acc > TARGET_ACC else "but lost it by the final epoch"
         lines.append(
-            f"It first passed {TARGET_ACC:.2f}% at epoch {s.first_target_epoch} ({s.epochs_above_target} epoch(s) "
-            f"above the line) {held}."
+            f"It first passed {TARGET_ACC:.2f}% at epoch {s.first_target_epoch} "
+            f"({count(s.epochs_above_target, 'epoch')} above the line) {held}."
         )
     budget = "within" if params < PARAM_BUDGET else "over"
     lines.append(f"{params:,} parameters: {budget} the {PARAM_BUDGET:,} budget, {s.epochs} of {EPOCH_BUDGET} epochs.")
