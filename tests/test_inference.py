@@ -18,6 +18,7 @@ from mnist_core.explain.inference import (
     FIELD_CENTRE,
     ImageError,
     Prediction,
+    centre_in_field,
     find_ink,
     predict,
     predict_batch,
@@ -120,6 +121,20 @@ def test_small_digit_in_a_corner_comes_out_centred_and_20_px_tall(left, top, siz
     com_row, com_col = centre_of_mass(pipeline.centred)  # computed here, independently of the pipeline
     assert abs(com_row - FIELD_CENTRE) <= 0.5 and abs(com_col - FIELD_CENTRE) <= 0.5
     assert pipeline.input.shape == (1, 28, 28)
+
+
+def test_a_lopsided_digit_keeps_all_its_ink_in_the_field():
+    """A 7 with a heavy bar: its centre of mass sits high, and centring it exactly would push the end
+    of its stem past the bottom edge. The shift stops where the whole digit fits."""
+    seven = np.zeros((20, 14), dtype=np.float32)
+    seven[:5, :] = 1.0  # a thick bar
+    for row in range(5, 20):
+        seven[row, 13 - (row - 5) * 13 // 14] = 1.0  # a thin stem down to the bottom row
+    assert FIELD_CENTRE - centre_of_mass(seven)[0] + 20 > 28  # centred exactly, the stem would leave the field
+    field = centre_in_field(seven)
+    assert field.sum() == pytest.approx(seven.sum())  # nothing cut off
+    assert field[27].sum() > 0 and abs(centre_of_mass(field)[0] - FIELD_CENTRE) < 2.5
+    assert abs(centre_of_mass(field)[1] - FIELD_CENTRE) <= 0.5  # sideways it is centred as before
 
 
 def test_wide_digit_is_fitted_by_its_width():

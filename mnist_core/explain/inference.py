@@ -234,21 +234,17 @@ def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
 def centre_in_field(fitted: np.ndarray, size: int = FIELD_SIZE) -> np.ndarray:
     """Place ``fitted`` in a size x size field so its centre of mass lands on FIELD_CENTRE.
 
-    The shift is whole pixels, as MNIST's was, so no extra blur is added; ink pushed past
-    the edge (only a very lopsided shape can be) is cut off.
+    The shift is whole pixels, as MNIST's was, so no extra blur is added. A lopsided digit (a 7
+    whose heavy bar pulls its centre of mass up) would be pushed past the edge and lose the end of
+    its stroke: the shift stops where the whole digit still fits, a pixel or two off the centre.
     """
     com_row, com_col = centre_of_mass(fitted)
-    top = round(FIELD_CENTRE - com_row)
-    left = round(FIELD_CENTRE - com_col)
-    field = np.zeros((size, size), dtype=np.float32)
     h, w = fitted.shape
-    src_top, src_left = max(0, -top), max(0, -left)
-    dst_top, dst_left = max(0, top), max(0, left)
-    rows = min(h - src_top, size - dst_top)
-    cols = min(w - src_left, size - dst_left)
-    if rows > 0 and cols > 0:
-        field[dst_top:dst_top + rows, dst_left:dst_left + cols] = \
-            fitted[src_top:src_top + rows, src_left:src_left + cols]
+    top = min(max(round(FIELD_CENTRE - com_row), 0), max(size - h, 0))
+    left = min(max(round(FIELD_CENTRE - com_col), 0), max(size - w, 0))
+    field = np.zeros((size, size), dtype=np.float32)
+    rows, cols = min(h, size - top), min(w, size - left)
+    field[top:top + rows, left:left + cols] = fitted[:rows, :cols]
     return field
 
 
