@@ -97,6 +97,10 @@ def test_presentation_mode_from_the_url_stays_on_across_pages_and_sizes_the_plot
     assert at.title[0].value.startswith("Step 1:")
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["font"]["size"] > normal >= 14
+    at.switch_page("pages/compare_runs.py").run()  # the frontier a class competes on is presented too
+    frontier = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Pareto" in c.proto.spec)
+    assert frontier["layout"]["font"]["size"] > normal
+    assert min(note["font"]["size"] for note in frontier["layout"]["annotations"]) > normal
 
 
 @pytest.mark.parametrize("step, params, model_class", [

@@ -14,6 +14,8 @@ from mnist_core.engine.runs import Run
 from mnist_core.lesson import frontier
 from mnist_core.lesson.steps import BEYOND_LESSON_PARAM_BUDGET, FRONTIER_PARAM_BUDGET, PARAM_BUDGET, TARGET_ACC
 
+from .presentation import plot
+
 # How each source is drawn: marker symbol and colour.
 STYLE = {
     "step": ("star", "#f2c744"),
@@ -67,8 +69,9 @@ def frontier_figure(points: list[frontier.FrontierPoint], front: list[frontier.F
                          (FRONTIER_PARAM_BUDGET, f"Step 6's: at most {FRONTIER_PARAM_BUDGET:,}")):
         fig.add_vline(x=budget, line=dict(color="#888", dash="dot"))
         # On a log axis an annotation's x is the exponent (add_vline's own label lands off the chart).
-        fig.add_annotation(x=math.log10(budget), xref="x", y=1.0, yref="paper", yanchor="bottom", text=text,
-                           showarrow=False, font=dict(size=11, color="#666"))
+        # Ending at its line, so the rightmost label stays on the chart when presentation mode enlarges it.
+        fig.add_annotation(x=math.log10(budget), xref="x", y=1.0, yref="paper", xanchor="right", yanchor="bottom",
+                           text=text, showarrow=False, font=dict(size=11, color="#666"))
     sizes = [p.params for p in points] + [FRONTIER_PARAM_BUDGET, BEYOND_LESSON_PARAM_BUDGET, PARAM_BUDGET]
     fig.update_xaxes(type="log", title="parameters (log scale)", tickformat=",",  # a margin beyond both budgets
                      range=[math.log10(min(sizes) * 0.85), math.log10(max(sizes) * 1.2)])
@@ -89,7 +92,7 @@ def render(user_runs: dict[str, Run]) -> None:
                f"{frontier.EPOCH_BUDGET} epochs); a run only reaches the chart once an epoch has finished. The "
                f"axis fits the networks that compete: a run below it sits on its bottom edge as a downward "
                f"triangle, its accuracy in its tooltip.")
-    st.plotly_chart(frontier_figure(points, front), key="compare_frontier")
+    plot(frontier_figure(points, front), key="compare_frontier")  # scaled for a projector in presentation mode
     st.markdown(f"**The smallest network at or above {TARGET_ACC:.2f}% at its final epoch**")
     board = frontier.leaderboard(points)
     if not board:
