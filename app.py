@@ -27,10 +27,11 @@ pages = {
 }
 mark_routed()
 page = st.navigation(pages)
-presentation_toggle()  # after the menu, so the toggle sits under it; before the page, so its styles apply
+# The page a link asked for before the router first ran, with its ?query (see ui/routing.py): read first,
+# so that a bookmarked ?present=1 turns presentation mode on in this very run.
+wanted, wanted_query = page_wanted(), query_wanted()
+presentation_toggle(wanted_query)  # after the menu, so the toggle sits under it; before the page, for its styles
 identity_sidebar()  # who is at this browser, on every page (ui/identity.py)
-wanted = page_wanted()
 if wanted is not None:
-    # The page a link asked for before the router first ran, with its ?query (see ui/routing.py).
-    st.switch_page(wanted, query_params=query_wanted())
+    st.switch_page(wanted, query_params=wanted_query)
 page.run()

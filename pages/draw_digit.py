@@ -32,6 +32,7 @@ from mnist_core.lesson.report import shipped_run_path
 from mnist_core.lesson.steps import STEPS
 from ui.drawing_pad import clear_pad, drawing_pad
 from ui.pixel_box import square_box
+from ui.presentation import plot
 from ui.routing import through_the_router
 
 through_the_router(__file__)
@@ -125,8 +126,8 @@ def _show_result(pipeline: Pipeline, model, key: str, source: str) -> None:
             (first, p1), (second, p2) = prediction.top_two
             st.warning(f"The model is unsure: **{first}** ({p1:.0%}) or **{second}** ({p2:.0%}).")
     with chart:
-        st.plotly_chart(_probability_chart(prediction.probabilities, prediction.digit), key=f"{key}_probs",
-                        config={"displayModeBar": False})
+        plot(_probability_chart(prediction.probabilities, prediction.digit), key=f"{key}_probs",
+             config={"displayModeBar": False})
 
     st.subheader("What the model saw")
     stages = st.columns(4, gap="small")
@@ -145,8 +146,8 @@ def _show_result(pipeline: Pipeline, model, key: str, source: str) -> None:
     st.subheader(f"Why {prediction.digit}?")
     left, right = st.columns([1, 1])
     with left:
-        st.plotly_chart(_saliency_chart(pipeline, saliency(model, pipeline, prediction.digit), prediction.digit),
-                        key=f"{key}_saliency", config={"displayModeBar": False})
+        plot(_saliency_chart(pipeline, saliency(model, pipeline, prediction.digit), prediction.digit),
+             key=f"{key}_saliency", config={"displayModeBar": False})
     with right:
         st.markdown(
             "Gradient × input: for each pixel of the 28×28 input, how much its ink raises (red) or lowers (blue) "

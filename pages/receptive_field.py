@@ -15,6 +15,7 @@ import streamlit as st
 from mnist_core.explain import rf
 from mnist_core.lesson.steps import STEPS
 from ui import designer
+from ui.presentation import plot
 from ui.routing import through_the_router
 
 through_the_router(__file__)
@@ -135,7 +136,7 @@ digit_index = digit_col.selectbox("Digit", range(len(images)), key="rf_digit_ind
 heat = rf.measure_field(field_model, layer, int(y), int(x))
 comparison = rf.compare_fields(row, heat, int(y), int(x))
 centre = (row.start_out + y * row.jump_out, row.start_out + x * row.jump_out)
-st.plotly_chart(
+plot(
     field_figure(images[digit_index], heat, comparison.analytic, centre,
                  f"Layer {layer} · {row.name}, unit ({y}, {x}) of {n_out}x{n_out}: RF {row.rf_out}"),
     key="rf_digit_figure",

@@ -225,11 +225,16 @@ def test_teacher_presents_home_then_next_through_every_step_on_a_projector(page,
 
 
 def test_a_link_to_a_page_opens_it_in_the_dashboard_even_as_a_fresh_servers_first_request(page, fresh_app_url):
-    """Streamlit serves pages/ files on their own until app.py first runs; ui/routing.py sends them through it."""
-    page.goto(f"{fresh_app_url}/step_3")
+    """Streamlit serves pages/ files on their own until app.py first runs; ui/routing.py sends them through it.
+
+    The link is a teacher's bookmark, in presentation mode: the mode came through the router off (its own
+    run has an empty query) until the router read the link's query before drawing the toggle."""
+    page.goto(f"{fresh_app_url}/step_3?present=1")
     expect(page.get_by_role("heading", name="Step 3: Image augmentation")).to_be_visible(timeout=60_000)
     wait_for_app(page)
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_text("Step 3 · Augmentation")).to_be_visible()  # the router's menu, not file names
     expect(sidebar.get_by_text("Draw a digit")).to_be_visible()
     assert urlsplit(page.url).path.endswith("/step_3")  # the query holds this browser's key (?me=, ui/identity.py)
+    expect(sidebar.locator("input[type=checkbox]").first).to_be_checked()  # the presentation toggle
+    expect(page).to_have_url(re.compile(r"[?&]present=1"))

@@ -101,6 +101,9 @@ def test_presentation_mode_from_the_url_stays_on_across_pages_and_sizes_the_plot
     frontier = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Pareto" in c.proto.spec)
     assert frontier["layout"]["font"]["size"] > normal
     assert min(note["font"]["size"] for note in frontier["layout"]["annotations"]) > normal
+    at.switch_page("pages/receptive_field.py").run()  # and the tools' plots (Draw a digit's go through plot too)
+    sizes = [json.loads(c.proto.spec)["layout"]["font"]["size"] for c in at.get("plotly_chart")]
+    assert sizes and min(sizes) > normal
 
 
 @pytest.mark.parametrize("step, params, model_class", [

@@ -156,7 +156,8 @@ def readable(fig: go.Figure, size: int = MIN_FONT_PX) -> go.Figure:
     fig.update_annotations(font_size=round(size * 1.1))
     if fig.layout.title and fig.layout.title.text:
         fig.update_layout(title={"font": {"size": round(size * 1.1)}})
-    fig.update_traces(textfont={"size": size}, selector={"type": "heatmap"})
+    for kind in ("heatmap", "bar"):  # the numbers written on cells and bars
+        fig.update_traces(textfont={"size": size}, selector={"type": kind})
     return fig
 
 

@@ -39,10 +39,15 @@ def _toggled() -> None:
     st.session_state[STATE_KEY] = st.session_state[WIDGET_KEY]
 
 
-def presentation_toggle() -> None:
-    """app.py, every run: the sidebar toggle, seeded from the URL, written back to the URL."""
+def presentation_toggle(routed_query: dict[str, str] | None = None) -> None:
+    """app.py, every run: the sidebar toggle, seeded from the URL, written back to the URL.
+
+    ``routed_query`` is the address's query when a link to a page reached the router first (a fresh
+    server's first request): the router's own run has an empty query, and the mode must come from the link.
+    """
     if STATE_KEY not in st.session_state:
-        st.session_state[STATE_KEY] = st.query_params.get(QUERY_KEY) == "1"
+        asked = st.query_params.get(QUERY_KEY) or (routed_query or {}).get(QUERY_KEY)
+        st.session_state[STATE_KEY] = asked == "1"
     st.session_state[WIDGET_KEY] = presenting()
     st.sidebar.toggle("Presentation mode", key=WIDGET_KEY, on_change=_toggled,
                       help="Large type and plots sized for a projector; kept in the address (?present=1).")
@@ -58,6 +63,6 @@ def query() -> dict[str, str]:
     return {QUERY_KEY: "1"} if presenting() else {}
 
 
-def plot(fig: go.Figure, key: str) -> None:
+def plot(fig: go.Figure, key: str, config: dict | None = None) -> None:
     """``st.plotly_chart``, with the figure scaled for a projector in presentation mode."""
-    st.plotly_chart(for_projector(fig) if presenting() else fig, key=key)
+    st.plotly_chart(for_projector(fig) if presenting() else fig, key=key, config=config)
