@@ -14,6 +14,7 @@ from mnist_core.explain.inference import normalize_field
 
 from . import inside_charts as charts
 from .inside_sources import InputDigit, ModelChoice, _load, model_copy
+from .presentation import plot
 
 MAP_KINDS = ("block", "depthwise", "maxpool", "transition")  # drawn as maps; the GAP is a vector
 
@@ -139,12 +140,13 @@ def readout_section(digit: InputDigit, result: readout.Readout) -> None:
                 "weight × pooled value, and the softmax turns the ten logits into probabilities. Read a row of the "
                 "matrix against the pooled vector above it: a large pooled value under a red weight votes for "
                 "that digit. Red bars: the model's answer; green: the true digit.")
+    # Not through plot(): enlarged, its horizontal colour bar runs into the matrix's axis titles.
     st.plotly_chart(charts.readout_figure(result.pooled, result.weights, result.logits, result.probabilities,
                                           result.predicted, digit.true), key="inside_readout")
     votes = {f"votes for {result.predicted} (the answer)": result.contributions(result.predicted)}
     if digit.true is not None and digit.true != result.predicted:
         votes[f"votes for {digit.true} (the true digit)"] = result.contributions(digit.true)
-    st.plotly_chart(charts.contributions_figure(votes), key="inside_votes")
+    plot(charts.contributions_figure(votes), key="inside_votes")
     lines = []
     for label, values in votes.items():
         top = np.argsort(-values)[:3]
