@@ -191,6 +191,7 @@ def test_student_trains_step_2_stops_a_run_reloads_and_deletes_one_on_compare(pa
     expect(page.get_by_text(re.compile(r"Deleted: .*2,560 img/epoch"))).to_be_visible(timeout=60_000)
     wait_for_app(page)
     expect(page.get_by_role("button", name="Delete")).to_be_disabled()  # the next run asks again
+    expect(confirm).not_to_be_checked()  # and its box is drawn unticked (it kept the deleted run's tick)
     expect(victim).to_have_value(re.compile(r"· 2 epochs$"))
     expect(_choices(page, "Run to delete")).to_have_count(1)
     page.keyboard.press("Escape")

@@ -24,6 +24,7 @@ from .state import job_manager
 NO_FIGURE = "—"
 _DELETED = "compare_deleted_message"
 _CONFIRM = "compare_delete_confirm"
+_UNTICK = "compare_delete_untick"  # set when a run was deleted: the next run draws its box unticked
 
 
 def shipped_runs(leave_out=()) -> dict[str, Run]:
@@ -110,6 +111,10 @@ def side_by_side(all_runs: dict[str, Run], default: list[str]) -> None:
             run_views.mistakes(run, key=f"compare_side_{'ab'[column is right]}_mistakes")
 
 
+def _untick() -> None:
+    st.session_state[_CONFIRM] = False
+
+
 def delete_panel(runs: dict[str, Run | DamagedRun], actor: Actor) -> None:
     """Delete one of ``runs`` (damaged folders included) that ``actor`` may delete, after a confirmation that
     belongs to that run alone."""
@@ -129,11 +134,13 @@ def delete_panel(runs: dict[str, Run | DamagedRun], actor: Actor) -> None:
         return
     if actor.is_teacher:
         st.caption("Teacher: every run is offered.")
-    # One confirmation box, emptied whenever another run is chosen, so a tick always belongs to the run
-    # shown. (A box keyed by run id was replaced by the choice's rerun: a tick given before that rerun
-    # reached the browser landed on the old box and was lost.)
-    victim = st.selectbox("Run to delete", list(deletable), key="compare_delete_pick",
-                          on_change=st.session_state.pop, args=(_CONFIRM, None))
+    # One confirmation box, unticked whenever another run is chosen or one is deleted, so a tick always
+    # belongs to the run shown. (A box keyed by run id was replaced by the choice's rerun: a tick given
+    # before that rerun reached the browser landed on the old box and was lost.) The box is unticked by
+    # setting its value, which the browser is sent; dropping the key would leave the browser's tick drawn.
+    if st.session_state.pop(_UNTICK, False):
+        _untick()
+    victim = st.selectbox("Run to delete", list(deletable), key="compare_delete_pick", on_change=_untick)
     run = deletable[victim]
     sure = st.checkbox("Yes, delete this run and its files", key=_CONFIRM)
     if st.button("Delete", disabled=not sure, key="compare_delete", icon=":material/delete:"):
@@ -146,6 +153,6 @@ def delete_panel(runs: dict[str, Run | DamagedRun], actor: Actor) -> None:
                             "command line.")
             st.error(message)
             return
-        st.session_state.pop(_CONFIRM, None)  # the next run asks again
+        st.session_state[_UNTICK] = True  # the next run asks again
         st.session_state[_DELETED] = victim
         st.rerun()
