@@ -86,7 +86,6 @@ picked = st.dataframe(steps_table, hide_index=True, on_select="rerun", selection
                       key="home_steps_table", column_config={
     "Step": st.column_config.TextColumn(help="Click a row to open its step"),
     "Params": st.column_config.NumberColumn(format="localized"),
-    **{column: st.column_config.TextColumn(alignment="right") for column in percent_columns},
     "Source best %": st.column_config.TextColumn(alignment="right", help="The source lesson's best test accuracy"),
     "Our best %": st.column_config.TextColumn(alignment="right", help="Best epoch's test accuracy, shipped run"),
     "Our final %": st.column_config.TextColumn(alignment="right", help="Final epoch's test accuracy, shipped run"),

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import time
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def ours_seconds(epochs: int, seed: int) -> tuple[float, float, float]:
     return time.perf_counter() - start, result.history[-1].test_acc, sum(epoch_rates.values()) / len(epoch_rates)
 
 
-def positive_int(text: str) -> int:
+def thread_count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -162,11 +163,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"ours    seed {seed}: data resident on the device, batched augmentation, cheaper dropout, no per-batch "
               f"sync ({describe_device(device)}): {seconds:6.1f} s/epoch (test acc after 1 epoch {accuracy:.2f}%; "
               f"training {rate:,.0f} images/s)")
-    ours_s = _mean(run[0] for run in ours_runs)
+    ours_s = statistics.mean(run[0] for run in ours_runs)
     if naive_runs:
-        ratio = _mean(run[0] for run in naive_runs) / ours_s
+        ratio = statistics.mean(run[0] for run in naive_runs) / ours_s
         verdict = "meets" if ratio >= SPEEDUP_TARGET else "misses"
-        gap = abs(_mean(run[1] for run in ours_runs) - _mean(run[1] for run in naive_runs))
+        gap = abs(statistics.mean(run[1] for run in ours_runs) - statistics.mean(run[1] for run in naive_runs))
         agree = "within" if gap <= ACCURACY_GAP else "NOT within"
         over = f" (means of {len(seeds)} seeds)" if len(seeds) > 1 else ""
         print(f"speed-up: {ratio:.2f}x ({verdict} the {SPEEDUP_TARGET:.0f}x target); accuracies {gap:.2f} points "
@@ -183,11 +184,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mean(values) -> float:
-    values = list(values)
-    return sum(values) / len(values)
-
-
 def register(subparsers) -> None:
     bench = subparsers.add_parser("bench", help="time our pipeline against torchvision's DataLoader pipeline")
     bench.add_argument("--full", action="store_true", help="measure a whole 15-epoch Step 4 run too")
@@ -195,6 +191,6 @@ def register(subparsers) -> None:
     bench.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
                        help="one epoch of each pipeline per seed; the speed-up and the accuracy gap are "
                             "taken over their means (default: the recipe's seed)")
-    bench.add_argument("--threads", type=positive_int, metavar="N",
+    bench.add_argument("--threads", type=thread_count, metavar="N",
                        help="our pipeline's compute threads (default: one per core)")
     bench.set_defaults(func=cmd_bench)
