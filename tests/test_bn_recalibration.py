@@ -1,6 +1,7 @@
 """BatchNorm recalibration (``--bn-recalibrate``): its arithmetic, and where a run applies it."""
 
 import argparse
+import copy
 
 import pytest
 import torch
@@ -32,9 +33,26 @@ def test_the_statistics_become_the_plain_mean_and_variance_of_the_layer_s_inputs
     assert torch.equal(torch.get_rng_state(), random_state)  # dropout stayed off: a seeded run is unchanged
 
 
+
+def test_the_average_is_batchnorm_s_own_cumulative_one_to_the_last_bit():
+    """The factor is given as a number, so a GPU never waits, and the statistics are momentum=None's exactly."""
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4))
+    images = torch.randn(2500, 1, 8, 8) * 3 + 2
+    reference = copy.deepcopy(model)
+    reference[1].reset_running_stats()
+    reference[1].momentum = None  # PyTorch's cumulative average: 1 / (batches so far), read from its counter
+    with torch.no_grad():
+        for start in range(0, 2500, 1000):
+            reference(images[start:start + 1000])
+    recalibrate_batchnorm(model, images, batch_size=1000)
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        assert torch.equal(getattr(model[1], name), getattr(reference[1], name)), name
+
 def test_a_run_recalibrates_only_before_its_last_test_pass_and_trains_the_same(mnist):
+    # On the CPU, where the evaluation below runs (a GPU machine would otherwise train there).
     config = TrainConfig(step=2, epochs=2, batch_size=64, lr=0.05, rotation_degrees=10.0, train_limit=640,
-                         test_limit=500, seed=3)
+                         test_limit=500, seed=3, device="cpu")
     plain, recalibrated = train(config, mnist), train(config.with_(bn_recalibrate=True), mnist)
     # Same batches, same weights: training never reads the running statistics.
     assert [h.train_loss for h in plain.history] == [h.train_loss for h in recalibrated.history]

@@ -28,7 +28,9 @@ def test_each_update_moves_the_average_a_share_of_the_way_and_copies_counters():
 
 
 def test_a_run_with_a_weight_average_grades_and_returns_the_average(mnist):
-    config = TrainConfig(step=2, epochs=2, batch_size=64, lr=0.05, train_limit=640, test_limit=500, seed=3)
+    # On the CPU, where the evaluation below runs (a GPU machine would otherwise train there).
+    config = TrainConfig(step=2, epochs=2, batch_size=64, lr=0.05, train_limit=640, test_limit=500, seed=3,
+                         device="cpu")
     plain, averaged = train(config, mnist), train(config.with_(ema_decay=0.99), mnist)
     # Same seed, same batches: the trained weights are the same, the returned network is not.
     assert any(not torch.equal(a, b) for a, b in zip(plain.model.state_dict().values(),

@@ -34,11 +34,15 @@ def recalibrate_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: in
     momenta = [layer.momentum for layer in layers]
     for layer in layers:
         layer.reset_running_stats()
-        layer.momentum = None  # a cumulative average: every batch counts the same
         layer.train()
     try:
         device = next(model.parameters()).device
-        for start in range(0, len(images), batch_size):
+        for batch, start in enumerate(range(0, len(images), batch_size)):
+            # A cumulative average, every batch counting the same: the factor BatchNorm uses with
+            # momentum=None, 1 / batches so far, but given as a number, where momentum=None reads
+            # its batch counter back from the device (a GPU would wait once per layer and batch).
+            for layer in layers:
+                layer.momentum = 1.0 / (batch + 1)
             model(images[start:start + batch_size].to(device))
     finally:
         for layer, momentum in zip(layers, momenta, strict=True):

@@ -55,8 +55,7 @@ def describe_device(device: torch.device) -> str:
         return f"CUDA ({torch.cuda.get_device_name(device)})"
     if device.type == "mps":
         return "Apple MPS"
-    threads = torch.get_num_threads()
-    return f"CPU ({threads} thread{'' if threads == 1 else 's'})"
+    return f"CPU ({count(torch.get_num_threads(), 'thread')})"
 
 
 def gains_from_bf16_and_channels_last(device: torch.device) -> bool:
