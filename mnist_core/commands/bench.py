@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MNIST_MEAN, MNIST_STD, default_data_dir, load_mnist
 from mnist_core.engine.device import describe_device, pick_device
 from mnist_core.engine.models import FastDropout
@@ -52,7 +53,16 @@ def with_stock_dropout(model: nn.Module) -> nn.Module:
     return model
 
 
-def naive_epoch_seconds(seed: int, threads: int = 1, workers: int = 1) -> tuple[float, float]:
+def bench_recipe(epochs: int, seed: int, batch_size: int = 0) -> TrainConfig:
+    """The Step 4 recipe for ``epochs`` with ``seed``; with ``batch_size``, that batch and the learning rate
+    scaled in proportion to it (the linear scaling rule), so that the recipe still trains as far per epoch."""
+    recipe = get_step(4).recipe
+    if batch_size and batch_size != recipe.batch_size:
+        recipe = recipe.with_(batch_size=batch_size, lr=recipe.lr * batch_size / recipe.batch_size)
+    return recipe.with_(epochs=epochs, seed=seed)
+
+
+def naive_epoch_seconds(seed: int, threads: int = 1, workers: int = 1, batch_size: int = 0) -> tuple[float, float]:
     """One epoch of the Step 4 recipe with ``seed`` through torchvision's Dataset + DataLoader; (seconds, test acc).
 
     Its rotation is bilinear, as ours is: the same recipe, so that the two accuracies can be compared.
@@ -63,7 +73,7 @@ def naive_epoch_seconds(seed: int, threads: int = 1, workers: int = 1) -> tuple[
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        config = get_step(4).recipe.with_(epochs=1, seed=seed)
+        config = bench_recipe(1, seed, batch_size)
         rotate = transforms.RandomRotation(config.rotation_degrees, fill=0,
                                            interpolation=transforms.InterpolationMode.BILINEAR)
         normalize = transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))
@@ -94,7 +104,7 @@ def naive_epoch_seconds(seed: int, threads: int = 1, workers: int = 1) -> tuple[
         torch.set_num_threads(previous_threads)
 
 
-def ours_seconds(epochs: int, seed: int) -> tuple[float, float, float]:
+def ours_seconds(epochs: int, seed: int, batch_size: int = 0) -> tuple[float, float, float]:
     """``epochs`` epochs of the Step 4 recipe with ``seed`` through our trainer; (seconds, final test acc, training
     images/s).
 
@@ -102,7 +112,7 @@ def ours_seconds(epochs: int, seed: int) -> tuple[float, float, float]:
     at each epoch's last batch), averaged over the epochs.
     """
     data = load_mnist()
-    config = get_step(4).recipe.with_(epochs=epochs, seed=seed)
+    config = bench_recipe(epochs, seed, batch_size)
     epoch_rates: dict[int, float] = {}
 
     def note_rate(progress) -> None:
@@ -114,13 +124,14 @@ def ours_seconds(epochs: int, seed: int) -> tuple[float, float, float]:
     return time.perf_counter() - start, result.history[-1].test_acc, sum(epoch_rates.values()) / len(epoch_rates)
 
 
-def thread_count(text: str) -> int:
+def positive_count(text: str) -> int:
+    """A whole number, 1 or more, for ``--threads`` and ``--batch-size``."""
     try:
         value = int(text)
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of threads, 1 or more")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 1 or more")
     return value
 
 
@@ -142,23 +153,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
     device = pick_device()
     recipe_seed = get_step(4).recipe.seed
     seeds = args.seeds or [recipe_seed]
-    for seed in seeds:  # a seed the recipe refuses is said before minutes of timing, not after
-        get_step(4).recipe.with_(seed=seed)
+    for seed in seeds:  # a seed or batch size the recipe refuses is said before minutes of timing, not after
+        recipe = bench_recipe(1, seed, args.batch_size)
     load_mnist()  # fetch and parse outside the timings
     print(f"Machine: {machine_name()}; ours trains on {describe_device(device)}; torch {torch.__version__}")
     if device.type == "cpu":
         print("No GPU here: both pipelines run on the CPU.")
-    print(f"Step 4 recipe, one epoch of 60,000 images + evaluation of 10,000; seed{'s' * (len(seeds) > 1)} "
+    batch = (f"batch {recipe.batch_size} with learning rate {recipe.lr:g} (scaled from "
+             f"{get_step(4).recipe.lr:g} at {get_step(4).recipe.batch_size}); " if args.batch_size else "")
+    print(f"Step 4 recipe, {batch}one epoch of 60,000 images + evaluation of 10,000; seed{'s' * (len(seeds) > 1)} "
           f"{', '.join(map(str, seeds))}")
     naive_runs: list[tuple[float, float]] = []
     ours_runs: list[tuple[float, float, float]] = []
     for seed in seeds:  # one seed's one-epoch accuracy is noisy; several give the comparison a mean
         if not args.skip_naive:
-            naive_runs.append(naive_epoch_seconds(seed))
+            naive_runs.append(naive_epoch_seconds(seed, batch_size=args.batch_size))
             seconds, accuracy = naive_runs[-1]
             print(f"naive   seed {seed}: torchvision Dataset + PIL transforms + DataLoader + nn.Dropout "
                   f"(CPU, 1 thread, 1 worker): {seconds:6.1f} s/epoch (test acc after 1 epoch {accuracy:.2f}%)")
-        ours_runs.append(ours_seconds(1, seed))
+        ours_runs.append(ours_seconds(1, seed, args.batch_size))
         seconds, accuracy, rate = ours_runs[-1]
         print(f"ours    seed {seed}: data resident on the device, batched augmentation, cheaper dropout, no per-batch "
               f"sync ({describe_device(device)}): {seconds:6.1f} s/epoch (test acc after 1 epoch {accuracy:.2f}%; "
@@ -173,7 +186,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"speed-up: {ratio:.2f}x ({verdict} the {SPEEDUP_TARGET:.0f}x target); accuracies {gap:.2f} points "
               f"apart ({agree} {ACCURACY_GAP} points){over}")
     if args.full:
-        full_s, full_acc, full_rate = ours_seconds(15, recipe_seed)
+        full_s, full_acc, full_rate = ours_seconds(15, recipe_seed, args.batch_size)
         label = (f"seed {recipe_seed}, measured: {full_s:.0f} s, final test acc {full_acc:.2f}%, "
                  f"training {full_rate:,.0f} images/s")
     else:
@@ -191,6 +204,9 @@ def register(subparsers) -> None:
     bench.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
                        help="one epoch of each pipeline per seed; the speed-up and the accuracy gap are "
                             "taken over their means (default: the recipe's seed)")
-    bench.add_argument("--threads", type=thread_count, metavar="N",
+    bench.add_argument("--threads", type=positive_count, metavar="N",
                        help="our pipeline's compute threads (default: one per core)")
+    bench.add_argument("--batch-size", type=positive_count, default=0, metavar="N",
+                       help="both pipelines train with batches of N, the learning rate scaled in proportion "
+                            "(default: the recipe's 128)")
     bench.set_defaults(func=cmd_bench)
