@@ -201,3 +201,15 @@ def test_the_core_does_not_import_streamlit():
             "mnist_core.explain.projection, mnist_core.explain.spread, mnist_core.explain.filters, sys; "
             "print('streamlit' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_a_mosaic_leaves_room_between_rows_for_the_channel_numbers():
+    from mnist_core.explain.activations import mosaic
+
+    values = np.arange(5 * 4 * 3, dtype=np.float32).reshape(5, 4, 3)  # five 4x3 maps, three across
+    image, where = mosaic(values, columns=3, row_gap=2)
+    assert image.shape == (4 + 2 + 4, 3 * 4 - 1)
+    assert np.array_equal(image[6:10, 0:3], values[3]) and np.array_equal(image[6:10, 4:7], values[4])
+    assert np.isnan(image[4:6]).all() and np.isnan(image[6:, 8:]).all()  # the gutter, and the missing sixth tile
+    assert tuple(where[7, 5]) == (4, 1, 1) and tuple(where[4, 0]) == (-1, -1, -1)
+    assert mosaic(values, columns=3)[0].shape == (4 + 1 + 4, 11)  # one cell between rows by default

@@ -104,6 +104,13 @@ def test_presentation_mode_from_the_url_stays_on_across_pages_and_sizes_the_plot
     at.switch_page("pages/receptive_field.py").run()  # and the tools' plots (Draw a digit's go through plot too)
     sizes = [json.loads(c.proto.spec)["layout"]["font"]["size"] for c in at.get("plotly_chart")]
     assert sizes and min(sizes) > normal
+    at.switch_page("pages/inside_network.py")
+    at.session_state["inside_section"] = "Read-out"  # the read-out matrix and the votes, presented
+    at.run()
+    assert not at.exception
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    readout = next(c for c in charts if "classifier weights" in json.dumps(c["layout"].get("annotations", [])))
+    assert readout["layout"]["font"]["size"] > normal
 
 
 @pytest.mark.parametrize("step, params, model_class", [

@@ -42,7 +42,10 @@ def feature_map_figure(values: np.ndarray, title: str, colour_label: str = "acti
     c, h, w = values.shape
     columns = mosaic_columns(c)
     rows = math.ceil(c / columns)
-    image, where = mosaic(values, columns)
+    # A gutter a fifth of a tile high between rows holds the next row's channel numbers, which would
+    # otherwise be drawn over the bottom of the tiles above on a wide screen.
+    row_gap = max(1, math.ceil(h / 5))
+    image, where = mosaic(values, columns, row_gap)
     scale = dict(zmid=0, colorscale=DIVERGING) if diverging else dict(
         zmin=float(values.min()), zmax=float(values.max()) if values.max() > values.min() else float(values.min()) + 1,
         colorscale=SEQUENTIAL)
@@ -52,7 +55,7 @@ def feature_map_figure(values: np.ndarray, title: str, colour_label: str = "acti
         hovertemplate="channel %{customdata[0]}, row %{customdata[1]}, col %{customdata[2]}<br>"
                       "%{z:.3f}<extra></extra>"))
     for channel in range(c):  # channel numbers above each tile
-        fig.add_annotation(x=(channel % columns) * (w + 1) + (w - 1) / 2, y=(channel // columns) * (h + 1) - 0.5,
+        fig.add_annotation(x=(channel % columns) * (w + 1) + (w - 1) / 2, y=(channel // columns) * (h + row_gap) - 0.5,
                            text=str(channel), showarrow=False, yanchor="bottom", font=dict(size=10, color="#555"))
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
@@ -61,10 +64,11 @@ def feature_map_figure(values: np.ndarray, title: str, colour_label: str = "acti
     return fig
 
 
-def vector_figure(values: np.ndarray, title: str, height: int = 150) -> go.Figure:
+def vector_figure(values: np.ndarray, title: str, height: int = 180) -> go.Figure:
     """A (C,) vector (the pooled layer) as one row of cells."""
+    # The colour bar is as short as the row: its title beside it and three ticks keep its numbers apart.
     fig = go.Figure(go.Heatmap(z=values[None, :], x=list(range(len(values))), colorscale=SEQUENTIAL,
-                               colorbar=dict(title="value", thickness=10),
+                               colorbar=dict(title=dict(text="value", side="right"), thickness=10, nticks=3),
                                hovertemplate="channel %{x}: %{z:.3f}<extra></extra>"))
     fig.update_xaxes(title="channel", dtick=1)
     fig.update_yaxes(visible=False)
@@ -128,8 +132,10 @@ def readout_figure(pooled: np.ndarray, weights: np.ndarray, logits: np.ndarray, 
     digits = [str(d) for d in range(10)]
     peak = _symmetric(weights)
     fig.add_trace(go.Heatmap(z=weights, x=list(range(c)), y=digits, colorscale=DIVERGING, zmin=-peak, zmax=peak,
-                             colorbar=dict(title=dict(text="weight", side="top"), thickness=10, orientation="h",
-                                           x=0.28, xanchor="center", y=-0.2, len=0.4),
+                             # Below the matrix's "channel" title, its own title beside it (not above, where
+                             # the axis title is): clear of it at the page's type size and at the projector's.
+                             colorbar=dict(title=dict(text="weight", side="right"), thickness=10, orientation="h",
+                                           x=0.28, xanchor="center", y=-0.2, yanchor="top", len=0.4),
                              hovertemplate="digit %{y} ← channel %{x}: weight %{z:.3f}<extra></extra>"), 2, 1)
     colours = ["#d62728" if d == predicted else ("#2ca02c" if d == true else "#9aa5b1") for d in range(10)]
     fig.add_trace(go.Bar(x=logits, y=digits, orientation="h", marker_color=colours,
@@ -142,7 +148,7 @@ def readout_figure(pooled: np.ndarray, weights: np.ndarray, logits: np.ndarray, 
     fig.update_xaxes(dtick=1, row=1, col=1)
     fig.update_xaxes(dtick=1, title="channel", row=2, col=1)
     fig.update_xaxes(range=[0, 1], tickformat=".0%", row=2, col=3)
-    fig.update_layout(height=520, showlegend=False, margin=dict(l=0, r=0, t=40, b=90))
+    fig.update_layout(height=540, showlegend=False, margin=dict(l=0, r=0, t=40, b=140))
     return fig
 
 

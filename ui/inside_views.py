@@ -74,10 +74,10 @@ def feature_maps(maps: list[activations.FeatureMap]) -> None:
         view = fmap.view
         title = f"<b>{view.label}</b> — {view.description}"
         if view.kind in MAP_KINDS:
+            # Not through plot(): at the projector's type size the channel numbers run into the row above.
             st.plotly_chart(charts.feature_map_figure(fmap.values, title), key=f"inside_map_{view.name}")
         elif view.kind == "gap":
-            st.plotly_chart(charts.vector_figure(fmap.values[:, 0, 0], title + " (one number per channel)"),
-                            key="inside_map_gap")
+            plot(charts.vector_figure(fmap.values[:, 0, 0], title + " (one number per channel)"), key="inside_map_gap")
 
 
 def unit_picker(choice: ModelChoice, digit: InputDigit, maps: list[activations.FeatureMap]) -> None:
@@ -124,13 +124,13 @@ def filter_section(choice: ModelChoice) -> None:
                 "matrix saying how much of each input channel goes into each output channel.")
     for found in sets:
         if found.weights.ndim == 3:
-            st.plotly_chart(charts.kernels_figure(found.weights, f"<b>{found.name}</b>: {found.kind} kernels, "
-                                                                 f"one per channel"), key=f"inside_filter_{found.name}")
+            plot(charts.kernels_figure(found.weights, f"<b>{found.name}</b>: {found.kind} kernels, one per channel"),
+                 key=f"inside_filter_{found.name}")
         else:
             rows, cols = found.weights.shape
-            st.plotly_chart(charts.matrix_figure(found.weights, f"<b>{found.name}</b>: {found.kind} mixing matrix "
-                                                                f"({rows} out × {cols} in)", "out channel",
-                                                 "in channel"), key=f"inside_filter_{found.name}")
+            plot(charts.matrix_figure(found.weights, f"<b>{found.name}</b>: {found.kind} mixing matrix "
+                                                     f"({rows} out × {cols} in)", "out channel", "in channel"),
+                 key=f"inside_filter_{found.name}")
 
 
 def readout_section(digit: InputDigit, result: readout.Readout) -> None:
@@ -140,9 +140,8 @@ def readout_section(digit: InputDigit, result: readout.Readout) -> None:
                 "weight × pooled value, and the softmax turns the ten logits into probabilities. Read a row of the "
                 "matrix against the pooled vector above it: a large pooled value under a red weight votes for "
                 "that digit. Red bars: the model's answer; green: the true digit.")
-    # Not through plot(): enlarged, its horizontal colour bar runs into the matrix's axis titles.
-    st.plotly_chart(charts.readout_figure(result.pooled, result.weights, result.logits, result.probabilities,
-                                          result.predicted, digit.true), key="inside_readout")
+    plot(charts.readout_figure(result.pooled, result.weights, result.logits, result.probabilities,
+                               result.predicted, digit.true), key="inside_readout")
     votes = {f"votes for {result.predicted} (the answer)": result.contributions(result.predicted)}
     if digit.true is not None and digit.true != result.predicted:
         votes[f"votes for {digit.true} (the true digit)"] = result.contributions(digit.true)

@@ -202,16 +202,17 @@ def unit_field(model: nn.Module, image: torch.Tensor, view: LayerView, channel: 
                      pixel_gradient.astype(np.float32))
 
 
-def mosaic(values: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
-    """(C, H, W) maps -> one (rows*(H+1)-1, columns*(W+1)-1) image with NaN gutters between the tiles, and
-    each cell's (channel, row, column) as an int array of the same height and width (-1 in the gutters)."""
+def mosaic(values: np.ndarray, columns: int, row_gap: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(C, H, W) maps -> one (rows*(H+row_gap)-row_gap, columns*(W+1)-1) image with NaN gutters between the
+    tiles (``row_gap`` cells high between rows: room for a label), and each cell's (channel, row, column) as
+    an int array of the same height and width (-1 in the gutters)."""
     c, h, w = values.shape
     rows = -(-c // columns)
-    image = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan, dtype=np.float32)
+    image = np.full((rows * (h + row_gap) - row_gap, columns * (w + 1) - 1), np.nan, dtype=np.float32)
     where = np.full((*image.shape, 3), -1, dtype=np.int32)
     ys, xs = np.mgrid[0:h, 0:w]
     for channel in range(c):
-        top, left = (channel // columns) * (h + 1), (channel % columns) * (w + 1)
+        top, left = (channel // columns) * (h + row_gap), (channel % columns) * (w + 1)
         image[top:top + h, left:left + w] = values[channel]
         where[top:top + h, left:left + w] = np.stack([np.full_like(ys, channel), ys, xs], axis=-1)
     return image, where
