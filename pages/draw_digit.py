@@ -29,6 +29,7 @@ from mnist_core.explain.inference import (
     saliency,
 )
 from mnist_core.lesson.report import shipped_run_path
+from mnist_core.lesson.run_labels import unique_labels
 from mnist_core.lesson.steps import STEPS
 from ui.drawing_pad import clear_pad, drawing_pad
 from ui.pixel_box import square_box
@@ -62,10 +63,11 @@ def _model_choices() -> dict[str, Path]:
         checkpoint = shipped_run_path(number) / "model.pt"
         if checkpoint.is_file():
             choices[f"Step {number} · {step.title} (shipped)"] = checkpoint
-    for run in RunStore().list():
-        # A run stopped before its first epoch ended was never graded: it is no model to choose.
-        if run.state in ("finished", "stopped") and run.history and run.checkpoint.is_file():
-            choices[f"Your run · {run.label} · {run.run_id[-4:]}"] = run.checkpoint
+    # A run stopped before its first epoch ended was never graded: it is no model to choose.
+    runs = [run for run in RunStore().list()
+            if run.state in ("finished", "stopped") and run.history and run.checkpoint.is_file()]
+    for run_id, name in unique_labels(runs).items():
+        choices[f"Your run · {name}"] = next(run.checkpoint for run in runs if run.run_id == run_id)
     return choices
 
 

@@ -221,7 +221,7 @@ def test_a_design_run_is_a_model_choice_on_draw_a_digit(runs_dir):
     update_status(run.path, state="finished", params=4_918)
     app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=30)
     app.switch_page("pages/draw_digit.py").run()
-    choice = next(o for o in app.selectbox(key="draw_model").options if run.run_id[-4:] in o)
+    choice = next(o for o in app.selectbox(key="draw_model").options if o == f"Your run · {run.label}")
     assert "Design" in choice
     app.selectbox(key="draw_model").set_value(choice).run()
     assert not app.exception and not app.error

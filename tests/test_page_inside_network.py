@@ -170,6 +170,23 @@ def test_a_finished_run_of_the_user(runs_dir):
     assert any("cannot be loaded" in t for t in texts(at.error))
 
 
+
+def test_two_runs_with_one_name_are_both_offered_and_read_apart(runs_dir):
+    """Two command-line runs of a step used to share a label: one vanished from the projection's list and both
+    read the same here and on Draw a digit."""
+    import shutil
+    for run_id in ("20260101-000000-step3-aaaa", "20260101-000001-step3-bbbb"):
+        target = runs_dir / run_id
+        shutil.copytree(shipped_run(3).path, target)
+        status = json.loads((target / "status.json").read_text()) | {"label": "Step 3 (command line)"}
+        (target / "status.json").write_text(json.dumps(status))
+    at = open_page(state={"inside_model_kind": "Your run"})
+    names = at.selectbox(key="inside_run").options  # as shown
+    assert len(set(names)) == 2 and all(name.startswith("Step 3 (command line)") for name in names)
+    at.switch_page("pages/draw_digit.py").run()
+    models = next(s for s in at.selectbox if s.label == "Model").options
+    assert len([m for m in models if m.startswith("Your run · Step 3 (command line)")]) == 2
+
 def test_a_bad_link_says_what_is_wrong(runs_dir):
     at = open_page({"step": "9", "test_index": "twelve"})
     assert any("step '9' has no shipped model" in t and "test index 'twelve'" in t for t in texts(at.warning))

@@ -23,3 +23,16 @@ def test_the_design_is_a_value_that_differs_between_runs_and_reads_as_its_size()
     assert format_value("design", design) == f"a design of {parse_design(design).params:,} parameters"
     assert format_value("design", "") == "the step's own network"
     assert differing_fields([own, own.with_(lr=0.02)]) == ["lr"]
+
+
+
+def test_runs_with_one_label_get_names_apart_and_the_first_keeps_its_own():
+    from types import SimpleNamespace
+
+    from mnist_core.lesson.run_labels import unique_labels
+
+    runs = [SimpleNamespace(run_id=f"20260101-00000{i}-step4-{tail}", label=label)
+            for i, (tail, label) in enumerate([("aaaa1111", "Step 4 (command line)"), ("bbbb2222", "mine"),
+                                               ("cccc3333", "Step 4 (command line)")])]
+    assert unique_labels(runs) == {runs[0].run_id: "Step 4 (command line)", runs[1].run_id: "mine",
+                                   runs[2].run_id: "Step 4 (command line) · 3333"}

@@ -22,6 +22,7 @@ from mnist_core.engine.runs import ENDED_STATES, Run, default_runs_dir
 from mnist_core.explain.digits import FULL_TEST_SET, TestDigits, test_digits
 from mnist_core.explain.inference import ImageError, preprocess, read_image_bytes
 from mnist_core.lesson.report import shipped_run
+from mnist_core.lesson.run_labels import unique_labels
 from mnist_core.lesson.steps import STEPS
 
 from .state import run_store
@@ -99,11 +100,10 @@ def shipped_choices() -> dict[str, ModelChoice]:
 
 
 def run_choices() -> dict[str, ModelChoice]:
-    choices = {}
-    for run in run_store().list():
-        if run.state in ENDED_STATES and run.checkpoint.is_file():
-            choices[run.run_id] = ModelChoice(run.label, run, False)
-    return choices
+    """Run id -> the user's finished or stopped runs that have a model, each under a name no other one has."""
+    runs = [run for run in run_store().list() if run.state in ENDED_STATES and run.checkpoint.is_file()]
+    names = unique_labels(runs)
+    return {run.run_id: ModelChoice(names[run.run_id], run, False) for run in runs}
 
 
 def _as_int(value) -> int | None:

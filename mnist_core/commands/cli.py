@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from mnist_core.commands import (
@@ -35,6 +36,7 @@ from mnist_core.engine.data import MnistUnavailable, load_mnist
 from mnist_core.engine.device import device_problem
 from mnist_core.engine.train import TrainingDiverged
 from mnist_core.engine.wording import count
+from mnist_core.lesson.run_labels import run_label
 from mnist_core.lesson.steps import STEPS, UnknownStep, get_step
 
 EXIT_USAGE = 2
@@ -147,8 +149,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.out:
         _train_in_place_of(config, Path(args.out), data)
     else:
-        network = "Design" if config.design else f"Step {config.step}"
-        _train_one(config, RunStore().create(config, label=f"{network} (command line)").path, data)
+        # Named as the dashboard names its runs (when, and how the recipe differs), so that two command-line
+        # runs of a step read apart in every list of models.
+        label = f"{run_label(config, {'created': time.time()})} (command line)"
+        _train_one(config, RunStore().create(config, label=label).path, data)
     return 0
 
 

@@ -112,3 +112,18 @@ def run_label(config: TrainConfig, status: dict) -> str:
     what = ", ".join(short_difference(n, v) for n, (v, _) in changes.items()) or "the step's recipe"
     network = f"Design · Step {config.step}'s recipe" if config.design else f"Step {config.step}"
     return f"{network} · {stamp} · {what}"
+
+
+def unique_labels(runs) -> dict[str, str]:
+    """Run id -> the run's own label (``Run.label``), with the run id's tail added where two would read the same.
+
+    A list of models to choose from keyed by these names never drops or repeats one of two runs that were
+    given the same label (two command-line runs of a step, say).
+    """
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for run in runs:
+        label = run.label if run.label not in taken else f"{run.label} · {run.run_id[-4:]}"
+        taken.add(label)
+        names[run.run_id] = label
+    return names
