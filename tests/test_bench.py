@@ -81,6 +81,8 @@ def test_another_batch_size_trains_both_pipelines_with_the_learning_rate_scaled_
     recipe = bench.bench_recipe(1, 3, 512)
     assert (recipe.batch_size, recipe.lr, recipe.seed, recipe.epochs) == (512, 0.2, 3, 1)
     assert bench.bench_recipe(15, 1) == bench.get_step(4).recipe.with_(epochs=15)  # no batch size: the recipe itself
+    with pytest.raises(ValueError, match="a batch of 100000 scales the learning rate to 39.0625: learning rate"):
+        bench.bench_recipe(1, 1, 100_000)
 
 
 def test_a_seed_the_recipe_refuses_is_said_before_any_timing(monkeypatch):

@@ -58,7 +58,11 @@ def bench_recipe(epochs: int, seed: int, batch_size: int = 0) -> TrainConfig:
     scaled in proportion to it (the linear scaling rule), so that the recipe still trains as far per epoch."""
     recipe = get_step(4).recipe
     if batch_size and batch_size != recipe.batch_size:
-        recipe = recipe.with_(batch_size=batch_size, lr=recipe.lr * batch_size / recipe.batch_size)
+        lr = recipe.lr * batch_size / recipe.batch_size
+        try:
+            recipe = recipe.with_(batch_size=batch_size, lr=lr)
+        except ValueError as exc:
+            raise ValueError(f"a batch of {batch_size} scales the learning rate to {lr:g}: {exc}") from exc
     return recipe.with_(epochs=epochs, seed=seed)
 
 
