@@ -58,6 +58,23 @@ def test_cuda_without_a_gpu_is_refused_before_a_run_folder_is_made(runs_dir, cap
     assert not runs_dir.exists()
 
 
+def test_out_never_replaces_a_file_or_a_folder_of_other_files(tmp_path, capsys, monkeypatch):
+    """The finished run replaces what --out names: a typo must not cost a user a file or a folder, and it is said
+    before any data is read or minutes trained."""
+    monkeypatch.setattr(cli, "_load_data", lambda: pytest.fail("refused only after reading the data"))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.jpg").write_bytes(b"jpeg")
+    for target, message in ((notes, "is a file, not a folder"), (folder, "holds files that are not a run's")):
+        assert main(["train", "--step", "1", "--out", str(target)]) == 1
+        stderr = capsys.readouterr().err
+        assert stderr.startswith(f"error: --out {target} ") and message in stderr
+    assert notes.read_text() == "mine" and (folder / "cat.jpg").read_bytes() == b"jpeg"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "photos"]  # no half-made run beside them
+    assert cli._out_problem(tmp_path / "new") is None and cli._out_problem(report.shipped_run_path(4)) is None
+
 @pytest.mark.parametrize("config", [[1, 2], "step 4", 7, None, {"step": "four"}])
 def test_a_checkpoint_with_our_tag_but_a_config_that_is_no_config_is_refused(tmp_path, capsys, config):
     path = tmp_path / "tagged.pt"
