@@ -66,8 +66,9 @@ def _model_choices() -> dict[str, Path]:
     # A run stopped before its first epoch ended was never graded: it is no model to choose.
     runs = [run for run in RunStore().list()
             if run.state in ("finished", "stopped") and run.history and run.checkpoint.is_file()]
-    for run_id, name in unique_labels(runs).items():
-        choices[f"Your run · {name}"] = next(run.checkpoint for run in runs if run.run_id == run_id)
+    names = unique_labels(runs)
+    for run in runs:
+        choices[f"Your run · {names[run.run_id]}"] = run.checkpoint
     return choices
 
 
