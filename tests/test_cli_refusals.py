@@ -17,6 +17,7 @@ import torch
 
 from mnist_core.commands import cli
 from mnist_core.commands.cli import main
+from mnist_core.commands.out_paths import run_folder_problem
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.engine.checkpoints import CHECKPOINT_FORMAT
 from mnist_core.engine.data import MnistTensors
@@ -73,7 +74,19 @@ def test_out_never_replaces_a_file_or_a_folder_of_other_files(tmp_path, capsys, 
         assert stderr.startswith(f"error: --out {target} ") and message in stderr
     assert notes.read_text() == "mine" and (folder / "cat.jpg").read_bytes() == b"jpeg"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "photos"]  # no half-made run beside them
-    assert cli._out_problem(tmp_path / "new") is None and cli._out_problem(report.shipped_run_path(4)) is None
+    assert run_folder_problem(tmp_path / "new") is None and run_folder_problem(report.shipped_run_path(4)) is None
+
+
+@pytest.mark.parametrize("command", [["seeds", "--step", "1", "--seeds", "1"], ["schedules", "--seeds", "1"]])
+def test_seeds_and_schedules_say_when_out_is_a_file(tmp_path, capsys, monkeypatch, command):
+    for module in ("seeds", "schedule_study"):  # refused before any data is read
+        monkeypatch.setattr(f"mnist_core.commands.{module}.load_mnist", lambda *a, **k: pytest.fail("read the data"))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    assert main([*command, "--out", str(notes)]) == 1
+    said = capsys.readouterr().err.strip()
+    assert said == f"error: --out {notes} is a file, not a folder: give a folder for the runs"
+    assert notes.read_text() == "mine"
 
 @pytest.mark.parametrize("config", [[1, 2], "step 4", 7, None, {"step": "four"}])
 def test_a_checkpoint_with_our_tag_but_a_config_that_is_no_config_is_refused(tmp_path, capsys, config):

@@ -28,6 +28,7 @@ from mnist_core.commands import (
     seeds,
     watch_cost,
 )
+from mnist_core.commands.out_paths import run_folder_problem
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from mnist_core.engine.atomic import replace_folder
@@ -136,25 +137,12 @@ def _check_device(config) -> None:
         raise CliError(problem)
 
 
-def _out_problem(target: Path) -> str | None:
-    """Why ``train --out`` must not write to ``target``: the finished run replaces whatever is there, so it
-    takes only a new name, an empty folder or an earlier run's folder, never a file or someone's other files."""
-    from mnist_core.engine.runs import inspect_run
-
-    if target.exists() and not target.is_dir():
-        return f"--out {target} is a file, not a folder: the run would replace it; give a folder's name"
-    if target.is_dir() and any(target.iterdir()) and inspect_run(target) is None:
-        return (f"--out {target} holds files that are not a run's, and the finished run would replace the folder "
-                "and all of them: give a new folder's name, or an earlier run's folder")
-    return None
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from mnist_core.engine.runs import RunStore
 
     config = recipe_from_args(args)  # a bad design stops here, before any data is read or folder made
     _check_device(config)  # before anything is written: a bad device leaves no run folder behind
-    problem = _out_problem(Path(args.out)) if args.out else None
+    problem = run_folder_problem(Path(args.out)) if args.out else None
     if problem:  # before minutes of training, not when the run is put in place
         raise CliError(problem)
     data = _load_data()

@@ -14,6 +14,7 @@ import argparse
 import statistics
 from pathlib import Path
 
+from mnist_core.commands.out_paths import folder_to_write
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import load_mnist
 from mnist_core.engine.runs import default_runs_dir, finished_run, read_run, write_json
@@ -68,7 +69,7 @@ def study_markdown(rows: list[dict]) -> str:
 
 
 def cmd_schedules(args: argparse.Namespace) -> int:
-    folder = Path(args.out) if args.out else default_runs_dir() / "schedule-study"
+    folder = folder_to_write(Path(args.out) if args.out else default_runs_dir() / "schedule-study")
     rows = run_study(args.seeds, folder)
     table = study_markdown(rows)
     (ASSETS_DIR / "schedule_study.md").write_text(table)

@@ -29,6 +29,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
+from mnist_core.commands.out_paths import folder_to_write
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from mnist_core.engine.backends import ray_requested
@@ -137,8 +138,7 @@ def cmd_seeds(args: argparse.Namespace) -> int:
     step = get_step(recipe.step)
     if args.parallel < 1:
         raise ValueError("--parallel must be at least 1")
-    out = Path(args.out) if args.out else default_runs_dir() / f"step{step.number}-seeds"
-    out.mkdir(parents=True, exist_ok=True)
+    out = folder_to_write(Path(args.out) if args.out else default_runs_dir() / f"step{step.number}-seeds")
     todo = {}
     for seed in args.seeds:
         config, path = recipe.with_(seed=seed), out / f"seed{seed}"
