@@ -179,7 +179,7 @@ def test_student_trains_step_2_stops_a_run_reloads_and_deletes_one_on_compare(pa
     victim = page.get_by_role("combobox", name="Run to delete")
     _choices(page, "Run to delete").filter(has_text="2,560 img/epoch").click()
     expect(victim).to_have_value(re.compile("2,560 img/epoch"))
-    wait_for_app(page)  # the choice's rerun is over (a tick given during it is kept as well: one box)
+    wait_for_app(page)  # the choice's rerun is over (a tick sent along with the choice counts for it too)
     delete = page.get_by_role("button", name="Delete")
     expect(delete).to_be_disabled()
     confirm = page.get_by_role("checkbox", name="Yes, delete this run and its files")

@@ -229,6 +229,24 @@ def test_a_delete_confirmation_belongs_to_the_run_it_was_given_for(app, runs_dir
     assert store.get(older.run_id) and store.get(newer.run_id)
 
 
+def test_a_tick_sent_with_the_choice_of_run_counts_for_that_run(app, runs_dir):
+    """A tick that reaches the server in one request with a new choice of run (a quick hand on a busy
+    server: the student journey in CI) was undone by the choice; it is the confirmation of the run shown."""
+    store = RunStore(runs_dir)
+    older = _ended_run(store, get_step(2).recipe.with_(lr=0.02), created=1_700_000_000)
+    _ended_run(store, get_step(2).recipe, created=1_700_000_100)
+    app.switch_page("pages/compare_runs.py").run()
+    picker = app.selectbox(key="compare_delete_pick")
+    picker.select(next(o for o in picker.options if "lr 0.02" in o))
+    app.checkbox(key="compare_delete_confirm").check()
+    app.run()  # both changes in one request
+    assert app.checkbox(key="compare_delete_confirm").value and not app.button(key="compare_delete").disabled
+    app.button(key="compare_delete").click().run()
+    assert store.get(older.run_id) is None and any("lr 0.02" in s.value for s in app.success)
+    assert not app.checkbox(key="compare_delete_confirm").value  # the next run asks again
+    assert app.button(key="compare_delete").disabled
+
+
 def test_compare_table_reads_like_numbers_and_names_every_run_apart(app, runs_dir):
     store = RunStore(runs_dir)
     _ended_run(store, get_step(2).recipe.with_(epochs=2, train_limit=2_560), created=1_700_000_000)

@@ -23,8 +23,9 @@ from .state import job_manager
 
 NO_FIGURE = "—"
 _DELETED = "compare_deleted_message"
+_PICK = "compare_delete_pick"
 _CONFIRM = "compare_delete_confirm"
-_UNTICK = "compare_delete_untick"  # set when a run was deleted: the next run draws its box unticked
+_CONFIRMED_RUN = "compare_delete_confirmed_run"  # the run that was chosen when the box was ticked
 
 
 def shipped_runs(leave_out=()) -> dict[str, Run]:
@@ -111,8 +112,10 @@ def side_by_side(all_runs: dict[str, Run], default: list[str]) -> None:
             run_views.mistakes(run, key=f"compare_side_{'ab'[column is right]}_mistakes")
 
 
-def _untick() -> None:
-    st.session_state[_CONFIRM] = False
+def _note_the_ticked_run() -> None:
+    """Which run the tick was given for. A callback sees the whole request it came with, so a tick sent
+    together with a new choice of run (a quick hand, a busy server) belongs to the run then shown."""
+    st.session_state[_CONFIRMED_RUN] = st.session_state.get(_PICK) if st.session_state.get(_CONFIRM) else None
 
 
 def delete_panel(runs: dict[str, Run | DamagedRun], actor: Actor) -> None:
@@ -127,22 +130,22 @@ def delete_panel(runs: dict[str, Run | DamagedRun], actor: Actor) -> None:
         # Say which run the box holds now: a widget keeps its key, so the browser would go on showing the
         # deleted run's name if its value were merely dropped.
         if deletable:
-            st.session_state["compare_delete_pick"] = next(iter(deletable))
+            st.session_state[_PICK] = next(iter(deletable))
     if not deletable:
         st.caption("Only a run's owner, or the teacher, can delete it: none of these runs is yours." if runs
                    else "You have no runs to delete.")
         return
     if actor.is_teacher:
         st.caption("Teacher: every run is offered.")
-    # One confirmation box, unticked whenever another run is chosen or one is deleted, so a tick always
-    # belongs to the run shown. (A box keyed by run id was replaced by the choice's rerun: a tick given
-    # before that rerun reached the browser landed on the old box and was lost.) The box is unticked by
-    # setting its value, which the browser is sent; dropping the key would leave the browser's tick drawn.
-    if st.session_state.pop(_UNTICK, False):
-        _untick()
-    victim = st.selectbox("Run to delete", list(deletable), key="compare_delete_pick", on_change=_untick)
+    # One confirmation box, and a tick counts only for the run it was given for: choosing another run,
+    # or deleting this one, draws the box unticked (by setting its value, which the browser is sent).
+    # Unticking whenever the choice changed lost a tick that reached the server in one request with the
+    # choice (seen in CI); a box keyed by run id lost one given before the choice's rerun came back.
+    victim = st.selectbox("Run to delete", list(deletable), key=_PICK)
+    if st.session_state.get(_CONFIRM) and st.session_state.get(_CONFIRMED_RUN) != victim:
+        st.session_state[_CONFIRM] = False
     run = deletable[victim]
-    sure = st.checkbox("Yes, delete this run and its files", key=_CONFIRM)
+    sure = st.checkbox("Yes, delete this run and its files", key=_CONFIRM, on_change=_note_the_ticked_run)
     if st.button("Delete", disabled=not sure, key="compare_delete", icon=":material/delete:"):
         try:
             manager.delete(run.run_id, actor)
@@ -153,6 +156,6 @@ def delete_panel(runs: dict[str, Run | DamagedRun], actor: Actor) -> None:
                             "command line.")
             st.error(message)
             return
-        st.session_state[_UNTICK] = True  # the next run asks again
+        st.session_state[_CONFIRMED_RUN] = None  # the next run asks again
         st.session_state[_DELETED] = victim
         st.rerun()
