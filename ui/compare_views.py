@@ -15,7 +15,7 @@ import streamlit as st
 from mnist_core.engine.identity import Actor, NotAllowed
 from mnist_core.engine.runs import DamagedRun, Run
 from mnist_core.lesson.report import shipped_run, summarize, test_set_words
-from mnist_core.lesson.run_labels import differing_fields, field_name, format_value, run_label
+from mnist_core.lesson.run_labels import differing_fields, field_name, format_value, run_label, unique_labels
 from mnist_core.lesson.steps import STEPS
 
 from . import run_views
@@ -36,11 +36,8 @@ def shipped_runs(leave_out=()) -> dict[str, Run]:
 
 def user_runs(found: list[Run]) -> dict[str, Run]:
     """label -> run, newest first; labels are unique (a clash gets the run id's tail)."""
-    runs: dict[str, Run] = {}
-    for run in found:
-        label = run_label(run.config, run.status)
-        runs[label if label not in runs else f"{label} · {run.run_id[-4:]}"] = run
-    return runs
+    names = unique_labels(found, lambda run: run_label(run.config, run.status))
+    return {names[run.run_id]: run for run in found}
 
 
 def _number(value: float | None, digits: int) -> str:

@@ -114,16 +114,18 @@ def run_label(config: TrainConfig, status: dict) -> str:
     return f"{network} · {stamp} · {what}"
 
 
-def unique_labels(runs) -> dict[str, str]:
-    """Run id -> the run's own label (``Run.label``), with the run id's tail added where two would read the same.
+def unique_labels(runs, name=lambda run: run.label) -> dict[str, str]:
+    """Run id -> ``name(run)`` (the run's own label by default), with the run id's tail added where two would
+    read the same.
 
-    A list of models to choose from keyed by these names never drops or repeats one of two runs that were
-    given the same label (two command-line runs of a step, say).
+    A list of runs keyed by these names never drops or repeats one of two runs that were given the same
+    label (two command-line runs of a step, say).
     """
     names: dict[str, str] = {}
     taken: set[str] = set()
     for run in runs:
-        label = run.label if run.label not in taken else f"{run.label} · {run.run_id[-4:]}"
+        label = name(run)
+        label = label if label not in taken else f"{label} · {run.run_id[-4:]}"
         taken.add(label)
         names[run.run_id] = label
     return names
