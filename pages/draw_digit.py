@@ -13,8 +13,6 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from mnist_core.engine.checkpoints import CheckpointError, load_checkpoint
-from mnist_core.engine.runs import RunStore
 from mnist_core.explain.challenge import Challenge
 from mnist_core.explain.inference import (
     FIELD_SIZE,
@@ -31,6 +29,8 @@ from mnist_core.explain.inference import (
 from mnist_core.lesson.report import shipped_run_path
 from mnist_core.lesson.run_labels import unique_labels
 from mnist_core.lesson.steps import STEPS
+from mnist_core.runs.checkpoints import CheckpointError, load_checkpoint
+from mnist_core.runs.store import RunStore
 from ui.drawing_pad import clear_pad, drawing_pad
 from ui.pixel_box import square_box
 from ui.presentation import plot

@@ -4,11 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from mnist_core.engine.models import count_parameters
+from mnist_core.engine.recipes import EPOCH_BUDGET
 from mnist_core.lesson.report import shipped_run, shipped_run_problem, summarize
 from mnist_core.lesson.seed_tables import recipe_seed_summary
 from mnist_core.lesson.steps import (
     BEYOND_LESSON_PARAM_BUDGET,
-    EPOCH_BUDGET,
     FRONTIER_PARAM_BUDGET,
     PARAM_BUDGET,
     SEED_FLOOR_ACC,

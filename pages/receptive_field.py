@@ -1,8 +1,9 @@
 """Receptive field: how much of the digit each layer sees, computed layer by layer and checked
 against the network itself. Three parts: a step's table, an editable design of your own with the
 parameter budget (which trains like any step: ``ui/designer.py``), and one output unit's field drawn
-on a real test digit. All arithmetic lives in ``mnist_core.explain.rf`` and ``mnist_core.engine.design``;
-this page only collects widgets and draws what comes back.
+on a real test digit. All arithmetic lives in ``mnist_core.engine.fields`` (the table),
+``mnist_core.explain.rf`` (the measured field) and ``mnist_core.engine.design``; this page only
+collects widgets and draws what comes back.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from mnist_core.engine.design import model_from_specs
+from mnist_core.engine.fields import RFRow, model_table, rf_table
+from mnist_core.engine.specs import LayerSpec
 from mnist_core.explain import rf
+from mnist_core.explain.digits import sample_digits
 from mnist_core.lesson.steps import STEPS
 from ui import designer
 from ui.presentation import plot
@@ -31,7 +36,7 @@ TABLE_HEADERS = {
 step_label = designer.step_label
 
 
-def table_frame(rows: list[rf.RFRow], columns: dict[str, str]) -> pd.DataFrame:
+def table_frame(rows: list[RFRow], columns: dict[str, str]) -> pd.DataFrame:
     frame = pd.DataFrame([{label: getattr(row, attr) for attr, label in columns.items()} for row in rows])
     # Nullable ints, so a row without numbers shows empty cells instead of turning the column to floats.
     for label in columns.values():
@@ -42,7 +47,7 @@ def table_frame(rows: list[rf.RFRow], columns: dict[str, str]) -> pd.DataFrame:
 
 @st.cache_data
 def load_digits():
-    return rf.sample_digits()
+    return sample_digits()
 
 
 def field_figure(digit: np.ndarray, heat: np.ndarray, box: tuple[int, int, int, int], centre: tuple[float, float],
@@ -81,7 +86,7 @@ LESSON_FINAL_STEP = 4  # the lesson's own final network opens the page
 step_number = st.selectbox("Network", list(STEPS), index=list(STEPS).index(LESSON_FINAL_STEP),
                            format_func=step_label, key="rf_step")
 step_model = STEPS[step_number].build_model()  # built per run: cheap, and never shared between sessions
-step_table = rf.model_table(step_model)
+step_table = model_table(step_model)
 show_pointwise = st.toggle("Show layers that change no geometry (activations, BatchNorm, dropout)",
                            key="rf_show_pointwise")
 st.dataframe(table_frame(rf.shown_rows(step_table, show_pointwise), TABLE_HEADERS), hide_index=True)
@@ -105,9 +110,9 @@ if source == "design" and not design.ok:
     source = "step"
 if source == "design":
     # Channels do not change where a unit looks, so one channel per layer measures the same field cheaply.
-    field_specs = [rf.LayerSpec(s.kind, 1 if s.kind == "conv" else None, s.kernel, s.stride, s.padding, s.dilation)
+    field_specs = [LayerSpec(s.kind, 1 if s.kind == "conv" else None, s.kernel, s.stride, s.padding, s.dilation)
                    for s in design_specs]
-    field_model, field_table = rf.model_from_specs(field_specs), rf.rf_table(field_specs)
+    field_model, field_table = model_from_specs(field_specs), rf_table(field_specs)
 else:
     field_model, field_table = step_model, step_table
 

@@ -82,9 +82,9 @@ def test_edit_train_and_find_a_design_on_the_frontier(page, app_url, screenshot_
 
 def test_a_design_run_on_disk_is_on_the_frontier_chart(page, tmp_path, screenshot_dir):
     """The chart half on its own, with a finished design run already on disk (no training to wait for)."""
-    from mnist_core.engine.design import design_from_step
-    from mnist_core.engine.runs import RunStore, update_status, write_history, write_json
+    from mnist_core.engine.recipes import design_from_step
     from mnist_core.lesson.steps import STEPS
+    from mnist_core.runs.store import RunStore, update_status, write_history, write_json
     from tests.conftest import _streamlit_server
 
     store = RunStore(tmp_path / "runs")

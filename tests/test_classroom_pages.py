@@ -13,10 +13,10 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core.engine import jobs
+from mnist_core.classroom import jobs
+from mnist_core.classroom.identity import Actor, NotAllowed
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.identity import Actor, NotAllowed
-from mnist_core.engine.runs import RunStore
+from mnist_core.runs.store import RunStore
 from tests.test_ownership import HeldBackend
 
 PASSWORD = "teach-me-please"

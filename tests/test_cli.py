@@ -64,8 +64,8 @@ def test_foreign_and_corrupt_checkpoints_are_refused(tmp_path, capsys):
 
 
 def test_a_checkpoint_of_the_wrong_shape_is_refused(tmp_path):
-    from mnist_core.engine.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
     from mnist_core.lesson.steps import get_step
+    from mnist_core.runs.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 
     path = tmp_path / "wrong.pt"
     save_checkpoint(path, get_step(1).build_model(), get_step(4).recipe)  # Step 1 weights labelled Step 4

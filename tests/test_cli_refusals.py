@@ -19,10 +19,10 @@ from mnist_core.commands import cli
 from mnist_core.commands.cli import main
 from mnist_core.commands.out_paths import run_folder_problem
 from mnist_core.commands.progress_bar import EpochBar
-from mnist_core.engine.checkpoints import CHECKPOINT_FORMAT
+from mnist_core.common.wording import count
 from mnist_core.engine.data import MnistTensors
-from mnist_core.engine.wording import count
 from mnist_core.lesson import report
+from mnist_core.runs.checkpoints import CHECKPOINT_FORMAT
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -182,7 +182,7 @@ def test_an_interrupted_reproduce_leaves_the_shipped_run_as_it_was(assets, small
 
 @pytest.mark.real_data
 def test_a_finished_reproduce_replaces_the_shipped_run_whole(assets, small_data, capsys):
-    from mnist_core.engine.runs import update_status
+    from mnist_core.runs.store import update_status
 
     killed, live = assets / ".step2.partial-killed", assets / ".step3.partial-live"  # left by other reproduces
     for folder, stamp in ((killed, time.time() - 3600), (live, time.time())):

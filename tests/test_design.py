@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 from torch import nn
 
+from mnist_core.classroom.jobs import JobManager
 from mnist_core.commands.cli import main
-from mnist_core.engine.checkpoints import load_checkpoint, save_checkpoint
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.design import (
     DESIGN_FORMAT,
@@ -22,14 +22,14 @@ from mnist_core.engine.design import (
     DesignError,
     DesignNet,
     build_design,
-    design_from_step,
     parse_design,
 )
-from mnist_core.engine.jobs import JobManager
+from mnist_core.engine.fields import rf_table
 from mnist_core.engine.models import count_parameters
-from mnist_core.engine.runs import RunStore
-from mnist_core.explain import rf
+from mnist_core.engine.recipes import design_from_step
 from mnist_core.lesson.steps import STEPS, get_step
+from mnist_core.runs.checkpoints import load_checkpoint, save_checkpoint
+from mnist_core.runs.store import RunStore
 
 
 def leaf_shapes(model: nn.Module) -> list[tuple[str, tuple[int, ...], list[tuple[int, ...]]]]:
@@ -86,7 +86,7 @@ def test_the_network_has_the_designers_parameter_count_and_shapes(name):
     design = parse_design(json.dumps(DESIGNS[name]))
     model = build_design(design, dropout=0.1)
     assert isinstance(model, DesignNet)
-    table = rf.rf_table(design.layers)
+    table = rf_table(design.layers)
     assert count_parameters(model) == table.total_params == design.params
     out_sizes = [shape[2] for _, shape, _ in leaf_shapes(model.layers)]
     assert out_sizes == [row.out_size for row in table.rows]
@@ -208,7 +208,7 @@ def test_a_design_trains_through_the_job_queue(tmp_path, mnist):
 def test_a_design_run_is_a_model_choice_on_draw_a_digit(runs_dir):
     from streamlit.testing.v1 import AppTest
 
-    from mnist_core.engine.runs import update_status, write_history, write_json
+    from mnist_core.runs.store import update_status, write_history, write_json
 
     config = STEPS[4].recipe.with_(design=design_from_step(5).to_json(), epochs=1, train_limit=2560)
     run = RunStore(runs_dir).create(config)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnist_core.engine.eta import FORWARD_SHARE, RunClock, seconds_left
+from mnist_core.classroom.eta import FORWARD_SHARE, RunClock, seconds_left
 
 
 def clock(**changes) -> RunClock:

@@ -11,11 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.design import design_from_step
-from mnist_core.engine.runs import RunStore, update_status, write_history, write_json
+from mnist_core.engine.recipes import design_from_step
 from mnist_core.lesson import frontier
 from mnist_core.lesson.frontier import FrontierPoint
 from mnist_core.lesson.steps import STEPS
+from mnist_core.runs.store import RunStore, update_status, write_history, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,11 +8,11 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core.engine import heartbeat
+from mnist_core.classroom.jobs import JobManager
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.heartbeat import Heartbeats, is_stale
-from mnist_core.engine.jobs import JobManager
-from mnist_core.engine.runs import HEARTBEATS, RunStore, keep_alive, train_run
+from mnist_core.runs import heartbeat
+from mnist_core.runs.heartbeat import Heartbeats, is_stale
+from mnist_core.runs.store import HEARTBEATS, RunStore, keep_alive, train_run
 
 QUICK = TrainConfig(step=1, epochs=1, batch_size=64, train_limit=256, test_limit=200)
 
@@ -46,7 +46,7 @@ def test_keep_alive_stamps_the_status_until_the_block_ends(tmp_path):
 def test_a_beat_never_recreates_a_deleted_run(tmp_path):
     store = RunStore(tmp_path / "runs")
     run = store.create(QUICK)
-    beats = Heartbeats(lambda path: __import__("mnist_core.engine.runs", fromlist=["_beat"])._beat(path),
+    beats = Heartbeats(lambda path: __import__("mnist_core.runs.store", fromlist=["_beat"])._beat(path),
                        every_s=0.05)
     beats.add(run.path)
     store.delete(run.run_id)

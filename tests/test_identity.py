@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from mnist_core.engine import identity
-from mnist_core.engine.identity import Actor, TeacherGate
+from mnist_core.classroom import identity
+from mnist_core.classroom.identity import Actor, TeacherGate
 
 
 def test_owner_id_is_stable_per_secret_and_salt_and_reveals_nothing(tmp_path):

@@ -102,7 +102,7 @@ def untrained_model():
 
 @pytest.fixture(scope="module")
 def step4_model():
-    from mnist_core.engine.checkpoints import load_checkpoint
+    from mnist_core.runs.checkpoints import load_checkpoint
 
     if not STEP4_CHECKPOINT.is_file():
         pytest.skip(f"no shipped Step 4 checkpoint at {STEP4_CHECKPOINT} (python -m mnist_core reproduce)")

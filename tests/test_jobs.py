@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from mnist_core.classroom.jobs import JobManager
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.jobs import JobManager
-from mnist_core.engine.runs import RunStore, update_status
+from mnist_core.runs.store import RunStore, update_status
 
 pytestmark = pytest.mark.real_data
 
@@ -91,7 +91,7 @@ def test_a_job_tells_its_phases_stopping_evaluating_and_saving(tmp_path, monkeyp
     The fake stands in for train_run under the local backend, so this also checks that the backend
     passes on_eval and on_saving through to it.
     """
-    from mnist_core.engine import runs
+    from mnist_core.classroom import backends
     from mnist_core.engine.train import BatchProgress
 
     seen = {}
@@ -114,7 +114,7 @@ def test_a_job_tells_its_phases_stopping_evaluating_and_saving(tmp_path, monkeyp
         seen["saving"] = job.phase
         return type("Result", (), {"stopped": True, "device": "CPU", "params": 0, "history": []})()
 
-    monkeypatch.setattr(runs, "train_run", fake_train_run)
+    monkeypatch.setattr(backends, "train_run", fake_train_run)
     manager = JobManager(RunStore(tmp_path / "runs"), load_data=lambda progress: mnist)
     run_id = manager.submit(QUICK)
     job = manager.job(run_id)

@@ -8,13 +8,13 @@ import time
 
 import pytest
 
-from mnist_core.engine.design import design_from_step
-from mnist_core.engine.jobs import Job, JobManager
-from mnist_core.engine.live_feed import LiveFeed, feed_key
-from mnist_core.engine.live_view import MAX_CHART_POINTS, job_view, thinned
-from mnist_core.engine.runs import RunStore
+from mnist_core.classroom.jobs import Job, JobManager
+from mnist_core.classroom.live_feed import LiveFeed, feed_key
+from mnist_core.classroom.live_view import MAX_CHART_POINTS, job_view, thinned
+from mnist_core.engine.recipes import design_from_step
 from mnist_core.engine.train import BatchProgress
 from mnist_core.lesson.steps import get_step
+from mnist_core.runs.store import RunStore
 
 
 def _job(phase: str = "training", step: int = 2) -> Job:
@@ -84,7 +84,7 @@ def test_a_panel_s_feed_lists_its_own_runs_and_is_rewritten_only_when_they_chang
 
 
 def test_a_feed_that_cannot_be_written_is_removed_so_no_card_shows_stale_numbers_as_live(tmp_path, monkeypatch):
-    from mnist_core.engine import live_feed
+    from mnist_core.classroom import live_feed
 
     manager = JobManager(RunStore(tmp_path / "runs"), max_concurrent=1)
     job = _job()
@@ -143,7 +143,7 @@ def test_streamlit_s_static_route_serves_a_panel_s_feed_where_the_card_fetches_i
 
 
 def test_feeds_are_padded_to_whole_blocks_so_a_replaced_feed_keeps_its_size(tmp_path):
-    from mnist_core.engine.live_feed import PAD_TO, padded
+    from mnist_core.classroom.live_feed import PAD_TO, padded
 
     assert len(padded('{"runs":[]}').encode()) == PAD_TO and json.loads(padded('{"runs":[]}')) == {"runs": []}
     assert len(padded("x" * (PAD_TO + 1))) == 2 * PAD_TO

@@ -12,11 +12,11 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core.engine.design import design_from_step
-from mnist_core.engine.jobs import Job
-from mnist_core.engine.runs import RunStore
+from mnist_core.classroom.jobs import Job
+from mnist_core.engine.recipes import design_from_step
 from mnist_core.engine.train import BatchProgress
 from mnist_core.lesson.steps import get_step
+from mnist_core.runs.store import RunStore
 from tests.conftest import live_cards
 from ui import live_card, training_panel
 

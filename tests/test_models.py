@@ -89,7 +89,7 @@ def test_fast_dropout_keeps_the_expectation_and_drops_the_right_share():
 def test_importing_the_core_leaves_streamlit_out():
     import subprocess
 
-    code = ("import mnist_core.engine.train, mnist_core.engine.jobs, mnist_core.commands.cli, "
+    code = ("import mnist_core.engine.train, mnist_core.classroom.jobs, mnist_core.commands.cli, "
             "mnist_core.lesson.report, sys; print('streamlit' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -10,12 +10,12 @@ import threading
 
 import pytest
 
-from mnist_core.engine.backends import TrainOutcome
+from mnist_core.classroom.backends import TrainOutcome
+from mnist_core.classroom.identity import Actor, NotAllowed, TeacherGate
+from mnist_core.classroom.jobs import JobManager, QueueRefused
+from mnist_core.classroom.queue_policy import QueuePolicy
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.identity import Actor, NotAllowed, TeacherGate
-from mnist_core.engine.jobs import JobManager, QueueRefused
-from mnist_core.engine.queue_policy import QueuePolicy
-from mnist_core.engine.runs import RunStore, update_status
+from mnist_core.runs.store import RunStore, update_status
 
 CONFIG = TrainConfig(step=2, epochs=1)
 ADA, BOB, CY = Actor("a" * 16, "Ada"), Actor("b" * 16, "Bob"), Actor("c" * 16, "Cy")

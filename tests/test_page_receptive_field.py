@@ -187,7 +187,8 @@ def linked_design(app) -> str:
 # --- share and train ------------------------------------------------------------------------------------
 
 def test_a_link_reopens_its_design_and_an_edit_updates_the_link(runs_dir):
-    from mnist_core.engine.design import design_from_step, parse_design
+    from mnist_core.engine.design import parse_design
+    from mnist_core.engine.recipes import design_from_step
 
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     app.query_params["design"] = design_from_step(5).to_json()

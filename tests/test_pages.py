@@ -8,9 +8,9 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core.engine.runs import RunStore
 from mnist_core.lesson.report import shipped_seeds_summary
 from mnist_core.lesson.steps import STEPS, get_step
+from mnist_core.runs.store import RunStore
 from tests.conftest import live_cards
 
 
@@ -189,7 +189,7 @@ def test_start_then_stop_a_run_from_the_page(app, runs_dir, mnist):
 
 
 def _ended_run(store, config, created, **status):
-    from mnist_core.engine.runs import update_status
+    from mnist_core.runs.store import update_status
 
     run = store.create(config)
     update_status(run.path, state="stopped", created=created, **status)

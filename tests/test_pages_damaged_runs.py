@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core.engine.runs import RunStore, inspect_run
 from mnist_core.lesson import report
 from mnist_core.lesson.steps import STEPS
+from mnist_core.runs.store import RunStore, inspect_run
 from tests.test_run_files import DAMAGE, ROOT, copy_of_a_finished_run, damage
 
 RUN_PAGES = ["pages/home.py", "pages/step_1.py", "pages/compare_runs.py", "pages/draw_digit.py"]

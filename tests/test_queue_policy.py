@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnist_core.engine.queue_policy import QueuePolicy, start_order
+from mnist_core.classroom.queue_policy import QueuePolicy, start_order
 
 
 def test_three_owners_take_turns_each_in_their_own_order():

@@ -111,7 +111,7 @@ def tiny_data():
 
 @pytest.fixture(scope="module")
 def cluster():
-    from mnist_core.engine.backends import backend_from_env
+    from mnist_core.classroom.backend_choice import backend_from_env
 
     backend = backend_from_env()
     assert backend.name == "ray"
@@ -121,8 +121,8 @@ def cluster():
 
 @pytest.fixture()
 def manager(cluster, tiny_data, tmp_path):
-    from mnist_core.engine.jobs import JobManager
-    from mnist_core.engine.runs import RunStore
+    from mnist_core.classroom.jobs import JobManager
+    from mnist_core.runs.store import RunStore
 
     return JobManager(RunStore(tmp_path / "runs"), max_concurrent=1, load_data=lambda progress: tiny_data,
                       backend=cluster)
@@ -160,7 +160,7 @@ def test_stop_and_a_killed_worker_then_a_tiny_run_end_to_end(manager, cluster):
     killed after its first epoch; then a tiny run trains on the same instance from start
     to finish.
     """
-    from mnist_core.engine.ray_backend import NAMESPACE, actor_name
+    from mnist_core.classroom.ray_backend import NAMESPACE, actor_name
 
     stopped = manager.submit(TINY.with_(epochs=40))
     first_epoch_back(manager, stopped)
@@ -195,9 +195,9 @@ def test_stop_and_a_killed_worker_then_a_tiny_run_end_to_end(manager, cluster):
 @inside
 def test_a_restarted_dashboard_follows_live_ray_runs_and_marks_the_others_interrupted(cluster, tmp_path, tiny_data):
     """A dashboard that starts finds a run whose Ray actor still trains (follows it to the end) and one without."""
-    from mnist_core.engine.jobs import JobManager
-    from mnist_core.engine.ray_backend import NAMESPACE, actor_name
-    from mnist_core.engine.runs import RunStore, read_json, write_json
+    from mnist_core.classroom.jobs import JobManager
+    from mnist_core.classroom.ray_backend import NAMESPACE, actor_name
+    from mnist_core.runs.store import RunStore, read_json, write_json
 
     store = RunStore(tmp_path / "runs")
     gone = time.time() - 600  # the earlier dashboard stopped beating ten minutes ago
@@ -225,7 +225,7 @@ def test_a_run_started_from_a_step_page_trains_on_ray_and_is_on_compare_runs(clu
     """The page does not know the backend: Start on Step 2 (AppTest) trains on Ray, and Compare runs lists the run."""
     from streamlit.testing.v1 import AppTest
 
-    from mnist_core.engine.runs import RunStore
+    from mnist_core.runs.store import RunStore
     from ui.state import _job_manager_for
 
     runs = tmp_path / "runs"
@@ -253,7 +253,7 @@ def test_a_run_started_from_a_step_page_trains_on_ray_and_is_on_compare_runs(clu
 @inside
 def test_seeds_on_the_cluster_says_where_and_writes_its_table(tmp_path):
     """``python -m mnist_core seeds`` with MNIST_RAY_ADDRESS set: its seeds are Ray jobs, and it says so."""
-    from mnist_core.engine.runs import read_run
+    from mnist_core.runs.store import read_run
 
     out = tmp_path / "seeds"
     done = subprocess.run(

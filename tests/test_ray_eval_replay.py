@@ -8,9 +8,9 @@ after it had ended, and calls ``on_saving`` once the result is in.
 
 from __future__ import annotations
 
-from mnist_core.engine import ray_backend
-from mnist_core.engine.ray_backend import RayBackend, TrainWorker
-from mnist_core.engine.runs import read_json
+from mnist_core.classroom import ray_backend
+from mnist_core.classroom.ray_backend import RayBackend, TrainWorker
+from mnist_core.runs.store import read_json
 
 
 def test_the_worker_counts_finished_passes_and_the_one_under_way():

@@ -1,5 +1,5 @@
-"""Tests for mnist_core/rf.py: hand-computed tables, the analytic field against the gradient-measured
-one, row-level reasons for layers that make no sense, and the ``rf`` command."""
+"""Tests for mnist_core/engine/fields.py and explain/rf.py: hand-computed tables, the analytic field
+against the gradient-measured one, row-level reasons for layers that make no sense, and the ``rf`` command."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ import torch
 from torch import nn
 
 from mnist_core.commands.cli import main
+from mnist_core.engine.design import model_from_specs
+from mnist_core.engine.fields import model_table, rf_table
 from mnist_core.engine.models import FastDropout, count_parameters
+from mnist_core.engine.specs import LayerSpec, records_from_specs, spec_from_record, specs_from_model
 from mnist_core.explain import rf
+from mnist_core.explain.digits import sample_digits
 from mnist_core.lesson.steps import STEPS
 
-S = rf.LayerSpec
+S = LayerSpec
 
 
 def conv(out, k, s=1, p=0, d=1):
@@ -60,7 +64,7 @@ HAND_TABLES = {
 @pytest.mark.parametrize("name", list(HAND_TABLES))
 def test_hand_computed_tables(name):
     specs, expected = HAND_TABLES[name]
-    table = rf.rf_table(specs)
+    table = rf_table(specs)
     assert table.ok
     assert [(r.out_size, r.jump_out, r.rf_out, r.start_out) for r in table.rows] == expected
     # Each row starts where the one before it ended.
@@ -75,7 +79,7 @@ STEP4_BY_HAND = [(26, 1, 3, 1), (24, 1, 5, 2), (12, 2, 6, 2.5), (12, 2, 6, 2.5),
 
 
 def test_step4_receptive_field_grows_to_28():
-    table = rf.model_table(STEPS[4].build_model())
+    table = model_table(STEPS[4].build_model())
     rows = rf.shown_rows(table, pointwise=False)
     assert [(r.out_size, r.jump_out, r.rf_out, r.start_out) for r in rows] == STEP4_BY_HAND
     assert table.final_rf == 28 and table.covers_input
@@ -86,14 +90,14 @@ def test_step4_receptive_field_grows_to_28():
 @pytest.mark.parametrize("number", list(STEPS))
 def test_parameter_count_matches_pytorch(number):
     model = STEPS[number].build_model()
-    assert rf.model_table(model).total_params == count_parameters(model)
+    assert model_table(model).total_params == count_parameters(model)
 
 
 @pytest.mark.parametrize("name", list(HAND_TABLES))
 def test_built_design_matches_its_table(name):
     """The network built from a spec list has the table's parameter count and output sizes."""
     specs, _ = HAND_TABLES[name]
-    model, table = rf.model_from_specs(specs), rf.rf_table(specs)
+    model, table = model_from_specs(specs), rf_table(specs)
     assert count_parameters(model) == table.total_params
     x = torch.zeros(1, 1, 28, 28)
     for layer, row in zip(model, table.rows, strict=True):
@@ -102,10 +106,10 @@ def test_built_design_matches_its_table(name):
 
 
 def test_coverage_with_padding_is_not_the_whole_digit():
-    table = rf.rf_table([conv(4, 3, p=1)] * 14)  # RF 29 >= 28, but 28x28 outputs centred all over
+    table = rf_table([conv(4, 3, p=1)] * 14)  # RF 29 >= 28, but 28x28 outputs centred all over
     assert table.final_rf == 29 and not table.covers_input
     assert "zero padding" in table.summary()
-    assert not rf.rf_table([conv(4, 3)] * 5).covers_input  # RF 11
+    assert not rf_table([conv(4, 3)] * 5).covers_input  # RF 11
 
 
 # --- the analytic field against the gradient -------------------------------------------------------------
@@ -133,7 +137,7 @@ SOLID = {"step 1", "step 4", "stride-2 convs", "padded", "max-pool k3 s2, dropou
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
 def test_analytic_field_equals_gradient_measured_field(name):
     model = ARCHITECTURES[name]()
-    table = rf.model_table(model)
+    table = model_table(model)
     assert table.ok, table.problems
     for row in rf.shown_rows(table, pointwise=False):
         m = row.out_size - 1
@@ -153,7 +157,7 @@ def test_analytic_field_equals_gradient_measured_field(name):
 
 def test_no_padding_field_is_the_analytic_box_exactly():
     model = ARCHITECTURES["step 1"]()
-    row = rf.model_table(model).rows[-1]
+    row = model_table(model).rows[-1]
     heat = rf.measure_field(model, row.index, 0, 0)
     assert row.field_box(0, 0) == (0, 0, 27, 27) and (heat > 0).all()
     assert "exactly" in rf.compare_fields(row, heat, 0, 0).explanation
@@ -161,7 +165,7 @@ def test_no_padding_field_is_the_analytic_box_exactly():
 
 def test_padding_clips_the_field_at_the_border():
     model = ARCHITECTURES["padded"]()
-    row = rf.model_table(model).rows[-1]  # RF 14, jump 2, start 0.5
+    row = model_table(model).rows[-1]  # RF 14, jump 2, start 0.5
     assert row.field_box(0, 0) == (-6, -6, 7, 7)
     heat = rf.measure_field(model, row.index, 0, 0)
     comparison = rf.compare_fields(row, heat, 0, 0)
@@ -183,7 +187,7 @@ def test_dilated_field_has_holes():
     model = _sequential(nn.Conv2d(1, 1, 3, dilation=2))
     heat = rf.measure_field(model, 0, 0, 0)
     assert np.argwhere(heat > 0).tolist() == [[r, c] for r in (0, 2, 4) for c in (0, 2, 4)]
-    assert "sparse" in rf.compare_fields(rf.model_table(model).rows[0], heat, 0, 0).explanation
+    assert "sparse" in rf.compare_fields(model_table(model).rows[0], heat, 0, 0).explanation
 
 
 # --- problems are reported on their row ------------------------------------------------------------------
@@ -208,7 +212,7 @@ INVALID = [
 
 @pytest.mark.parametrize(("spec", "reason"), INVALID, ids=[reason for _, reason in INVALID])
 def test_invalid_layer_gets_its_reason_on_its_row(spec, reason):
-    table = rf.rf_table([conv(8, 3), spec, conv(8, 3)])
+    table = rf_table([conv(8, 3), spec, conv(8, 3)])
     assert not table.ok and table.final_rf is None and not table.covers_input
     first, bad, after = table.rows
     assert first.ok and reason in bad.problem
@@ -217,23 +221,23 @@ def test_invalid_layer_gets_its_reason_on_its_row(spec, reason):
     assert reason in table.summary()
     assert table.budget_verdict(10_000)[0] is None
     with pytest.raises(ValueError, match="layer 1"):
-        rf.model_from_specs([conv(8, 3), spec, conv(8, 3)])
+        model_from_specs([conv(8, 3), spec, conv(8, 3)])
 
 
 def test_unknown_modules_are_reported_not_skipped():
     model = _sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2 * 26 * 26, 10))
-    table = rf.model_table(model)
+    table = model_table(model)
     assert table.rows[0].ok and table.rows[0].rf_out == 3
     assert "Flatten is not a layer the calculator knows" in table.rows[1].problem
     assert table.rows[2].blocked_by == 1 and "Linear is not a layer" in table.rows[2].problem
     with pytest.raises(ValueError, match="Flatten"):
         rf.measure_field(model, 2, 0, 0)
-    assert "ceil_mode" in rf.model_table(_sequential(nn.MaxPool2d(2, ceil_mode=True))).rows[0].problem
+    assert "ceil_mode" in model_table(_sequential(nn.MaxPool2d(2, ceil_mode=True))).rows[0].problem
 
 
 def test_every_invalid_row_reports_its_own_problem():
     """Issue 15: stride -1 and kernel 99 stayed hidden while row 0 (kernel 0) was broken."""
-    table = rf.rf_table([conv(8, 0), conv(8, 3, s=-1), conv(8, 3), conv(8, 99)])
+    table = rf_table([conv(8, 0), conv(8, 3, s=-1), conv(8, 3), conv(8, 99)])
     problems = [row.problem for row in table.rows]
     assert problems[0] == "kernel must be at least 1 (got 0)"
     assert problems[1] == "stride must be at least 1 (got -1)"
@@ -242,19 +246,19 @@ def test_every_invalid_row_reports_its_own_problem():
     assert problems[3] == ("output would be smaller than 1x1: the kernel spans 99 pixels but no input here can be "
                            "more than 28")
     assert [row.index for row in table.problems] == [0, 1, 3]
-    padded = rf.rf_table([conv(8, 0), conv(8, 3, p=2), conv(8, 33)])  # 28 + 2 * 2 = 32 at most: 33 is too big
+    padded = rf_table([conv(8, 0), conv(8, 3, p=2), conv(8, 33)])  # 28 + 2 * 2 = 32 at most: 33 is too big
     assert "no input here can be more than 32" in padded.rows[2].problem
-    assert rf.rf_table([conv(8, 0), conv(8, 3, p=2), conv(8, 32)]).rows[2].problem is None  # 32 might fit
+    assert rf_table([conv(8, 0), conv(8, 3, p=2), conv(8, 32)]).rows[2].problem is None  # 32 might fit
 
 
 def test_rows_below_an_invalid_row_still_count_their_own_parameters():
     # A conv's weights do not depend on the input's size: row 0's kernel is broken, but its 8 out
     # channels are known, so row 1 has 8 * 16 * 3 * 3 weights and row 2 (batchnorm) 2 * 16.
-    table = rf.rf_table([conv(8, 0), conv(16, 3), S("batchnorm"), conv(4, 1)])
+    table = rf_table([conv(8, 0), conv(16, 3), S("batchnorm"), conv(4, 1)])
     assert [row.params for row in table.rows] == [None, 8 * 16 * 9, 2 * 16, 16 * 4]
     assert [row.out_channels for row in table.rows] == [8, 16, 16, 4]
     # A row whose own channel count is broken leaves the next conv's weights unknown.
-    assert rf.rf_table([conv(0, 3), conv(16, 3)]).rows[1].params is None
+    assert rf_table([conv(0, 3), conv(16, 3)]).rows[1].params is None
 
 
 @pytest.mark.parametrize(("specs", "counted"), [
@@ -262,7 +266,7 @@ def test_rows_below_an_invalid_row_still_count_their_own_parameters():
     ([conv(12, 3), conv(14, 3), conv(16, 99)], 12 * 9 + 12 * 14 * 9 + 14 * 16 * 99 * 99),  # ~2.2M, once left out
 ])
 def test_a_design_with_an_invalid_row_gets_no_budget_verdict(specs, counted):
-    table = rf.rf_table(specs)
+    table = rf_table(specs)
     passed, text = table.budget_verdict(10_000)
     assert passed is None
     assert "unknown until" in text and f"at least {counted:,}" in text
@@ -270,9 +274,9 @@ def test_a_design_with_an_invalid_row_gets_no_budget_verdict(specs, counted):
 
 
 def test_a_valid_design_gets_a_budget_verdict():
-    assert rf.rf_table([conv(12, 3)]).budget_verdict(10_000) == (True, "108 parameters: within the budget of "
+    assert rf_table([conv(12, 3)]).budget_verdict(10_000) == (True, "108 parameters: within the budget of "
                                                                        "fewer than 10,000.")
-    assert rf.rf_table([conv(100, 10)]).budget_verdict(10_000)[0] is False
+    assert rf_table([conv(100, 10)]).budget_verdict(10_000)[0] is False
 
 
 # --- rows of an editable table ---------------------------------------------------------------------------
@@ -286,7 +290,7 @@ def test_a_valid_design_gets_a_budget_verdict():
     ({}, None),
 ])
 def test_spec_from_record(record, expected):
-    assert rf.spec_from_record(record) == expected
+    assert spec_from_record(record) == expected
 
 
 @pytest.mark.parametrize(("record", "reason"), [
@@ -295,24 +299,24 @@ def test_spec_from_record(record, expected):
     ({"type": "conv", "out_channels": pd.NA, "kernel": 3}, "out channels is empty"),
 ])
 def test_unreadable_cells_become_the_rows_reason(record, reason):
-    row = rf.rf_table([rf.spec_from_record(record, name="Row 0")]).rows[0]
+    row = rf_table([spec_from_record(record, name="Row 0")]).rows[0]
     assert reason in row.problem and row.name == "Row 0"
 
 
 @pytest.mark.parametrize("step, params", [(4, 9_436), (5, 4_918)])
 def test_records_round_trip_a_step(step, params):
     """The editor's rows keep everything that counts: Step 5's depthwise convolutions stay depthwise."""
-    specs = rf.specs_from_model(STEPS[step].build_model())
-    records = rf.records_from_specs(specs)
+    specs = specs_from_model(STEPS[step].build_model())
+    records = records_from_specs(specs)
     assert [r["type"] for r in records][:3] == ["conv", "batchnorm", "conv"]
-    table = rf.rf_table([rf.spec_from_record(r) for r in records])
+    table = rf_table([spec_from_record(r) for r in records])
     assert table.final_rf == 28 and table.total_params == params
 
 
 def test_an_empty_groups_cell_is_an_ordinary_convolution_and_a_bad_one_is_refused():
-    plain = rf.spec_from_record({"type": "conv", "out_channels": 8, "kernel": 3, "groups": None})
+    plain = spec_from_record({"type": "conv", "out_channels": 8, "kernel": 3, "groups": None})
     assert plain.groups == 1
-    row = rf.rf_table([rf.spec_from_record({"type": "conv", "out_channels": 6, "kernel": 3, "groups": 4})],
+    row = rf_table([spec_from_record({"type": "conv", "out_channels": 6, "kernel": 3, "groups": 4})],
                       in_channels=4).rows[0]
     assert "groups 4 must divide both" in row.problem
 
@@ -320,7 +324,7 @@ def test_an_empty_groups_cell_is_an_ordinary_convolution_and_a_bad_one_is_refuse
 # --- digits and the command line -------------------------------------------------------------------------
 
 def test_bundled_sample_digits(tmp_path):
-    images, labels, source = rf.sample_digits(tmp_path)  # an empty data folder: nothing there, nothing fetched
+    images, labels, source = sample_digits(tmp_path)  # an empty data folder: nothing there, nothing fetched
     assert images.shape == (10, 28, 28) and images.dtype == np.uint8 and images.max() > 200
     assert labels.tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9] and "bundled" in source
     assert not list(tmp_path.iterdir())

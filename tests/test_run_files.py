@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_core.engine import runs
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.runs import DamagedRun, Run, RunStore, inspect_run, read_run
+from mnist_core.runs import store as runs
+from mnist_core.runs.store import DamagedRun, Run, RunStore, inspect_run, read_run
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_STEP1 = ROOT / "assets" / "step1"

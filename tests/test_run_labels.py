@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mnist_core.engine.design import design_from_step, parse_design
+from mnist_core.engine.design import parse_design
+from mnist_core.engine.recipes import design_from_step
 from mnist_core.lesson.run_labels import differing_fields, format_value, run_label
 from mnist_core.lesson.steps import get_step
 

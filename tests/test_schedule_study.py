@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mnist_core.commands import schedule_study
-from mnist_core.engine.runs import update_status, write_history, write_json
 from mnist_core.lesson.steps import get_step
+from mnist_core.runs.store import update_status, write_history, write_json
 
 
 def fake_finished_run(path, config, final_acc):

@@ -14,8 +14,8 @@ from mnist_core.engine import train as train_module
 from mnist_core.engine.augment import BACKGROUND, random_rotation
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.evaluate import evaluate
-from mnist_core.engine.runs import read_run, train_run
 from mnist_core.engine.train import TrainingDiverged, train
+from mnist_core.runs.store import read_run, train_run
 
 pytestmark = pytest.mark.real_data
 
@@ -219,7 +219,7 @@ def test_each_test_pass_reports_its_own_progress(mnist):
 
 def test_a_run_stopped_before_its_first_epoch_ended_is_not_graded(mnist, tmp_path):
     """Issue 12: such a run showed a full confusion matrix and was offered as a model."""
-    from mnist_core.engine.runs import read_run, train_run
+    from mnist_core.runs.store import read_run, train_run
 
     stop = threading.Event()
     stop.set()  # before the first batch

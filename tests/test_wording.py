@@ -1,6 +1,6 @@
 """The sentences' numbers agree with their nouns."""
 
-from mnist_core.engine.wording import count
+from mnist_core.common.wording import count
 
 
 def test_a_count_agrees_with_its_noun():

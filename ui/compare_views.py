@@ -12,11 +12,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mnist_core.engine.identity import Actor, NotAllowed
-from mnist_core.engine.runs import DamagedRun, Run
+from mnist_core.classroom.identity import Actor, NotAllowed
 from mnist_core.lesson.report import shipped_run, summarize, test_set_words
 from mnist_core.lesson.run_labels import differing_fields, field_name, format_value, run_label, unique_labels
 from mnist_core.lesson.steps import STEPS
+from mnist_core.runs.store import DamagedRun, Run
 
 from . import run_views
 from .state import job_manager

@@ -13,11 +13,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mnist_core.engine.design import DesignError, design_from_specs, design_from_step, network_problems, parse_design
-from mnist_core.engine.runs import ENDED_STATES
-from mnist_core.explain import rf
+from mnist_core.engine.design import DesignError, design_from_specs, network_problems, parse_design
+from mnist_core.engine.fields import RFTable, rf_table
+from mnist_core.engine.recipes import design_from_step
+from mnist_core.engine.specs import KINDS, POINTWISE_KINDS, LayerSpec, insert_copy, records_from_specs, spec_from_record
 from mnist_core.lesson.report import summarize
 from mnist_core.lesson.steps import PARAM_BUDGET, STEPS
+from mnist_core.runs.store import ENDED_STATES
 
 from .state import run_store, training_device
 from .training_panel import live_panel, recipe_form
@@ -39,7 +41,7 @@ def step_label(number: int) -> str:
 
 
 def _records_of(specs) -> list[dict]:
-    return rf.records_from_specs(specs, keep_pointwise=rf.POINTWISE_KINDS)
+    return records_from_specs(specs, keep_pointwise=POINTWISE_KINDS)
 
 
 def _set_rows(records: list[dict]) -> None:
@@ -76,7 +78,7 @@ def _editor(records: list[dict]) -> pd.DataFrame:
         height=ROW_HEIGHT * (len(frame) + 1) + 3,
         column_config={
             "_index": st.column_config.NumberColumn("row", width="small"),
-            "type": st.column_config.SelectboxColumn("type", options=list(rf.KINDS), required=True, help=KIND_HELP),
+            "type": st.column_config.SelectboxColumn("type", options=list(KINDS), required=True, help=KIND_HELP),
             "out_channels": st.column_config.NumberColumn("out channels", step=1,
                                                           help="conv only; other layers keep their input's channels"),
             "kernel": st.column_config.NumberColumn("kernel", step=1),
@@ -103,12 +105,12 @@ def _row_controls(records: list[dict]) -> None:
         format_func=lambda i: "the top (a copy of row 0)" if i < 0 else f"row {i} ({records[i].get('type') or '?'})",
         help="The new row starts as a copy of the row above it (of row 0 at the top); then change its cells.")
     if button.button("Insert", key="rf_insert", icon=":material/add:"):
-        _set_rows(rf.insert_copy(records, after))
+        _set_rows(insert_copy(records, after))
         st.session_state["rf_insert_next"] = after + 1
         st.rerun()
 
 
-def _check_table(names: list[int], table: rf.RFTable) -> None:
+def _check_table(names: list[int], table: RFTable) -> None:
     frame = pd.DataFrame([{
         "row": label, "type": row.kind or "?", "n in": row.in_size, "n out": row.out_size, "jump out": row.jump_out,
         "RF out": row.rf_out, "channels": row.out_channels, "params": row.params, "check": row.check,
@@ -126,7 +128,7 @@ def _check_table(names: list[int], table: rf.RFTable) -> None:
     )
 
 
-def _verdicts(table: rf.RFTable) -> None:
+def _verdicts(table: RFTable) -> None:
     budget_col, coverage_col, size_col = st.columns(3)
     passed, budget_text = table.budget_verdict(PARAM_BUDGET)
     total = table.total_params
@@ -201,7 +203,7 @@ def _train(design_json: str | None, problems: list[str], start_number: int) -> N
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-def render(default_step: int) -> tuple[list[rf.LayerSpec], rf.RFTable]:
+def render(default_step: int) -> tuple[list[LayerSpec], RFTable]:
     """The whole "Design your own" section; returns the rows and their table for the rest of the page."""
     st.markdown(
         f"Edit the layers below; the row numbers on the left are the ones the checks use. **Insert** adds a copy "
@@ -232,12 +234,12 @@ def render(default_step: int) -> tuple[list[rf.LayerSpec], rf.RFTable]:
 
     names, specs = [], []
     for number, record in enumerate(records):
-        spec = rf.spec_from_record(record, name=f"Row {number} ({record.get('type') or 'no type'})")
+        spec = spec_from_record(record, name=f"Row {number} ({record.get('type') or 'no type'})")
         if spec is None:  # a row with every cell cleared
-            spec = rf.LayerSpec(None, name=f"Row {number} (empty)", problem="the row is empty: choose a layer type")
+            spec = LayerSpec(None, name=f"Row {number} (empty)", problem="the row is empty: choose a layer type")
         names.append(number)
         specs.append(spec)
-    table = rf.rf_table(specs)
+    table = rf_table(specs)
     _check_table(names, table)
     _verdicts(table)
 

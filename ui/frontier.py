@@ -10,9 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from mnist_core.engine.runs import Run
 from mnist_core.lesson import frontier
 from mnist_core.lesson.steps import BEYOND_LESSON_PARAM_BUDGET, FRONTIER_PARAM_BUDGET, PARAM_BUDGET, TARGET_ACC
+from mnist_core.runs.store import Run
 
 from .presentation import plot
 

@@ -2,7 +2,7 @@
 
 On a first visit the browser gets a random secret, put in the page address (``?me=...``)
 so a reload or a bookmark keeps it; the server only ever stores the owner id derived from
-it (mnist_core/engine/identity.py). Where the operator has configured Streamlit's
+it (mnist_core/classroom/identity.py). Where the operator has configured Streamlit's
 ``st.login`` (an ``[auth]`` section in ``.streamlit/secrets.toml``), the signed-in account
 is the identity instead. The teacher signs in with ``MNIST_TEACHER_PASSWORD`` in the
 sidebar. app.py calls ``identity_sidebar`` on every run, and pages ask ``current_actor``.
@@ -16,10 +16,10 @@ from collections.abc import Mapping
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from mnist_core.engine import identity
-from mnist_core.engine.identity import Actor
-from mnist_core.engine.jobs import JobManager
-from mnist_core.engine.wording import count
+from mnist_core.classroom import identity
+from mnist_core.classroom.identity import Actor
+from mnist_core.classroom.jobs import JobManager
+from mnist_core.common.wording import count
 
 from .state import job_manager
 

@@ -1,4 +1,4 @@
-// One run under way, drawn by the browser from the panel's live feed (mnist_core/engine/live_feed.py).
+// One run under way, drawn by the browser from the panel's live feed (mnist_core/classroom/live_feed.py).
 //
 // The server writes each panel's runs to a small JSON file twice a second; every card on a page
 // fetches it every two seconds (cards of one panel share one fetch) and redraws its words, bars,

@@ -1,7 +1,7 @@
 """The live card: one run under way, redrawn by the browser from the panel's live feed.
 
 The card (live_card.js, live_card.css) fetches ``/app/static/live/<key>.json`` every two seconds,
-the file mnist_core/engine/live_feed.py writes, and draws the run's words, bars, numbers and
+the file mnist_core/classroom/live_feed.py writes, and draws the run's words, bars, numbers and
 curves from it; the server draws the card once and again only when the panel's runs change
 stage. Where the feed cannot be served (``server.enableStaticServing`` off, as when Streamlit
 starts outside this folder and so without its .streamlit/config.toml), the card says so and
@@ -17,7 +17,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.components.v2 import component
 
-from mnist_core.engine.live_feed import feed_file_name
+from mnist_core.classroom.live_feed import feed_file_name
 from mnist_core.lesson.steps import TARGET_ACC
 
 HERE = Path(__file__).resolve().parent

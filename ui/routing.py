@@ -14,6 +14,8 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ui.identity import identity_sidebar
+
 _ROUTED = "routing_app_ran"  # set by app.py on every run of this session
 _WANTED = "routing_page_wanted"  # the page to open once app.py runs
 _WANTED_QUERY = "routing_query_wanted"  # and the query parameters its address carried (a switch drops them)
@@ -30,8 +32,6 @@ def through_the_router(page_file: str) -> None:
     if ctx is None:
         return
     if st.session_state.get(_ROUTED):
-        from ui.identity import identity_sidebar  # here: identity imports the job manager, heavier
-
         identity_sidebar()  # no-op when app.py drew it in this run
         return
     entrypoint = Path(ctx.main_script_path)

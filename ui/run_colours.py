@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import zlib
 
-from mnist_core.engine.runs import Run
 from mnist_core.lesson.report import ASSETS_DIR
+from mnist_core.runs.store import Run
 
 # Shipped Steps 1-6, in the lesson's order (Home's plot reads like a rainbow from Step 1 to Step 6).
 SHIPPED_COLOURS = {1: "#7f7f7f", 2: "#1f77b4", 3: "#2ca02c", 4: "#9467bd", 5: "#111111", 6: "#b8860b"}

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mnist_core.engine.runs import Run
 from mnist_core.lesson.report import summarize, test_set_words
 from mnist_core.lesson.steps import TARGET_ACC
+from mnist_core.runs.store import Run
 
 from .charts import confusion_figure, curves_figure, metric_figure
 from .presentation import plot

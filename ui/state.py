@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mnist_core.classroom.jobs import JobManager
+from mnist_core.classroom.live_feed import LiveFeed
 from mnist_core.engine.device import describe_device, pick_device
-from mnist_core.engine.jobs import JobManager
-from mnist_core.engine.live_feed import LiveFeed
-from mnist_core.engine.runs import RunStore, default_runs_dir
+from mnist_core.runs.store import RunStore, default_runs_dir
 
 from .live_card import feed_folder
 

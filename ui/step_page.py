@@ -7,15 +7,15 @@ import inspect
 import pandas as pd
 import streamlit as st
 
+from mnist_core.common.wording import count
 from mnist_core.engine import models
 from mnist_core.engine.models import count_parameters
-from mnist_core.engine.runs import Run
 from mnist_core.engine.summary import summary_records
-from mnist_core.engine.wording import count
 from mnist_core.lesson.report import ASSETS_DIR, analyse, shipped_run, shipped_run_problem
 from mnist_core.lesson.run_labels import field_name, format_value, recipe_fields, run_label
 from mnist_core.lesson.seed_tables import recipe_seed_summary
 from mnist_core.lesson.steps import STEPS, Step, get_step, trials_markdown
+from mnist_core.runs.store import Run
 
 from . import batchnorm_spread, run_views
 from .augmentation_grid import augmentation_grid

@@ -17,10 +17,10 @@ import time
 import streamlit as st
 from streamlit.errors import StreamlitInvalidLayoutContextError
 
-from mnist_core.engine.identity import NotAllowed
-from mnist_core.engine.jobs import QueueRefused
-from mnist_core.engine.live_feed import panel_key
-from mnist_core.engine.live_view import job_view
+from mnist_core.classroom.identity import NotAllowed
+from mnist_core.classroom.jobs import QueueRefused
+from mnist_core.classroom.live_feed import panel_key
+from mnist_core.classroom.live_view import job_view
 from mnist_core.lesson.run_labels import run_label
 from mnist_core.lesson.steps import Step
 

@@ -12,10 +12,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from mnist_core.classroom.backend_choice import backend_from_env
+from mnist_core.classroom.backends import TrainingBackend, TrainOutcome
 from mnist_core.commands.progress_bar import EpochBar
-from mnist_core.engine.backends import TrainingBackend, TrainOutcome, backend_from_env
+from mnist_core.common.wording import count
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.wording import count
 
 
 def announce() -> TrainingBackend:

@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+from mnist_core.classroom.backend_choice import backend_from_env
 from mnist_core.commands import (
     bench,
     design_cli,
@@ -31,14 +32,20 @@ from mnist_core.commands import (
 from mnist_core.commands.out_paths import run_folder_problem
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
-from mnist_core.engine.atomic import replace_folder
-from mnist_core.engine.checkpoints import CheckpointError
+from mnist_core.common.atomic import replace_folder
+from mnist_core.common.wording import count
 from mnist_core.engine.data import MnistUnavailable, load_mnist
 from mnist_core.engine.device import device_problem
+from mnist_core.engine.evaluate import evaluate
+from mnist_core.engine.models import count_parameters
 from mnist_core.engine.train import TrainingDiverged
-from mnist_core.engine.wording import count
+from mnist_core.lesson import report
+from mnist_core.lesson.report import shipped_run_path
+from mnist_core.lesson.results_table import write_results
 from mnist_core.lesson.run_labels import run_label
 from mnist_core.lesson.steps import STEPS, UnknownStep, get_step
+from mnist_core.runs.checkpoints import CheckpointError, load_checkpoint
+from mnist_core.runs.store import ACTIVE_STATES, RunStore, inspect_run
 
 EXIT_USAGE = 2
 
@@ -82,8 +89,6 @@ def _load_data():
 
 def _train_one(config, out: Path, data) -> dict:
     """Train into the run folder ``out``; raises StoppedByUser when Ctrl-C ended the run early."""
-    from mnist_core.engine.backends import backend_from_env
-
     backend = backend_from_env()  # this machine, or Ray when MNIST_RAY_ADDRESS is set
     bar = EpochBar(stream=sys.stdout)
     stop = threading.Event()
@@ -123,8 +128,6 @@ def _train_in_place_of(config, target: Path, data) -> dict:
 
 def _remove_dead_staging(folder: Path) -> None:
     """Half-trained folders that a killed ``reproduce`` left in ``folder``; one still training is left alone."""
-    from mnist_core.engine.runs import ACTIVE_STATES, inspect_run
-
     for staging in folder.glob(".*.partial-*"):
         run = inspect_run(staging) if staging.is_dir() else None
         if run is None or run.state not in ACTIVE_STATES:  # a stale heartbeat reads as interrupted
@@ -138,8 +141,6 @@ def _check_device(config) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from mnist_core.engine.runs import RunStore
-
     config = recipe_from_args(args)  # a bad design stops here, before any data is read or folder made
     _check_device(config)  # before anything is written: a bad device leaves no run folder behind
     problem = run_folder_problem(Path(args.out)) if args.out else None
@@ -161,32 +162,24 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from mnist_core.lesson.report import ASSETS_DIR, shipped_run_path
-    from mnist_core.lesson.results_table import write_results
-
     changes = {} if args.epochs is None else {"epochs": args.epochs}  # 0 is a value to refuse, not "not given"
     configs = {number: get_step(number).recipe.with_(**changes) for number in args.steps or list(STEPS)}
     for config in configs.values():
         _check_device(config)
-    _remove_dead_staging(ASSETS_DIR)
+    _remove_dead_staging(report.ASSETS_DIR)
     data = _load_data()
     for number, config in configs.items():
         step = get_step(number)
         print(f"\n=== Step {step.number}: {step.title} ===")
         _train_in_place_of(config, shipped_run_path(number), data)
-        write_results(ASSETS_DIR)  # after every step, so the table always matches the runs beside it
-    md_path, json_path = write_results(ASSETS_DIR)
+        write_results(report.ASSETS_DIR)  # after every step, so the table always matches the runs beside it
+    md_path, json_path = write_results(report.ASSETS_DIR)
     print(f"\nResults table: {md_path} and {json_path}")
     print(md_path.read_text())
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from mnist_core.engine.checkpoints import load_checkpoint
-    from mnist_core.engine.evaluate import evaluate
-    from mnist_core.engine.models import count_parameters
-    from mnist_core.lesson.report import shipped_run_path
-
     path = Path(args.checkpoint) if args.checkpoint else shipped_run_path(get_step(args.step).number) / "model.pt"
     model, config = load_checkpoint(path)
     data = _load_data()

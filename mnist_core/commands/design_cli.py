@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mnist_core.engine.design import DesignError, design_from_step, parse_design
+from mnist_core.engine.design import DesignError, parse_design
+from mnist_core.engine.recipes import design_from_step
 from mnist_core.explain.rf import format_table
 from mnist_core.lesson.steps import STEP_ARGUMENT_HELP, get_step
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mnist_core.runs.store import inspect_run
+
 
 def run_folder_problem(target: Path) -> str | None:
     """Why ``train --out`` must not write to ``target``: the finished run replaces whatever is there, so it
     takes only a new name, an empty folder or an earlier run's folder, never a file or someone's other files."""
-    from mnist_core.engine.runs import inspect_run
-
     if target.exists() and not target.is_dir():
         return f"--out {target} is a file, not a folder: the run would replace it; give a folder's name"
     if target.is_dir() and any(target.iterdir()) and inspect_run(target) is None:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from mnist_core.engine.config import ACTIVATIONS, NETWORKS, SCHEDULERS, TrainConfig
+from mnist_core.engine.design import DesignError, parse_design
 from mnist_core.lesson.steps import STEP_ARGUMENT_HELP, get_step
 
 DESIGN_BASE_STEP = 4  # whose recipe a design trains with when no --step is given: the lesson's final one
@@ -89,8 +90,6 @@ def recipe_from_args(args: argparse.Namespace) -> TrainConfig:
         if args.step is None:
             raise ValueError("give --step N, or --design FILE")
         return get_step(args.step).recipe.with_(**overrides)
-    from mnist_core.engine.design import DesignError, parse_design
-
     if "activation" in overrides:
         raise DesignError("--activation does not apply to a design: its relu and silu rows name the activation")
     try:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from mnist_core.explain.rf import INPUT_SIZE, format_table, model_table
+from mnist_core.engine.fields import model_table
+from mnist_core.engine.specs import INPUT_SIZE
+from mnist_core.explain.rf import format_table
 from mnist_core.lesson.steps import STEP_ARGUMENT_HELP, get_step
 
 

@@ -14,24 +14,12 @@ import argparse
 import statistics
 from pathlib import Path
 
+from mnist_core.commands.backend_runs import announce, nodes_line, train_all
 from mnist_core.commands.out_paths import folder_to_write
-from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import load_mnist
-from mnist_core.engine.runs import default_runs_dir, finished_run, read_run, write_json
 from mnist_core.lesson.report import ASSETS_DIR, summarize
-from mnist_core.lesson.steps import get_step
-
-# name -> how it differs from Step 3's recipe (same network, dropout and rotation; constant lr 0.01)
-CANDIDATES: dict[str, dict] = {
-    "constant 0.01 (Step 3)": {},
-    "StepLR 0.05, x0.1 every 5 epochs (Step 4)": {"step": 4, "scheduler": "step", "lr": 0.05, "step_size": 5,
-                                         "step_gamma": 0.1},
-    "OneCycle, peak 0.05": {"step": 4, "scheduler": "onecycle", "lr": 0.05},
-}
-
-
-def candidate_config(name: str, seed: int) -> TrainConfig:
-    return get_step(3).recipe.with_(seed=seed, **CANDIDATES[name])
+from mnist_core.lesson.schedules import CANDIDATES, candidate_config
+from mnist_core.runs.store import default_runs_dir, finished_run, read_run, write_json
 
 
 def _slug(name: str) -> str:
@@ -39,8 +27,6 @@ def _slug(name: str) -> str:
 
 
 def run_study(seeds: list[int], folder: Path) -> list[dict]:
-    from mnist_core.commands.backend_runs import announce, nodes_line, train_all
-
     plan = [(name, seed, candidate_config(name, seed), folder / f"{_slug(name)}-seed{seed}")
             for name in CANDIDATES for seed in seeds]
     todo = [(f"{name}, seed {seed}", path, config) for name, seed, config, path in plan

@@ -29,15 +29,16 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
+from mnist_core.classroom.backend_choice import ray_requested
+from mnist_core.commands.backend_runs import announce, nodes_line, train_all
 from mnist_core.commands.out_paths import folder_to_write
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
-from mnist_core.engine.backends import ray_requested
+from mnist_core.common.wording import count
 from mnist_core.engine.data import load_mnist
-from mnist_core.engine.runs import default_runs_dir, finished_run, read_run, write_json
-from mnist_core.engine.wording import count
 from mnist_core.lesson.report import summarize
 from mnist_core.lesson.steps import get_step
+from mnist_core.runs.store import default_runs_dir, finished_run, read_run, train_run, write_json
 
 
 def seed_rows(runs: dict[int, object]) -> list[dict]:
@@ -84,8 +85,6 @@ def _train_one_seed(path: Path, config, threads: int) -> None:
     """One seed in a worker process of its own (``--parallel``): its share of the cores, one line per epoch."""
     import torch
 
-    from mnist_core.engine.runs import train_run
-
     torch.set_num_threads(threads)
     data = load_mnist()
 
@@ -123,8 +122,6 @@ def _train_in_parallel(todo: dict[int, tuple[Path, object]], parallel: int) -> l
 
 def _train_on_ray(step, todo: dict[int, tuple[Path, object]], parallel: int) -> None:
     """Every seed of ``todo`` as a Ray job, side by side (``parallel`` > 1 caps how many at once)."""
-    from mnist_core.commands.backend_runs import announce, nodes_line, train_all
-
     backend = announce()
     data = load_mnist(progress=lambda message, _: print(f"[data] {message}", file=sys.stderr))
     jobs = [(f"Step {step.number}, seed {seed}", path, config) for seed, (path, config) in todo.items()]
@@ -132,8 +129,6 @@ def _train_on_ray(step, todo: dict[int, tuple[Path, object]], parallel: int) -> 
 
 
 def cmd_seeds(args: argparse.Namespace) -> int:
-    from mnist_core.engine.runs import train_run
-
     recipe = recipe_from_args(args)
     step = get_step(recipe.step)
     if args.parallel < 1:

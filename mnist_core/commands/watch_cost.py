@@ -38,7 +38,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from mnist_core.engine.wording import count as count_words
+from mnist_core.classroom.jobs import JobManager
+from mnist_core.classroom.live_feed import LiveFeed, feed_file_name, panel_key
+from mnist_core.common.wording import count as count_words
+from mnist_core.lesson.steps import get_step
+from mnist_core.runs.store import RunStore
 
 DEMO_IMAGES = 2560
 DEMO_TEST_IMAGES = 2000
@@ -171,11 +175,6 @@ def measure_one(manager, config, viewers: int, feed_url: str) -> dict:
 def measure(viewers: list[int], epochs: int, repeats: int) -> tuple[list[dict], list[dict]]:
     """One row per (repeat, viewer count), counts interleaved so a change in the machine's load hits all;
     then the serving cost alone for each count (serving_cost)."""
-    from mnist_core.engine.jobs import JobManager
-    from mnist_core.engine.live_feed import LiveFeed, feed_file_name, panel_key
-    from mnist_core.engine.runs import RunStore
-    from mnist_core.lesson.steps import get_step
-
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     app_script = Path(tempfile.mkdtemp(prefix="watch-cost-")) / "app.py"  # static/ beside it, as beside app.py
     manager = JobManager(RunStore(app_script.parent / "runs"))

@@ -1,1 +1,3 @@
-"""The engine: data, networks, augmentation, the training loop, evaluation, run folders and the job queue."""
+"""The engine: training a network. The layer-spec language (``specs``) and its receptive-field
+arithmetic (``fields``), designs and networks, each step's recipe, data, augmentation, the
+training loop and evaluation."""

@@ -7,15 +7,18 @@ import re
 from dataclasses import asdict, dataclass, fields, replace
 from itertools import pairwise
 
+from mnist_core.engine.design import DesignError, parse_design
+from mnist_core.engine.models import ACTIVATION_LAYERS, NAMED_NETWORKS
+
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULERS = ("none", "onecycle", "step", "piecewise")
-ACTIVATIONS = ("relu", "silu")
+ACTIVATIONS = tuple(ACTIVATION_LAYERS)  # the nonlinearities the networks know: "relu", "silu"
 DEVICE_NAME = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")  # the names pick_device understands
 MAX_LR = 10.0  # far above any rate that trains these networks; a bigger one is a typo
 MAX_ROTATION = 180.0  # degrees: a turn beyond that is the same as a smaller one the other way
 # Networks of ours a recipe may name instead of its step's own (``network``): "" is the step's own;
-# models.NETWORKS_BY_NAME builds the others, keyed by these names.
-NETWORKS = ("", "reference3762", "tiny2924")
+# models.NAMED_NETWORKS builds the others.
+NETWORKS = ("", *NAMED_NETWORKS)
 
 
 @dataclass(frozen=True)
@@ -165,8 +168,6 @@ def config_problems(config: TrainConfig) -> list[str]:
     if not DEVICE_NAME.fullmatch(config.device):
         problems.append(f"device must be auto, cpu, cuda, cuda:N or mps, not {config.device!r}"[:120])
     if config.design:
-        from mnist_core.engine.design import DesignError, parse_design  # design imports the models, which import us
-
         try:
             parse_design(config.design)
         except DesignError as exc:

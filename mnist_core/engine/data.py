@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mnist_core.engine.atomic import atomic_path
+from mnist_core.common.atomic import atomic_path
 
 MNIST_MEAN = 0.1307  # mean pixel of the 60k training images, scaled to [0, 1]
 MNIST_STD = 0.3081  # their standard deviation

@@ -26,7 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_core.explain import rf
+from mnist_core.engine.fields import RFRow, RFTable, rf_table
+from mnist_core.engine.models import FastDropout
+from mnist_core.engine.specs import KINDS, LayerSpec
 
 DESIGN_FORMAT = "mnist-design/1"
 NUM_CLASSES = 10
@@ -51,9 +53,9 @@ class DesignError(ValueError):
 
 @dataclass(frozen=True)
 class Design:
-    """A checked layer list (``rf.LayerSpec`` rows, in order)."""
+    """A checked layer list (``LayerSpec`` rows, in order)."""
 
-    layers: tuple[rf.LayerSpec, ...]
+    layers: tuple[LayerSpec, ...]
 
     def to_dict(self) -> dict:
         return {"format": DESIGN_FORMAT, "layers": [layer_record(spec) for spec in self.layers]}
@@ -69,15 +71,15 @@ class Design:
         return f'{{"format": "{DESIGN_FORMAT}", "layers": [\n{layers}\n]}}\n'
 
 
-    def table(self) -> rf.RFTable:
-        return rf.rf_table(self.layers)
+    def table(self) -> RFTable:
+        return rf_table(self.layers)
 
     @property
     def params(self) -> int:
         return self.table().total_params
 
 
-def layer_record(spec: rf.LayerSpec) -> dict:
+def layer_record(spec: LayerSpec) -> dict:
     """One layer as JSON data: its type and the cells that type reads, leaving out empty ones and
     PyTorch's defaults (stride 1 for a conv and the kernel for a pool, padding 0, dilation 1, groups 1),
     so a design stays short enough for a link."""
@@ -91,14 +93,14 @@ def layer_record(spec: rf.LayerSpec) -> dict:
     return record
 
 
-def _spec_of(index: int, layer) -> tuple[rf.LayerSpec | None, list[str]]:
+def _spec_of(index: int, layer) -> tuple[LayerSpec | None, list[str]]:
     """A LayerSpec from one JSON layer, or the reasons it is not one. Values are taken only as ints."""
     where = f"layer {index}"
     if not isinstance(layer, Mapping):
         return None, [f"{where}: must be an object like {{\"type\": \"conv\", ...}}, not {type(layer).__name__}"]
     kind = layer.get("type")
-    if not isinstance(kind, str) or kind not in rf.KINDS:
-        return None, [f"{where}: unknown layer type {kind!r}; choose one of {', '.join(rf.KINDS)}"]
+    if not isinstance(kind, str) or kind not in KINDS:
+        return None, [f"{where}: unknown layer type {kind!r}; choose one of {', '.join(KINDS)}"]
     where = f"layer {index} ({kind})"
     allowed = FIELDS_OF.get(kind, ())
     problems = [f"{where}: {key!r} is not a field of a {kind} layer"
@@ -120,17 +122,17 @@ def _spec_of(index: int, layer) -> tuple[rf.LayerSpec | None, list[str]]:
             values[name] = value
     if problems:
         return None, problems
-    return rf.LayerSpec(kind, name=f"layer {index} ({kind})", **values), []
+    return LayerSpec(kind, name=f"layer {index} ({kind})", **values), []
 
 
-def network_problems(layers: Sequence[rf.LayerSpec]) -> list[str]:
+def network_problems(layers: Sequence[LayerSpec]) -> list[str]:
     """Why this layer list is not a trainable network (empty when it is): every invalid row,
     then what the whole must satisfy (10 channels at 1x1 at the end, a size this tool builds)."""
     if not layers:
         return ["the design has no layers"]
     if len(layers) > MAX_LAYERS:
         return [f"the design has {len(layers):,} layers; this tool builds at most {MAX_LAYERS}"]
-    table = rf.rf_table(layers)
+    table = rf_table(layers)
     problems = [f"{row.name}: {row.problem}" for row in table.problems]
     if problems:
         return problems
@@ -182,9 +184,35 @@ def parse_design(source: str | bytes | Mapping) -> Design:
     return Design(tuple(specs))
 
 
-def design_from_specs(specs: Sequence[rf.LayerSpec]) -> Design:
+def design_from_specs(specs: Sequence[LayerSpec]) -> Design:
     """A checked Design from the page's rows (names and spare cells dropped); raises DesignError."""
     return parse_design({"format": DESIGN_FORMAT, "layers": [layer_record(spec) for spec in specs]})
+
+
+def model_from_specs(specs: Sequence[LayerSpec], in_channels: int = 1, dropout: float = 0.05) -> nn.Sequential:
+    """A real network for a valid spec list (raises ValueError naming the first bad row)."""
+    table = rf_table(specs, in_channels=in_channels)
+    if not table.ok:
+        bad = table.problems[0]
+        raise ValueError(f"layer {bad.index} ({bad.name}): {bad.problem}")
+    return nn.Sequential(*(_layer_for(spec, row, dropout) for spec, row in zip(specs, table.rows, strict=True)))
+
+
+def _layer_for(spec: LayerSpec, row: RFRow, dropout: float) -> nn.Module:
+    c_in, k, s, p, d = row.in_channels, row.kernel, row.stride, row.padding, row.dilation
+    if spec.kind == "conv":
+        return nn.Conv2d(c_in, row.out_channels, k, s, p, d, groups=spec.groups, bias=bool(spec.bias))
+    if spec.kind == "maxpool":
+        return nn.MaxPool2d(k, s, p, d)
+    if spec.kind == "avgpool":
+        return nn.AvgPool2d(k, s, p)
+    if spec.kind == "gap":
+        return nn.AdaptiveAvgPool2d(1)
+    if spec.kind == "batchnorm":
+        return nn.BatchNorm2d(c_in, affine=spec.bias is not False)
+    if spec.kind == "dropout":
+        return FastDropout(dropout)
+    return {"relu": nn.ReLU, "silu": nn.SiLU}.get(spec.kind, nn.Identity)()
 
 
 class DesignNet(nn.Module):
@@ -192,7 +220,7 @@ class DesignNet(nn.Module):
 
     def __init__(self, design: Design, dropout: float = 0.0) -> None:
         super().__init__()
-        self.layers = rf.model_from_specs(design.layers, dropout=dropout)
+        self.layers = model_from_specs(design.layers, dropout=dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, 28, 28)
         x = self.layers(x)  # (B, 10, 1, 1)
@@ -204,13 +232,3 @@ def build_design(design: Design | str | Mapping, dropout: float = 0.0) -> Design
     if not isinstance(design, Design):
         design = parse_design(design)
     return DesignNet(design, dropout=dropout)
-
-
-def design_from_step(number: int) -> Design:
-    """The design of a step's own network (built with its recipe), layer for layer.
-
-    Raises DesignError if that network has a layer a design cannot hold.
-    """
-    from mnist_core.lesson.steps import get_step  # the registry imports the engine, not the other way
-
-    return design_from_specs(rf.specs_from_model(get_step(number).build_model()))

@@ -13,7 +13,7 @@ import contextlib
 
 import torch
 
-from mnist_core.engine.wording import count
+from mnist_core.common.wording import count
 
 
 def pick_device(preferred: str = "auto") -> torch.device:

@@ -21,11 +21,11 @@ Two more networks are trials a recipe can name (``TrainConfig.network``) rather 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from mnist_core.engine.config import ACTIVATIONS, NETWORKS, TrainConfig
 
 
 def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
@@ -65,8 +65,8 @@ class FastDropout(nn.Module):
 # The nonlinearity of every block, by the name a recipe gives (``TrainConfig.activation``).
 # ReLU is the lesson's. SiLU, x * sigmoid(x), is smooth and lets a little negative signal
 # (and its gradient) through where ReLU outputs a hard zero.
-# Keyed by the names the recipe accepts, so a name added there without a layer here fails at import.
-ACTIVATION_LAYERS: dict[str, type[nn.Module]] = dict(zip(ACTIVATIONS, (nn.ReLU, nn.SiLU), strict=True))
+# The recipe accepts exactly these names (``config.ACTIVATIONS`` is read from here).
+ACTIVATION_LAYERS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "silu": nn.SiLU}
 
 
 def conv_block(in_channels: int, out_channels: int, batch_norm: bool, dropout: float,
@@ -293,18 +293,12 @@ class ReferenceNet(nn.Module):
         return F.log_softmax(x.flatten(1), dim=1)  # (B, 10)
 
 
-# The networks a recipe can name in ``TrainConfig.network`` instead of its step's own ("" = the step's own).
-# Keyed by the names the recipe accepts, so a name added there without a network here fails at import.
-NETWORKS_BY_NAME: dict[str, object] = dict(zip(NETWORKS, (
-    None,
-    lambda config: ReferenceNet(dropout=config.dropout, activation=config.activation),
-    lambda config: TinyNet(activation=config.activation),
-), strict=True))
-
-
-def build_named_network(config: TrainConfig) -> nn.Module:
-    """The network ``config.network`` names; only for a network other than the step's own."""
-    return NETWORKS_BY_NAME[config.network](config)
+# The networks a recipe can name in ``TrainConfig.network`` instead of its step's own, built from the
+# recipe's dropout and activation. The recipe accepts exactly these names (``config.NETWORKS`` reads them here).
+NAMED_NETWORKS: dict[str, Callable[[float, str], nn.Module]] = {
+    "reference3762": lambda dropout, activation: ReferenceNet(dropout=dropout, activation=activation),
+    "tiny2924": lambda dropout, activation: TinyNet(activation=activation),
+}
 
 
 def count_parameters(model: nn.Module) -> int:

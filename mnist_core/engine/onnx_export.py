@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mnist_core.engine.atomic import atomic_path
+from mnist_core.common.atomic import atomic_path
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "log_probs"

@@ -43,9 +43,9 @@ from mnist_core.engine.data import MnistTensors, load_mnist
 from mnist_core.engine.device import autocast_for, describe_device, memory_format_for, pick_device
 from mnist_core.engine.evaluate import EvalResult, evaluate
 from mnist_core.engine.models import count_parameters
+from mnist_core.engine.recipes import build_network
 from mnist_core.engine.schedule import apply_schedule
 from mnist_core.engine.sgd import SGD
-from mnist_core.lesson.steps import get_step
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ def train(
     device = pick_device(config.device)
     generator = seed_everything(config.seed, device)
     memory_format = memory_format_for(device)
-    model = get_step(config.step).build_model(config).to(device, memory_format=memory_format)
+    model = build_network(config).to(device, memory_format=memory_format)
     optimizer = build_optimizer(model, config)
     average = WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
     graded = average.model if average is not None else model  # the network evaluated, kept and returned

@@ -1,1 +1,2 @@
-"""The explainers: what looks at a trained network (receptive fields, a drawn digit and what the model saw)."""
+"""The explainers: what looks at a trained network (a measured receptive field, what each layer
+makes of a digit, attributions, projections, a drawn or photographed digit and what the model saw)."""

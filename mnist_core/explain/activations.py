@@ -3,7 +3,7 @@
 The lesson's networks are a straight chain of named blocks (``block1`` ... ``block6``, a
 max-pool, maybe a 1x1 ``transition``, a global average pool and the 1x1 ``classifier``).
 ``layer_views`` lists them in the order the forward pass calls them, each with its
-receptive-field row from ``rf.model_table`` (so the size, jump and start of its units are
+receptive-field row from ``fields.model_table`` (so the size, jump and start of its units are
 the analytic ones the Receptive field page shows) and its position in the model summary.
 A separable block (Step 5) also shows its depthwise convolution on its own, before the
 pointwise one mixes the channels. ``capture`` runs the model with forward hooks on the
@@ -21,8 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from mnist_core.engine.data import MNIST_STD
+from mnist_core.engine.fields import RFRow, model_table
 from mnist_core.engine.models import FastDropout
-from mnist_core.explain.rf import RFRow, model_table
 
 
 @dataclass(frozen=True)
@@ -189,8 +190,6 @@ def unit_field(model: nn.Module, image: torch.Tensor, view: LayerView, channel: 
     c, h, w = view.shape
     if not (0 <= channel < c and 0 <= y < h and 0 <= x < w):
         raise ValueError(f"unit (channel {channel}, row {y}, column {x}) is outside {view.name}'s {c}x{h}x{w} output")
-    from mnist_core.engine.data import MNIST_STD
-
     model.eval()
     batch = image.reshape(1, 1, *image.shape[-2:]).clone().requires_grad_(True)
     with hooked(model, [view.name]) as outputs:

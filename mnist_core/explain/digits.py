@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 from mnist_core.engine.data import mnist_is_ready, normalize, raw_dir, read_idx
-from mnist_core.explain.rf import SAMPLE_DIGITS
 
 FULL_TEST_SET = 10_000
+SAMPLE_DIGITS = Path(__file__).resolve().parents[2] / "assets" / "samples" / "mnist_test_digits.npz"
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,20 @@ def test_digits(data_dir: Path | str | None = None) -> TestDigits:
 
 
 test_digits.__test__ = False  # a loader, not a pytest test
+
+
+def sample_digits(data_dir: Path | str | None = None, count: int = 10) -> tuple[np.ndarray, np.ndarray, str]:
+    """A few test digits to draw fields on: (uint8 (N, 28, 28), labels (N,), where they came from).
+
+    Reads only the test images when the real data is there (nothing is ever fetched), else the
+    bundled sample in ``assets/samples``.
+    """
+    if mnist_is_ready(data_dir):
+        folder = raw_dir(data_dir)
+        images = read_idx(folder / "t10k-images-idx3-ubyte")[:count]
+        labels = read_idx(folder / "t10k-labels-idx1-ubyte")[:count]
+        return images, labels.astype(np.int64), "the MNIST test set"
+    with np.load(SAMPLE_DIGITS) as bundled:
+        return bundled["images"][:count], bundled["labels"][:count].astype(np.int64), \
+            "a bundled sample of MNIST test digits (the full data set is not downloaded)"
+

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnist_core.engine.atomic import atomic_path
+from mnist_core.common.atomic import atomic_path
 from mnist_core.explain.activations import capture
 
 DEFAULT_COUNT = 2_000

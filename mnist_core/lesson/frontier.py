@@ -15,9 +15,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnist_core.engine.runs import Run, read_run
+from mnist_core.engine.recipes import EPOCH_BUDGET
 from mnist_core.lesson.report import ASSETS_DIR, shipped_run_path
-from mnist_core.lesson.steps import EPOCH_BUDGET, STEPS, TARGET_ACC
+from mnist_core.lesson.steps import STEPS, TARGET_ACC
+from mnist_core.runs.store import Run, read_run
 
 
 def seed_run_dirs() -> list[Path]:

@@ -7,10 +7,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnist_core.common.wording import count
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.runs import DamagedRun, Run, inspect_run, read_run
-from mnist_core.engine.wording import count
-from mnist_core.lesson.steps import EPOCH_BUDGET, PARAM_BUDGET, TARGET_ACC, get_step
+from mnist_core.engine.recipes import EPOCH_BUDGET
+from mnist_core.lesson.steps import PARAM_BUDGET, TARGET_ACC, get_step
+from mnist_core.runs.store import DamagedRun, Run, inspect_run, read_run
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mnist_core.engine.runs import write_json
 from mnist_core.lesson.report import shipped_run, summarize
 from mnist_core.lesson.steps import STEPS
+from mnist_core.runs.store import write_json
 
 
 def results_rows() -> list[dict]:

@@ -12,6 +12,7 @@ import time
 from dataclasses import fields
 
 from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.design import DesignError, parse_design
 from mnist_core.lesson.steps import get_step
 
 FULL_TEST_SET = 10_000
@@ -61,8 +62,6 @@ def format_value(name: str, value) -> str:
 
 def _design_words(design_json: str) -> str:
     """A design by its size, never its JSON: 'the step's own network' or 'a design of 3,210 parameters'."""
-    from mnist_core.engine.design import DesignError, parse_design  # design imports the models
-
     if not design_json:
         return "the step's own network"
     try:

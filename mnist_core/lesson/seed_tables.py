@@ -13,9 +13,9 @@ import json
 import statistics
 from dataclasses import dataclass
 
-from mnist_core.commands.schedule_study import CANDIDATES, candidate_config
 from mnist_core.engine.config import TrainConfig
 from mnist_core.lesson.report import ASSETS_DIR
+from mnist_core.lesson.schedules import CANDIDATES, candidate_config
 from mnist_core.lesson.steps import get_step
 
 SCHEDULE_STUDY = "schedule_study.json"

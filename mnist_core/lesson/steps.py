@@ -10,20 +10,18 @@ from ``assets/step<N>/history.json``, which ``python -m mnist_core reproduce`` w
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
 
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.models import LessonNet, SeparableNet, build_named_network
+from mnist_core.engine.recipes import RECIPES, NetworkCall, UnknownStep, build_network
 
 PARAM_BUDGET = 10_000  # the lesson's parameter limit (strictly fewer)
 BEYOND_LESSON_PARAM_BUDGET = 5_000  # the limit (at most) Step 5 is held to: half the lesson's
 FRONTIER_PARAM_BUDGET = 3_000  # the limit (at most) Step 6 is held to: under a third of the lesson's
 TARGET_ACC = 99.40  # percent test accuracy to beat
 SEED_FLOOR_ACC = 99.30  # Steps 5 and 6: besides the mean over seeds, no seed may end below this
-EPOCH_BUDGET = 15
 STEP_ARGUMENT_HELP = "lesson step (1-4, or 5-6 beyond the lesson)"  # for every CLI command's --step
 
 
@@ -86,7 +84,7 @@ class Step:
     number: int
     title: str
     adds: str  # one line: what this step changes
-    model_factory: Callable[[TrainConfig], nn.Module]
+    model_factory: NetworkCall
     recipe: TrainConfig
     source: SourceResults | None  # None for a step the source lesson does not have
     target: tuple[str, ...]  # bullet points
@@ -99,54 +97,17 @@ class Step:
 
     def build_model(self, config: TrainConfig | None = None) -> nn.Module:
         """This step's network for ``config`` (default: its recipe), or the design or named network the config gives."""
-        config = config or self.recipe
-        if config.design:
-            from mnist_core.engine.design import build_design
-
-            return build_design(config.design, dropout=config.dropout)
-        if config.network:  # one of our named trial networks, with this step's recipe
-            return build_named_network(config)
-        return self.model_factory(config)
+        return build_network(config or self.recipe)
 
     def network_source(self, config: TrainConfig | None = None) -> str:
         """The call that builds this step's network, as Python with the recipe's values."""
-        factory = self.model_factory
-        return factory.source(config or self.recipe) if isinstance(factory, NetworkCall) else factory.__name__
+        return self.model_factory.source(config or self.recipe)
 
     @property
     def model_class(self) -> type[nn.Module]:
         return type(self.build_model())
 
 
-@dataclass(frozen=True)
-class NetworkCall:
-    """How a step builds its network: a class, arguments fixed by the step, and arguments read from the recipe.
-
-    Being data, it can also say the exact call it makes for a recipe, which the Model tab
-    shows (a class's defaults are not what a step builds).
-    """
-
-    network: type[nn.Module]
-    fixed: tuple[tuple[str, object], ...] = ()  # (argument, value) the step always passes
-    from_recipe: tuple[str, ...] = ()  # TrainConfig fields passed under the same name
-
-    def arguments(self, config: TrainConfig) -> dict:
-        return {**dict(self.fixed), **{name: getattr(config, name) for name in self.from_recipe}}
-
-    def __call__(self, config: TrainConfig) -> nn.Module:
-        return self.network(**self.arguments(config))
-
-    def source(self, config: TrainConfig) -> str:
-        """The call as Python, with this recipe's values: ``LessonNet(batch_norm=False, ...)``."""
-        args = ", ".join(f"{name}={value!r}" for name, value in self.arguments(config).items())
-        return f"{self.network.__name__}({args})"
-
-
-_plain = NetworkCall(LessonNet, (("batch_norm", False), ("dropout", 0.0)), ("activation",))
-_regularised = NetworkCall(LessonNet, (("batch_norm", True),), ("dropout", "activation"))
-
-
-_BASE = TrainConfig(step=1, epochs=EPOCH_BUDGET, batch_size=128, optimizer="sgd", lr=0.01, momentum=0.9)
 _COMMON_TUNABLE = ("epochs", "batch_size", "lr", "seed", "activation")
 
 STEPS: dict[int, Step] = {}
@@ -160,8 +121,8 @@ _register(Step(
     number=1,
     title="Skeleton",
     adds="A plain convolutional network that fits the budget",
-    model_factory=_plain,
-    recipe=_BASE,
+    model_factory=RECIPES[1].network,
+    recipe=RECIPES[1].recipe,
     source=SourceResults(params=9_264, best_train_acc=98.82, best_test_acc=98.76),
     target=(
         "Get the whole pipeline working: data, a training loop, a test loop.",
@@ -185,8 +146,8 @@ _register(Step(
     number=2,
     title="BatchNorm and regularisation",
     adds="BatchNorm after every 3x3 block and 5% dropout",
-    model_factory=_regularised,
-    recipe=_BASE.with_(step=2, dropout=0.05),
+    model_factory=RECIPES[2].network,
+    recipe=RECIPES[2].recipe,
     source=SourceResults(params=9_436, best_train_acc=99.20, best_test_acc=99.42),
     target=(
         "Add BatchNorm after each 3x3 block so every layer sees activations on a steady scale.",
@@ -208,8 +169,8 @@ _register(Step(
     number=3,
     title="Image augmentation",
     adds="Each training image randomly rotated by up to ±7°",
-    model_factory=_regularised,
-    recipe=_BASE.with_(step=3, dropout=0.05, rotation_degrees=7.0),
+    model_factory=RECIPES[3].network,
+    recipe=RECIPES[3].recipe,
     source=SourceResults(params=9_436, best_train_acc=98.97, best_test_acc=99.41),
     target=(
         "Rotate every training image by a random angle of up to 7 degrees, so the network sees "
@@ -230,9 +191,8 @@ _register(Step(
     number=4,
     title="Learning-rate schedule",
     adds="StepLR: five times Step 3's learning rate, cut tenfold after epochs 5 and 10",
-    model_factory=_regularised,
-    recipe=_BASE.with_(step=4, dropout=0.05, rotation_degrees=7.0, scheduler="step", lr=0.05, step_size=5,
-                       step_gamma=0.1),
+    model_factory=RECIPES[4].network,
+    recipe=RECIPES[4].recipe,
     source=SourceResults(params=9_436, best_train_acc=99.05, best_test_acc=99.53),
     target=(
         "Train with a schedule instead of a constant learning rate: large steps early to "
@@ -260,15 +220,12 @@ _register(Step(
 ))
 
 
-_separable = NetworkCall(SeparableNet, (), ("dropout", "activation"))
-
-
 _register(Step(
     number=5,
     title="Half the parameters",
     adds="Beyond the lesson: depthwise-separable blocks and SiLU, 4,918 parameters, about half the lesson's",
-    model_factory=_separable,
-    recipe=STEPS[4].recipe.with_(step=5, dropout=0.0, activation="silu"),
+    model_factory=RECIPES[5].network,
+    recipe=RECIPES[5].recipe,
     source=None,
     target=(
         "Go past the lesson: the same 99.4% at the final epoch, within 15 epochs, with at most 5,000 "
@@ -344,8 +301,8 @@ _register(Step(
     title="Under 3,000 parameters",
     adds=("Beyond the lesson: Step 5's plan at 8, 10 and 18 channels, 2,880 parameters, with OneCycle to 0.1 "
           "and BatchNorm's statistics recomputed on clean images before the last test pass"),
-    model_factory=NetworkCall(SeparableNet, (("widths", (8, 10, 18)),), ("dropout", "activation")),
-    recipe=STEPS[5].recipe.with_(step=6, scheduler="onecycle", lr=0.1, bn_recalibrate=True, seed=5),
+    model_factory=RECIPES[6].network,
+    recipe=RECIPES[6].recipe,
     source=None,
     target=(
         "Go further past the lesson: the same 99.4% at the final epoch, within 15 epochs, with at most 3,000 "
@@ -475,11 +432,6 @@ _register(Step(
     tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
     param_budget=FRONTIER_PARAM_BUDGET,
 ))
-
-
-class UnknownStep(KeyError):
-    def __str__(self) -> str:
-        return f"unknown step {self.args[0]!r}; choose one of {', '.join(map(str, STEPS))}"
 
 
 def get_step(number: int) -> Step:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from mnist_core.engine.wording import count
+from mnist_core.common.wording import count
 
 
 def _env_int(name: str, default: int) -> int:

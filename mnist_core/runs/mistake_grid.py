@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mnist_core.engine.atomic import atomic_path
+from mnist_core.common.atomic import atomic_path
 from mnist_core.engine.evaluate import Mistake
 
 CELL = 84  # each 28x28 digit drawn 3x

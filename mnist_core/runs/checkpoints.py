@@ -13,10 +13,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mnist_core.engine.atomic import atomic_path
+from mnist_core.common.atomic import atomic_path
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.models import count_parameters
-from mnist_core.lesson.steps import UnknownStep, get_step
+from mnist_core.engine.recipes import UnknownStep, build_network
 
 CHECKPOINT_FORMAT = "mnist-lesson-checkpoint/1"
 
@@ -50,7 +50,7 @@ def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> tup
         raise CheckpointError(f"{path} was not saved by this project (no '{CHECKPOINT_FORMAT}' tag)")
     try:
         config = TrainConfig.from_dict(payload["config"])
-        model = get_step(config.step).build_model(config)
+        model = build_network(config)
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ValueError, AttributeError, RuntimeError, UnknownStep) as exc:
         raise CheckpointError(f"{path} does not fit the lesson's networks: {str(exc).splitlines()[0]}") from None

@@ -23,13 +23,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mnist_core.engine.backends import TrainingBackend, backend_from_env
+from mnist_core.classroom.backend_choice import backend_from_env
+from mnist_core.classroom.backends import TrainingBackend
+from mnist_core.classroom.eta import RunClock, seconds_left
+from mnist_core.classroom.identity import COMMAND_LINE, Actor, NotAllowed, TeacherGate
+from mnist_core.classroom.queue_policy import QueuePolicy, start_order
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, load_mnist
-from mnist_core.engine.eta import RunClock, seconds_left
-from mnist_core.engine.identity import COMMAND_LINE, Actor, NotAllowed, TeacherGate
-from mnist_core.engine.queue_policy import QueuePolicy, start_order
-from mnist_core.engine.runs import (
+from mnist_core.engine.train import BatchProgress
+from mnist_core.runs.store import (
     ACTIVE_STATES,
     HEARTBEATS,
     DamagedRun,
@@ -39,7 +41,6 @@ from mnist_core.engine.runs import (
     read_json,
     update_status,
 )
-from mnist_core.engine.train import BatchProgress
 
 DEFAULT_MAX_CONCURRENT = int(os.environ.get("MNIST_MAX_TRAINING_JOBS", "1"))
 

@@ -34,10 +34,13 @@ import time
 from pathlib import Path
 
 import mnist_core
-from mnist_core.engine.backends import TrainOutcome
+from mnist_core.classroom.backends import TrainOutcome
+from mnist_core.common.wording import count
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors
-from mnist_core.engine.wording import count
+from mnist_core.engine.recipes import build_network
+from mnist_core.engine.train import EpochRecord, train
+from mnist_core.runs.store import keep_alive, read_json, save_outputs, update_status, write_history, write_json
 
 NAMESPACE = "mnist-dashboard"
 POLL_S = 0.5  # how often the dashboard asks a worker for news
@@ -102,8 +105,6 @@ class TrainWorker:
         self._thread.start()
 
     def _train(self, config: TrainConfig, data) -> None:
-        from mnist_core.engine.train import train
-
         try:
             result = train(config, data, on_batch=self._on_batch, on_epoch=self._epochs.append, stop=self._stop,
                            on_eval=self._on_eval)
@@ -205,8 +206,6 @@ class RayBackend:
 
     def train_into(self, path, config, data, on_batch=None, on_epoch=None, stop=None, resume=False,
                    on_eval=None, on_saving=None) -> TrainOutcome:
-        from mnist_core.engine.runs import keep_alive, read_json, update_status, write_history, write_json
-
         ray = self._ray()
         path = Path(path)
         if resume:  # a job an earlier dashboard process started: follow it from the epochs on disk
@@ -243,9 +242,6 @@ class RayBackend:
         return self._save(path, config, data, history, report)
 
     def _follow(self, ray, actor, path, history, on_batch, on_epoch, stop, on_eval=None) -> dict:
-        from mnist_core.engine.runs import update_status, write_history
-        from mnist_core.engine.train import EpochRecord
-
         stop_sent = False
         last_batch = None
         node_written = False
@@ -293,12 +289,9 @@ class RayBackend:
 
     def _save(self, path, config, data, history, report) -> TrainOutcome:
         """Write what the worker sent back: checkpoint, evaluation, mistakes, final status."""
-        from mnist_core.engine.runs import save_outputs, update_status
-        from mnist_core.lesson.steps import get_step
-
         result = report["result"]
         if result["final_eval"] is not None:
-            model = get_step(config.step).build_model(config)
+            model = build_network(config)
             model.load_state_dict(result["state_dict"])
             save_outputs(path, model, config, result["final_eval"], data)
         update_status(

@@ -22,10 +22,10 @@ import threading
 import time
 from pathlib import Path
 
-from mnist_core.engine.atomic import atomic_path
+from mnist_core.classroom.jobs import JobManager
+from mnist_core.classroom.live_view import job_view
+from mnist_core.common.atomic import atomic_path
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.jobs import JobManager
-from mnist_core.engine.live_view import job_view
 
 PUBLISH_EVERY_S = 0.5
 PAD_TO = 4_096  # bytes: each feed file is padded to a multiple of this (see padded)

@@ -32,14 +32,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mnist_core.engine.atomic import atomic_path
-from mnist_core.engine.checkpoints import save_checkpoint
+from mnist_core.common.atomic import atomic_path
+from mnist_core.runs.checkpoints import save_checkpoint
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, denormalize
 from mnist_core.engine.evaluate import EvalResult
-from mnist_core.engine.heartbeat import Heartbeats, is_stale
-from mnist_core.engine.mistake_grid import save_mistake_grid
-from mnist_core.engine.run_files import (
+from mnist_core.engine.train import train
+from mnist_core.runs.heartbeat import Heartbeats, is_stale
+from mnist_core.runs.mistake_grid import save_mistake_grid
+from mnist_core.runs.run_files import (
     MistakeSet,
     RunFileError,
     read_config,
@@ -48,7 +49,7 @@ from mnist_core.engine.run_files import (
     read_mistakes,
     read_status,
 )
-from mnist_core.engine.wording import count
+from mnist_core.common.wording import count
 
 ACTIVE_STATES = ("queued", "running")
 ENDED_STATES = ("finished", "stopped", "failed", "interrupted")
@@ -322,10 +323,6 @@ def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None
     before the files are written. Ctrl-C (KeyboardInterrupt) marks the run stopped before it
     goes on up. Returns the TrainResult.
     """
-    from mnist_core.engine.train import (
-        train,  # here, not at the top: train imports the steps registry, which is heavier
-    )
-
     path.mkdir(parents=True, exist_ok=True)
     write_json(path / "config.json", config.to_dict())
     history: list[dict] = []

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.recipes import RECIPES
 from mnist_core.engine.evaluate import Mistake
 
 MAX_JSON_BYTES = 5 * 2**20  # a 1,000-epoch history is about 200 kB; anything far bigger is not ours
@@ -89,9 +90,7 @@ def read_config(folder: Path) -> TrainConfig:
         config = TrainConfig.from_dict(values)
     except (TypeError, ValueError) as exc:
         raise RunFileError("config.json", str(exc)) from None
-    from mnist_core.lesson.steps import STEPS  # here: the registry imports the models, which import this package
-
-    if config.step not in STEPS:
+    if config.step not in RECIPES:
         raise RunFileError("config.json", f"step {config.step} is not a step of the lesson")
     return config
 

@@ -5,13 +5,12 @@ Every caller (the dashboard's JobManager, the command line's ``train``, ``seeds`
 which trains ``config`` and keeps the run folder ``path`` current, calling ``on_batch``,
 ``on_epoch`` and ``on_eval(done, total)`` (each test pass) as the loop reports, and
 ``on_saving()`` once training is over and the files are being written. Only
-``backend_from_env`` knows that there are two: with ``MNIST_RAY_ADDRESS`` set, jobs go to
-Ray (imported only then, so a machine without Ray runs everything else).
+``backend_choice.backend_from_env`` knows that there are several: with ``MNIST_RAY_ADDRESS``
+set, jobs go to Ray (imported only then, so a machine without Ray runs everything else).
 """
 
 from __future__ import annotations
 
-import os
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Protocol
 
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors
+from mnist_core.runs.store import train_run, update_status
 
 RAY_ADDRESS_ENV = "MNIST_RAY_ADDRESS"
 
@@ -66,8 +66,6 @@ class LocalBackend:
 
     def train_into(self, path, config, data, on_batch=None, on_epoch=None, stop=None, resume=False,
                    on_eval=None, on_saving=None) -> TrainOutcome:
-        from mnist_core.engine.runs import train_run, update_status
-
         result = train_run(path, config, data, on_batch=on_batch, on_epoch=on_epoch, stop=stop,
                            on_eval=on_eval, on_saving=on_saving)
         node = platform.node() or "local"
@@ -76,16 +74,3 @@ class LocalBackend:
 
     def following(self, path: Path) -> bool:
         return False  # a thread dies with its process: nothing to follow after a restart
-
-
-def ray_requested() -> bool:
-    return bool(os.environ.get(RAY_ADDRESS_ENV, "").strip())
-
-
-def backend_from_env() -> TrainingBackend:
-    """Ray when ``MNIST_RAY_ADDRESS`` is set (``auto`` or ``HOST:PORT``), else this process."""
-    if ray_requested():
-        from mnist_core.engine.ray_backend import RayBackend
-
-        return RayBackend(os.environ[RAY_ADDRESS_ENV].strip())
-    return LocalBackend()

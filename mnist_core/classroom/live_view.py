@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 
-from mnist_core.engine.jobs import Job
-from mnist_core.engine.wording import count
+from mnist_core.classroom.jobs import Job
+from mnist_core.common.wording import count
 
 MAX_CHART_POINTS = 240  # the per-batch loss line a card draws: plenty for a chart a few hundred pixels wide
 
