@@ -25,7 +25,7 @@ PASSWORD = "teach-me-please"
 @pytest.fixture()
 def held(runs_dir, monkeypatch):
     backend = HeldBackend()
-    monkeypatch.setattr(jobs, "backend_from_env", lambda: backend)
+    monkeypatch.setattr(jobs, "backend_from_env", lambda **_: backend)
     monkeypatch.setenv("MNIST_TEACHER_PASSWORD", PASSWORD)
     monkeypatch.setenv("MNIST_DEMO_TRAIN_LIMIT", "2560")
     monkeypatch.setattr(jobs.JobManager.__init__, "__defaults__", (None, lambda progress: None, None, None, None))

@@ -115,7 +115,7 @@ def test_a_job_tells_its_phases_stopping_evaluating_and_saving(tmp_path, monkeyp
         return type("Result", (), {"stopped": True, "device": "CPU", "params": 0, "history": []})()
 
     monkeypatch.setattr(backends, "train_run", fake_train_run)
-    manager = JobManager(RunStore(tmp_path / "runs"), load_data=lambda progress: mnist)
+    manager = JobManager(RunStore(tmp_path / "runs"), load_data=lambda progress: mnist, backend=backends.LocalBackend())
     run_id = manager.submit(QUICK)
     job = manager.job(run_id)
     while "after the pass" not in seen:

@@ -41,8 +41,8 @@ class TrainingBackend(Protocol):
     def describe(self) -> str:
         """One line for people: where jobs run."""
 
-    def capacity(self, default: int) -> int:
-        """How many jobs can train at once without slowing each other."""
+    def capacity(self, default: int | None) -> int:
+        """How many jobs train at once: ``default`` when the operator set one, else what this backend holds."""
 
     def train_into(self, path: Path, config: TrainConfig, data: MnistTensors, on_batch: Callable | None = None,
                    on_epoch: Callable | None = None, stop=None, resume: bool = False,
@@ -61,8 +61,8 @@ class LocalBackend:
     def describe(self) -> str:
         return f"this machine ({platform.node() or 'local'})"
 
-    def capacity(self, default: int) -> int:
-        return default
+    def capacity(self, default: int | None) -> int:
+        return default or 1  # one thread pool in one process: runs beside each other would share it
 
     def train_into(self, path, config, data, on_batch=None, on_epoch=None, stop=None, resume=False,
                    on_eval=None, on_saving=None) -> TrainOutcome:

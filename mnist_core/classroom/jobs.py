@@ -1,10 +1,11 @@
 """Background training jobs with a fair queue, shared by every user of one dashboard process.
 
 The dashboard's script threads must stay responsive, and a training run must outlive
-the page that started it, so runs train in worker threads owned by one ``JobManager``.
-At most ``max_concurrent`` run at once (one by default: two jobs on a 2-core CPU each
-run at half speed, and both finish later than if they took turns; on Ray, as many as
-the cluster holds). The rest wait in a queue served by student in turn (queue_policy.py).
+the page that started it, so runs are followed by threads owned by one ``JobManager``
+and train in worker processes that share the cores (worker_backend.py) or on Ray. At
+most ``max_concurrent`` train at once (by default one per core, a few on a GPU, as many
+as a Ray cluster holds; ``MNIST_MAX_TRAINING_JOBS`` sets it). The rest wait in a queue
+served by student in turn (queue_policy.py).
 
 Every call that changes a run names its ``Actor`` (identity.py): only a run's owner or
 the teacher may stop or delete it, only the teacher may clear the queue, and a student
@@ -42,7 +43,11 @@ from mnist_core.runs.store import (
     update_status,
 )
 
-DEFAULT_MAX_CONCURRENT = int(os.environ.get("MNIST_MAX_TRAINING_JOBS", "1"))
+
+def configured_max_concurrent() -> int | None:
+    """How many runs the operator lets train at once (``MNIST_MAX_TRAINING_JOBS``); None: the backend decides."""
+    value = os.environ.get("MNIST_MAX_TRAINING_JOBS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 class QueueRefused(ValueError):
@@ -116,8 +121,8 @@ class JobManager:
         teacher: TeacherGate | None = None,
     ) -> None:
         self.store = store
-        self.backend = backend or backend_from_env()
-        self.max_concurrent = max(1, max_concurrent or self.backend.capacity(DEFAULT_MAX_CONCURRENT))
+        self.backend = backend or backend_from_env(in_process=False)
+        self.max_concurrent = max(1, max_concurrent or self.backend.capacity(configured_max_concurrent()))
         self.policy = policy or QueuePolicy.from_env()
         self.teacher = teacher or TeacherGate()
         self._load_data = load_data

@@ -37,7 +37,7 @@ import mnist_core
 from mnist_core.classroom.backends import TrainOutcome
 from mnist_core.common.wording import count
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.data import MnistTensors
+from mnist_core.engine.data import needed_part
 from mnist_core.engine.recipes import build_network
 from mnist_core.engine.train import EpochRecord, train
 from mnist_core.runs.store import keep_alive, read_json, save_outputs, update_status, write_history, write_json
@@ -48,15 +48,6 @@ POLL_TIMEOUT_S = 60.0  # a worker that does not answer for this long is taken fo
 
 
 DATA_REFS_KEPT = 4  # data sets kept in the object store: the full one and a few demo sizes
-
-
-def needed_part(data: MnistTensors, config: TrainConfig) -> MnistTensors:
-    """The images ``config`` uses: the first ``train_limit`` / ``test_limit`` (0 is all), as train() takes them."""
-    def first(tensor, limit):
-        return tensor[:limit].clone() if limit else tensor
-
-    return MnistTensors(first(data.train_images, config.train_limit), first(data.train_labels, config.train_limit),
-                        first(data.test_images, config.test_limit), first(data.test_labels, config.test_limit))
 
 
 class WorkerLost(RuntimeError):
@@ -173,9 +164,9 @@ class RayBackend:
         nodes = self.nodes()
         return f"Ray at {self.address} ({count(len(nodes), 'node')}: {', '.join(nodes)})"
 
-    def capacity(self, default: int) -> int:
+    def capacity(self, default: int | None) -> int:
         """Jobs the cluster can hold at once: its CPUs (or GPUs) over what one job asks for."""
-        if os.environ.get("MNIST_MAX_TRAINING_JOBS"):
+        if default:
             return default
         resources = self._ray().cluster_resources()
         slots = resources.get("CPU", 1) // self.cpus

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from mnist_core.common.atomic import atomic_path
+from mnist_core.engine.config import TrainConfig
 
 MNIST_MEAN = 0.1307  # mean pixel of the 60k training images, scaled to [0, 1]
 MNIST_STD = 0.3081  # their standard deviation
@@ -266,6 +267,18 @@ class MnistTensors:
     train_labels: torch.Tensor  # (60000,) int64
     test_images: torch.Tensor  # (10000, 1, 28, 28) float32
     test_labels: torch.Tensor  # (10000,) int64
+
+
+def needed_part(data: MnistTensors, config: TrainConfig) -> MnistTensors:
+    """The images ``config`` uses: the first ``train_limit`` / ``test_limit`` (0 is all), as train() takes them.
+
+    What a worker elsewhere (a process of its own, a Ray actor) is sent: no more than its run reads.
+    """
+    def first(tensor, limit):
+        return tensor[:limit].clone() if limit else tensor
+
+    return MnistTensors(first(data.train_images, config.train_limit), first(data.train_labels, config.train_limit),
+                        first(data.test_images, config.test_limit), first(data.test_labels, config.test_limit))
 
 
 def normalize(pixels: torch.Tensor) -> torch.Tensor:
