@@ -127,6 +127,7 @@ class JobManager:
         self.teacher = teacher or TeacherGate()
         self._load_data = load_data
         self._lock = threading.Lock()
+        self._submit_lock = threading.Lock()  # one Start at a time, so a student's limit counts every run
         self._jobs: dict[str, Job] = {}
         self._queue: list[str] = []  # run ids waiting, in the order they were submitted
         self._running: set[str] = set()
@@ -190,18 +191,22 @@ class JobManager:
 
     def submit(self, config: TrainConfig, actor: Actor = COMMAND_LINE, label: str = "") -> str:
         """Queue a run of ``config`` for ``actor``; returns its run id, or raises QueueRefused saying why."""
-        with self._lock:
+        # Starts wait for each other here, not under the job lock that every live panel and job thread needs:
+        # counting a student's kept runs reads the whole runs folder.
+        with self._submit_lock:
             if not actor.is_teacher:
-                active = sum(job.active and job.owner == actor.owner_id for job in self._jobs.values())
                 kept = sum(self._owner_on_disk(run) == actor.owner_id for group in self.store.scan() for run in group)
+                with self._lock:
+                    active = sum(job.active and job.owner == actor.owner_id for job in self._jobs.values())
                 refusal = self.policy.refusal(active, kept)
                 if refusal:
                     raise QueueRefused(refusal)
             run = self.store.create(config, label=label, owner=actor.owner_id, owner_name=actor.name)
             HEARTBEATS.add(run.path)  # waiting in this process's queue is alive too; removed when the job ends
-            self._jobs[run.run_id] = Job(run.run_id, config, owner=actor.owner_id, owner_name=actor.name)
-            self._queue.append(run.run_id)
-            self._start_waiting()
+            with self._lock:
+                self._jobs[run.run_id] = Job(run.run_id, config, owner=actor.owner_id, owner_name=actor.name)
+                self._queue.append(run.run_id)
+                self._start_waiting()
         return run.run_id
 
     def _authorize(self, run_id: str, actor: Actor) -> None:

@@ -26,6 +26,7 @@ import secrets
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from mnist_core.runs.mistake_grid import save_mistake_grid
 from mnist_core.runs.run_files import (
     MistakeSet,
     RunFileError,
+    check_mistakes_layout,
     read_config,
     read_evaluation,
     read_history,
@@ -124,15 +126,29 @@ def _last_sign_of_life(status: dict) -> float:
     return max(float(status.get(key) or 0) for key in ("heartbeat", "updated"))
 
 
-def inspect_run(path: Path | str) -> Run | DamagedRun | None:
-    """The run in ``path``; a DamagedRun when one of its files does not make sense; None if it is no run folder.
+_FILE_STATES_KEPT = 20_000  # parsed run folders remembered; a class of 30 keeping 30 runs each needs 900
 
-    A queued or running run whose heartbeat stopped comes back as interrupted (nothing is
-    written here: ``RunStore.mark_interrupted`` records it).
-    """
-    path = Path(path)
-    if not any((path / name).exists() for name in RUN_FILES):
-        return None
+
+def _file_states(path: Path) -> tuple | None:
+    """Each run file's (inode, size, mtime) or None: a rewritten file (always a new inode here) changes it."""
+    states = []
+    for name in RUN_FILES:
+        try:
+            stat = (path / name).stat()
+        except FileNotFoundError:
+            states.append(None)
+            continue
+        except OSError:
+            return None  # unreadable: parse it again and let the readers say why
+        states.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    return tuple(states)
+
+
+_parsed: OrderedDict[str, tuple[tuple, Run | DamagedRun]] = OrderedDict()  # folder -> (file states, parsed)
+_parsed_lock = threading.Lock()
+
+
+def _parse_run(path: Path) -> Run | DamagedRun:
     try:
         config = read_config(path)
         status = read_status(path)
@@ -144,15 +160,54 @@ def inspect_run(path: Path | str) -> Run | DamagedRun | None:
                                                    "but status.json says the run finished")
             if evaluation is None:
                 raise RunFileError("evaluation.json", "missing, but status.json says the run finished")
-        read_mistakes(path)
+        check_mistakes_layout(path)
     except RunFileError as exc:
         return DamagedRun(path.name, path, str(exc))
+    return Run(run_id=path.name, path=path, config=config, status=status, history=history, evaluation=evaluation)
+
+
+def _parsed_run(path: Path, states: tuple | None) -> Run | DamagedRun:
+    """The folder's files, read and checked once for as long as none of them changes (pages list every run
+    on every rerun; a class's 900 runs took over a minute a page when each was read again)."""
+    key = str(path)
+    with _parsed_lock:
+        cached = _parsed.get(key)
+        if cached is not None and states is not None and cached[0] == states:
+            _parsed.move_to_end(key)
+            return cached[1]
+    parsed = _parse_run(path)
+    if states is not None:
+        with _parsed_lock:
+            _parsed[key] = (states, parsed)
+            _parsed.move_to_end(key)
+            while len(_parsed) > _FILE_STATES_KEPT:
+                _parsed.popitem(last=False)
+    return parsed
+
+
+def inspect_run(path: Path | str) -> Run | DamagedRun | None:
+    """The run in ``path``; a DamagedRun when one of its files does not make sense; None if it is no run folder.
+
+    A queued or running run whose heartbeat stopped comes back as interrupted (nothing is
+    written here: ``RunStore.mark_interrupted`` records it).
+    """
+    path = Path(path)
+    states = _file_states(path)
+    if states is not None and not any(states):
+        return None
+    if states is None and not any((path / name).exists() for name in RUN_FILES):
+        return None
+    parsed = _parsed_run(path, states)
+    if isinstance(parsed, DamagedRun):
+        return parsed
+    status, history = dict(parsed.status), parsed.history  # a copy: a caller's change must not reach the cache
     if status["state"] in ACTIVE_STATES and is_stale(status):
         seen = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_last_sign_of_life(status)))
         status = {**status, "state": "interrupted",
                   "message": f"Its process stopped: no sign of life since {seen}. "
                              f"{count(len(history), 'epoch')} saved."}
-    return Run(run_id=path.name, path=path, config=config, status=status, history=history, evaluation=evaluation)
+    return Run(run_id=parsed.run_id, path=path, config=parsed.config, status=status, history=list(history),
+               evaluation=parsed.evaluation)
 
 
 def read_run(path: Path | str) -> Run | None:
