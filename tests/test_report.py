@@ -122,7 +122,8 @@ def test_a_gap_without_a_fall_is_only_a_first_sign():
 
 
 @pytest.mark.parametrize(("tests", "test_limit", "phrases"), [
-    ([99.45, 99.40], 0, ["lost it by the final epoch", "Target not met: exactly 99.40% (9,940 of 10,000), not higher."]),
+    ([99.45, 99.40], 0, ["lost it by the final epoch",
+                         "Target not met: exactly 99.40% (9,940 of 10,000), not higher."]),
     ([99.30, 99.46], 0, ["held it to the end", "Target met: 9,946 of 10,000 test images right (99.46%)"]),
     ([99.50, 99.60], 2_000, ["first passed 99.40% on the first 2,000 test images (a quick test pass) at epoch 1",
                              "Target not met: scored on 2,000 of the 10,000 test images (a demo), so it cannot "

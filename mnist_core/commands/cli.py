@@ -101,7 +101,7 @@ def _train_one(config, out: Path, data) -> dict:
           f"node {result.node})")
     run = read_run(out)
     if run is not None and run.history:  # the verdict Home and the step pages give, from the one definition
-        verdict = run_verdict(run.history[-1]["test_acc"], report.test_images_of(config))
+        verdict = run_verdict(run.history[-1]["test_acc"], report.images_scored(config))
         print(f"Target {verdict.why} (one seed).")
     return {"params": result.params, "device": result.device}
 

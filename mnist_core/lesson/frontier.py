@@ -158,7 +158,7 @@ class Standing:
         """'1, 2, 3, 4, 5' for a recipe; 'one seed (2): a lone run' for a run without other seeds of its recipe."""
         if self.over_seeds:
             return ", ".join(map(str, self.seeds))
-        return f"one seed ({self.seeds[0]}): a lone run" if self.seeds and self.seeds[0] is not None else "one seed"
+        return f"one seed ({self.seeds[0]}): a lone run" if self.seeds[0] is not None else "one seed: a lone run"
 
 
 def _standing(members: list[FrontierPoint]) -> Standing:

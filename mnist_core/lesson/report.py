@@ -126,19 +126,19 @@ def _training_handicaps(config: TrainConfig | None) -> list[str]:
     return handicaps
 
 
-def test_images_of(config: TrainConfig | None) -> int:
+def images_scored(config: TrainConfig | None) -> int:
     """How many test images a run with ``config`` was scored on: its quick test pass's, or all 10,000."""
     return config.test_limit if config is not None and 0 < config.test_limit < TEST_IMAGES else TEST_IMAGES
 
 
-def train_images_of(config: TrainConfig | None) -> int:
+def images_trained(config: TrainConfig | None) -> int:
     """How many training images a run with ``config`` saw per epoch: its demo limit's, or all 60,000."""
     return config.train_limit if config is not None and 0 < config.train_limit < TRAIN_IMAGES else TRAIN_IMAGES
 
 
 def test_set_words(config: TrainConfig | None) -> str:
     """'the 10,000 test images', or 'the first 2,000 test images' for a quick test pass."""
-    if test_images_of(config) < TEST_IMAGES:
+    if images_scored(config) < TEST_IMAGES:
         return f"the first {config.test_limit:,} test images (a quick test pass)"
     return "the 10,000 test images"
 
@@ -148,8 +148,8 @@ def _underfit_sentence(s: RunSummary, config: TrainConfig | None, rising: float)
     held_back = []
     if s.epochs < EPOCH_BUDGET:
         held_back.append(f"only {count(s.epochs, 'epoch')} of {EPOCH_BUDGET}")
-    if train_images_of(config) < TRAIN_IMAGES:
-        held_back.append(f"only {train_images_of(config):,} of the {TRAIN_IMAGES:,} training images")
+    if images_trained(config) < TRAIN_IMAGES:
+        held_back.append(f"only {images_trained(config):,} of the {TRAIN_IMAGES:,} training images")
     sentence = (f"At {s.final_test_acc:.2f}% the network is underfit, not overfit: it has not learned what it can "
                 f"yet (every step's full run ends above {FULL_RUN_LEVEL:.0f}%)")
     if held_back:
@@ -164,7 +164,7 @@ def _underfit_sentence(s: RunSummary, config: TrainConfig | None, rising: float)
                      "says nothing about overfitting.")
     if held_back:
         more = [w for w, short in (("more epochs", s.epochs < EPOCH_BUDGET),
-                                   ("all the training images", train_images_of(config) < TRAIN_IMAGES)) if short]
+                                   ("all the training images", images_trained(config) < TRAIN_IMAGES)) if short]
         sentence += f" {' and '.join(more).capitalize()} come first."
     return sentence
 
@@ -195,7 +195,7 @@ def _gap_sentence(s: RunSummary, history: list[dict], config: TrainConfig | None
 
 def _target_sentences(s: RunSummary, config: TrainConfig | None) -> list[str]:
     """Whether the run passed the 99.40% line, kept it, and meets the target (the one verdict, target.py)."""
-    test_images = test_images_of(config)
+    test_images = images_scored(config)
     on = "" if test_images == TEST_IMAGES else f" on {test_set_words(config)}"
     if s.first_target_epoch is None:
         passed = f"The run never passed {TARGET_ACC:.2f}% test accuracy{on}."
@@ -222,7 +222,7 @@ def _budget_sentence(s: RunSummary, params: int, config: TrainConfig | None) -> 
 def analyse(history: list[dict], params: int, config: TrainConfig | None = None) -> list[str]:
     """A few sentences about a run, each following from its numbers (the train-test gap, the level reached,
     the epochs run, the images used) and, when given, its recipe."""
-    s = summarize(history, test_images_of(config))
+    s = summarize(history, images_scored(config))
     if s is None:
         return ["No epoch has finished yet, so there is nothing to analyse."]
     lines = [
@@ -239,7 +239,7 @@ def analyse(history: list[dict], params: int, config: TrainConfig | None = None)
                          f"up to the {EPOCH_BUDGET} the lesson allows, would take it further.")
     lines += _target_sentences(s, config)
     lines.append(_budget_sentence(s, params, config))
-    if train_images_of(config) < TRAIN_IMAGES:
-        lines.append(f"Trained on {train_images_of(config):,} of the {TRAIN_IMAGES:,} training images per epoch "
+    if images_trained(config) < TRAIN_IMAGES:
+        lines.append(f"Trained on {images_trained(config):,} of the {TRAIN_IMAGES:,} training images per epoch "
                      "(a demonstration): the full lesson's numbers need all of them.")
     return lines
