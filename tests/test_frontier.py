@@ -155,5 +155,9 @@ def test_a_short_demo_run_does_not_squash_the_chart_it_sits_on_the_bottom_edge()
     assert low < drawn.y[0] < low + 0.05 * (high - low)  # on the bottom edge, inside the axis
     assert drawn.marker.symbol[0] == "triangle-down-open" and drawn.customdata[0] == 93.1  # its real accuracy
     assert "below the chart" in drawn.text[0]
+    assert "alone, target not met: 93.10% (9,310 of 10,000)" in drawn.text[0]  # each point's verdict: target.py's
+    step6 = next(text for trace in fig.data if trace.name == "shipped steps" for text in trace.text
+                 if text.startswith("Step 6"))
+    assert "alone, target not met: exactly 99.40% (9,940 of 10,000), not higher" in step6
     on_axis = next(trace for trace in fig.data if trace.name == "shipped steps")
     assert list(on_axis.y) == list(on_axis.customdata) and "triangle-down" not in on_axis.marker.symbol

@@ -65,7 +65,8 @@ def frontier_figure(points: list[frontier.FrontierPoint], front: list[frontier.F
                                     for under in below],
                             size=12 if source == "step" else 9, color=colour, line=dict(width=1, color="#333")),
                 customdata=[p.final_test_acc for p in chosen],
-                text=[p.label + (f"<br><i>not ranked: {p.not_ranked}</i>" if p.not_ranked else "")
+                text=[p.label + (f"<br>alone, target {p.verdict.why}" if p.verdict else "")
+                      + (f"<br><i>not ranked: {p.not_ranked}</i>" if p.not_ranked else "")
                       + ("<br><i>below the chart: drawn on its bottom edge</i>" if under else "")
                       for p, under in zip(chosen, below, strict=True)],
                 hovertemplate="%{text}<br>%{x:,} parameters · %{customdata:.2f}% at the final epoch<extra></extra>"))

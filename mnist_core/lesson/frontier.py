@@ -24,10 +24,10 @@ from pathlib import Path
 
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.recipes import EPOCH_BUDGET
-from mnist_core.lesson.report import ASSETS_DIR, shipped_run_path
+from mnist_core.lesson.report import ASSETS_DIR, images_scored, shipped_run_path
 from mnist_core.lesson.seed_tables import recipe_seed_summary
 from mnist_core.lesson.steps import STEPS
-from mnist_core.lesson.target import TargetVerdict, recipe_verdict, run_verdict, seed_floor
+from mnist_core.lesson.target import TEST_IMAGES, TargetVerdict, recipe_verdict, run_verdict, seed_floor
 from mnist_core.runs.store import Run, read_run
 
 SHIPPED_SOURCES = ("step", "seed run")  # points made by this project, never pooled with a user's runs
@@ -51,6 +51,12 @@ class FrontierPoint:
     recipe: TrainConfig | None = None  # the run's recipe with its seed left out: runs sharing it are one recipe
     seed: int | None = None
     recipe_seeds: tuple[tuple[int, float], ...] = ()  # a shipped step: (seed, final %) of its recipe's seed table
+    test_images: int = TEST_IMAGES  # how many test images the final figure is counted on
+
+    @property
+    def verdict(self) -> TargetVerdict | None:
+        """This run's verdict on the target, alone (one seed); None for a trial, a mean without its seeds' runs."""
+        return None if self.source == "trial" else run_verdict(self.final_test_acc, self.test_images)
 
 
 def recipe_of(config: TrainConfig) -> TrainConfig:
@@ -79,7 +85,7 @@ def run_point(label: str, run: Run, source: str) -> FrontierPoint | None:
         return None
     return FrontierPoint(label=label, params=params, final_test_acc=float(run.history[-1]["test_acc"]),
                          source=source, epochs=len(run.history), not_ranked=why_not_ranked(run), run_id=run.run_id,
-                         recipe=recipe_of(run.config), seed=run.config.seed)
+                         recipe=recipe_of(run.config), seed=run.config.seed, test_images=images_scored(run.config))
 
 
 def _step_recipe_seeds(number: int, run: Run) -> tuple[tuple[int, float], ...]:
