@@ -182,7 +182,7 @@ def _standing(members: list[FrontierPoint]) -> Standing:
         label = (lead.label.split(" (shipped")[0] + ": its recipe" if lead.source == "step"
                  else f"{lead.label} and its other seeds")
     else:
-        verdict, label = run_verdict(lead.final_test_acc), lead.label  # ranked points are all on 10,000 images
+        verdict, label = lead.verdict, lead.label
     return Standing(label=label, params=lead.params, verdict=verdict, seeds=seeds, source=lead.source,
                     epochs=lead.epochs)
 
