@@ -9,7 +9,8 @@ import torch
 
 from mnist_core.engine.models import FastDropout, count_parameters
 from mnist_core.engine.summary import summarize
-from mnist_core.lesson.steps import PARAM_BUDGET, STEPS, get_step
+from mnist_core.lesson.steps import STEPS, get_step
+from mnist_core.lesson.target import PARAM_BUDGET
 
 # The source lesson's summary of the Step 2-4 network: (layer, output shape, params).
 SOURCE_SUMMARY = [

@@ -8,6 +8,7 @@ import pytest
 
 from mnist_core.commands.cli import main
 from mnist_core.commands.seeds import seeds_markdown, seeds_summary
+from mnist_core.lesson.target import recipe_verdict, seed_floor
 
 ROWS = [
     {"seed": 1, "params": 4_720, "best_test_acc": 99.46, "best_epoch": 14, "final_test_acc": 99.41,
@@ -44,6 +45,8 @@ def test_seeds_trains_each_seed_once_and_writes_the_table(tmp_path, capsys, mnis
     assert table["recipe"]["step"] == 5 and table["recipe"]["train_limit"] == 256
     assert (tmp_path / "seed2" / "model.pt").is_file()
     assert (tmp_path / "seeds.md").read_text() in first
+    verdict = recipe_verdict([r["final_test_acc"] for r in table["rows"]], seed_floor(5))
+    assert f"Target over seeds {verdict.why}." in first and "not met" in first  # the pages' verdict, in words
 
     assert main(args) == 0  # the same recipe again: read back, not retrained
     second = capsys.readouterr().out

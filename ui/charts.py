@@ -13,7 +13,7 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mnist_core.lesson.steps import TARGET_ACC
+from mnist_core.lesson.target import TARGET_ACC
 
 MIN_FONT_PX = 14  # the smallest text on any figure (projector-readable)
 # Fallback colours for callers that pass none, in order.

@@ -18,7 +18,8 @@ from mnist_core.engine.fields import RFTable, rf_table
 from mnist_core.engine.recipes import design_from_step
 from mnist_core.engine.specs import KINDS, POINTWISE_KINDS, LayerSpec, insert_copy, records_from_specs, spec_from_record
 from mnist_core.lesson.report import summarize
-from mnist_core.lesson.steps import PARAM_BUDGET, STEPS
+from mnist_core.lesson.steps import STEPS
+from mnist_core.lesson.target import PARAM_BUDGET
 from mnist_core.runs.store import ENDED_STATES
 
 from .state import run_store, training_device

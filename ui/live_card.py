@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit.components.v2 import component
 
 from mnist_core.classroom.live_feed import feed_file_name
-from mnist_core.lesson.steps import TARGET_ACC
+from mnist_core.lesson.target import TARGET_ACC
 
 HERE = Path(__file__).resolve().parent
 STATIC_FOLDER = HERE.parent / "static"  # Streamlit serves the folder named "static" beside app.py

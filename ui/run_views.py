@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mnist_core.lesson.report import summarize, test_set_words
-from mnist_core.lesson.steps import TARGET_ACC
+from mnist_core.lesson.report import images_scored, summarize, test_set_words
+from mnist_core.lesson.target import run_verdict
 from mnist_core.runs.store import Run
 
 from .charts import confusion_figure, curves_figure, metric_figure
@@ -40,10 +40,13 @@ def headline_metrics(run: Run) -> None:
         st.info(NEVER_GRADED, icon=":material/info:")
         return
     note = quick_test_note(run)
+    verdict = run_verdict(summary.final_test_acc, images_scored(run.config))  # the one definition (target.py)
     cols = st.columns(5)
     cols[0].metric("Best test accuracy" + note, f"{summary.best_test_acc:.2f}%", help=f"epoch {summary.best_epoch}")
     cols[1].metric("Final test accuracy" + note, f"{summary.final_test_acc:.2f}%",
-                   delta=f"{summary.final_test_acc - TARGET_ACC:+.2f} vs target", delta_color="normal")
+                   delta="target met" if verdict.met else "target not met", delta_color="green" if verdict.met
+                   else "red", delta_arrow="up" if verdict.met else "down",
+                   help=f"Target {verdict.why} (this run: one seed).")
     cols[2].metric("Best train accuracy", f"{summary.best_train_acc:.2f}%")
     cols[3].metric("Parameters", f"{run.status.get('params', 0):,}")
     cols[4].metric("Seconds per epoch", f"{summary.seconds_per_epoch:.1f}", help=run.status.get("device", ""))

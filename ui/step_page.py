@@ -11,10 +11,11 @@ from mnist_core.common.wording import count
 from mnist_core.engine import models
 from mnist_core.engine.models import count_parameters
 from mnist_core.engine.summary import summary_records
-from mnist_core.lesson.report import ASSETS_DIR, analyse, shipped_run, shipped_run_problem
+from mnist_core.lesson.report import ASSETS_DIR, analyse, images_scored, shipped_run, shipped_run_problem
 from mnist_core.lesson.run_labels import field_name, format_value, recipe_fields, run_label
 from mnist_core.lesson.seed_tables import recipe_seed_summary
 from mnist_core.lesson.steps import STEPS, Step, get_step, trials_markdown
+from mnist_core.lesson.target import run_verdict, within_param_budget
 from mnist_core.runs.store import Run
 
 from . import batchnorm_spread, run_views
@@ -48,14 +49,18 @@ def _story(step: Step, shipped: Run | None) -> None:
             ]))
         else:  # beyond the lesson: the registry holds our own measured results
             st.markdown(_bullets([f"Parameters: **{count_parameters(step.build_model()):,}**", *step.results]))
-        if shipped is not None:
+        if shipped is not None and shipped.history:
+            verdict = run_verdict(shipped.history[-1]["test_acc"], images_scored(shipped.config))
             st.markdown("Our shipped run, read from its history:")
-            st.markdown(_bullets(analyse(shipped.history, shipped.status.get("params", 0), shipped.config)[:1]))
+            st.markdown(_bullets([*analyse(shipped.history, shipped.status.get("params", 0), shipped.config)[:1],
+                                  f"Target {verdict.why} (one seed)."]))
         seeds = recipe_seed_summary(step.number)
         if seeds is not None:
+            over_seeds = seeds.verdict(step.number)
             st.markdown(f"Over seeds {', '.join(map(str, seeds.seeds))} this recipe ends at "
-                        f"**{seeds.mean_final:.2f}%** on average, the lowest seed at {seeds.lowest_final:.2f}% "
-                        f"(from `assets/{seeds.table}`, the same figure Home shows).")
+                        f"**{over_seeds.mean_text}%** on average, the lowest seed at {seeds.lowest_final:.2f}% "
+                        f"(from `assets/{seeds.table}`, the same figure Home shows). "
+                        f"Target over seeds **{'met' if over_seeds.met else 'not met'}**: {over_seeds.reason}.")
         st.subheader("Analysis")
         st.markdown(_bullets(step.analysis))
     with plot:
@@ -105,7 +110,7 @@ def _model(step: Step) -> None:
         records = summary_records(model)
         st.dataframe(pd.DataFrame(records), hide_index=True, height=35 * (len(records) + 1) + 3)
         budget = step.param_budget
-        verdict = "within" if params <= budget else "over"
+        verdict = "within" if within_param_budget(params, budget) else "over"
         st.progress(min(params / budget, 1.0),
                     text=f"{params:,} parameters: {verdict} the {budget:,} budget ({params / budget:.1%})")
     with right:

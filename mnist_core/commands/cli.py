@@ -45,8 +45,9 @@ from mnist_core.lesson.report import shipped_run_path
 from mnist_core.lesson.results_table import write_results
 from mnist_core.lesson.run_labels import run_label
 from mnist_core.lesson.steps import STEPS, UnknownStep, get_step
+from mnist_core.lesson.target import run_verdict
 from mnist_core.runs.checkpoints import CheckpointError, load_checkpoint
-from mnist_core.runs.store import ACTIVE_STATES, RunStore, inspect_run
+from mnist_core.runs.store import ACTIVE_STATES, RunStore, inspect_run, read_run
 
 EXIT_USAGE = 2
 
@@ -99,6 +100,10 @@ def _train_one(config, out: Path, data) -> dict:
         raise StoppedByUser(f"stopped after {count(result.epochs, 'full epoch')}")
     print(f"Saved to {out} ({result.params:,} parameters, {result.device}; backend {backend.name}, "
           f"node {result.node})")
+    run = read_run(out)
+    if run is not None and run.history:  # the verdict Home and the step pages give, from the one definition
+        verdict = run_verdict(run.history[-1]["test_acc"], report.images_scored(config))
+        print(f"Target {verdict.why} (one seed).")
     return {"params": result.params, "device": result.device}
 
 
@@ -189,6 +194,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"{network} checkpoint {path} ({count_parameters(model):,} parameters)")
     print(f"Test set: Average loss: {result.loss:.4f}, Accuracy: {result.correct}/{result.total} "
           f"({result.accuracy:.2f}%)")
+    print(f"Target {run_verdict(result.accuracy, result.total).why}.")
     return 0
 
 

@@ -36,8 +36,9 @@ from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from mnist_core.common.wording import count
 from mnist_core.engine.data import load_mnist
-from mnist_core.lesson.report import summarize
+from mnist_core.lesson.report import images_scored, summarize
 from mnist_core.lesson.steps import get_step
+from mnist_core.lesson.target import recipe_verdict, seed_floor
 from mnist_core.runs.store import default_runs_dir, finished_run, read_run, train_run, write_json
 
 
@@ -162,6 +163,8 @@ def cmd_seeds(args: argparse.Namespace) -> int:
                                     "summary": seeds_summary(rows)})
     print(f"\nStep {step.number}: {step.title}, {count(len(rows), 'seed')}; table in {out / 'seeds.md'}\n")
     print(table)
+    verdict = recipe_verdict([r["final_test_acc"] for r in rows], seed_floor(step.number), images_scored(recipe))
+    print(f"Target over seeds {verdict.why}.")
     return 0
 
 

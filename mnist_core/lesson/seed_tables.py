@@ -17,6 +17,7 @@ from mnist_core.engine.config import TrainConfig
 from mnist_core.lesson.report import ASSETS_DIR
 from mnist_core.lesson.schedules import CANDIDATES, candidate_config
 from mnist_core.lesson.steps import get_step
+from mnist_core.lesson.target import TargetVerdict, recipe_verdict, seed_floor
 
 SCHEDULE_STUDY = "schedule_study.json"
 
@@ -34,6 +35,10 @@ class SeedSummary:
     @property
     def lowest_final(self) -> float:
         return min(self.finals)
+
+    def verdict(self, step: int) -> TargetVerdict:
+        """Whether these seeds meet the target for ``step`` (its floor), by the one definition (target.py)."""
+        return recipe_verdict(self.finals, seed_floor(step))
 
 
 def _read(name: str):

@@ -16,12 +16,8 @@ from torch import nn
 
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.recipes import RECIPES, NetworkCall, UnknownStep, build_network
+from mnist_core.lesson.target import BEYOND_LESSON_PARAM_BUDGET, FRONTIER_PARAM_BUDGET, PARAM_BUDGET
 
-PARAM_BUDGET = 10_000  # the lesson's parameter limit (strictly fewer)
-BEYOND_LESSON_PARAM_BUDGET = 5_000  # the limit (at most) Step 5 is held to: half the lesson's
-FRONTIER_PARAM_BUDGET = 3_000  # the limit (at most) Step 6 is held to: under a third of the lesson's
-TARGET_ACC = 99.40  # percent test accuracy to beat
-SEED_FLOOR_ACC = 99.30  # Steps 5 and 6: besides the mean over seeds, no seed may end below this
 STEP_ARGUMENT_HELP = "lesson step (1-4, or 5-6 beyond the lesson)"  # for every CLI command's --step
 
 
@@ -228,9 +224,9 @@ _register(Step(
     recipe=RECIPES[5].recipe,
     source=None,
     target=(
-        "Go past the lesson: the same 99.4% at the final epoch, within 15 epochs, with at most 5,000 "
-        "parameters, about half the lesson's 9,436. One lucky seed is not enough: the mean of three seeds "
-        "must reach it, and no seed may end below 99.3%.",
+        "Go past the lesson: the same target, higher than 99.40% at the final epoch, within 15 epochs, with at "
+        "most 5,000 parameters, about half the lesson's 9,436. One lucky seed is not enough: the mean of three "
+        "seeds must be higher than 99.40%, and no seed may end below 99.30%.",
         "Keep what the lesson taught (BatchNorm, global average pooling, ±7° rotation, StepLR) and spend "
         "the parameters where they buy the most.",
     ),
@@ -305,9 +301,10 @@ _register(Step(
     recipe=RECIPES[6].recipe,
     source=None,
     target=(
-        "Go further past the lesson: the same 99.4% at the final epoch, within 15 epochs, with at most 3,000 "
-        "parameters, under a third of the lesson's 9,436. The bar is stricter than Step 5's: the mean of five "
-        "seeds must reach 99.40%, and no seed may end below 99.30%.",
+        "Go further past the lesson: the same target, higher than 99.40% at the final epoch, within 15 epochs, "
+        "with at most 3,000 parameters, under a third of the lesson's 9,436. The bar is stricter than Step 5's: "
+        "the mean of five seeds must be higher than 99.40%, and no seed may end below 99.30%. A mean of exactly "
+        "99.40% is on the bar, not higher: it does not meet the target.",
         "First measure the smallest public result on equal terms: a 3,762-parameter network published at 99.52% "
         "on one seed, trained here over five.",
         "Stay trainable from this page: a 15-epoch run in under 6 minutes on a 2-core CPU.",
@@ -348,20 +345,23 @@ _register(Step(
         "five-seed runs above, it moved them +0.02 points on average, eight of ten not lower. This step's "
         "recipe keeps OneCycle (0.01 above StepLR over five seeds) and ends with the recalibration, just "
         "before its final test pass.",
-        "With it, this step's five seeds end between 99.37% and 99.46%, 99.40% on average (table below), none"
-        " under 99.30%: the target is met, exactly on the bar, with no margin. Two cautions belong with that "
-        "number. The recalibration was chosen after seeing what it did to these same seeds, so it was also "
-        "tried on seeds the choice never saw: seeds 6, 7 and 8 end at 99.46%, 99.41% and 99.38%, 99.42% on "
-        "average. And a mean on the bar says the recipe sits on it, not above it: the next change should add "
+        "With it, this step's five seeds end between 99.37% and 99.46%, exactly 99.40% on average (49,700 of "
+        "their 50,000 test images right; table below), none under 99.30%. That is on the bar, not above it: the "
+        "lesson asks for higher than 99.40%, so the target is not yet met, short by one right test image over "
+        "the five seeds. The recalibration was also chosen after seeing what it did to these same seeds, so it "
+        "was tried on seeds the choice never saw: seeds 6, 7 and 8 end at 99.46%, 99.41% and 99.38%, 99.42% on "
+        "average, above the bar, but three seeds cannot tell recipes this close apart. The next change must add "
         "margin.",
         "The stretch, 2,000 parameters: 6, 8 and 14 channels (1,916) ended three seeds between 99.13% and "
         "99.34%, 99.21% on average, with StepLR, and between 99.18% and 99.46%, 99.28% on average, with "
         "OneCycle (on a GPU). Short as well.",
     ),
     results=(
-        "Met, exactly on the bar: five seeds of the recipe end at 99.40% on average at the final epoch "
-        "(lowest 99.37%), the least the target accepts. The seed table is under the Analysis; the shipped run is "
-        "seed 5, the one that ends at the mean (seed 1 ends lowest, at 99.37%).",
+        "Not met yet, exactly on the bar: five seeds of the recipe end at 99.40% on average at the final epoch "
+        "(lowest 99.37%, none under 99.30%), and the lesson asks for higher than 99.40%; one more right test "
+        "image over the five seeds would have been enough. The seed table is under the Analysis; the shipped "
+        "run is seed 5, the one that ends at the mean: 9,940 of 10,000, exactly 99.40%, so on its own it does "
+        "not meet the target either (seed 1 ends lowest, at 99.37%).",
         "A 15-epoch run took 4.7 minutes on a 2-core CPU (2 threads), the recalibration included, so it "
         "can be trained from this page.",
     ),
@@ -398,7 +398,7 @@ _register(Step(
               verdict="Not adopted: 0.11 below the same recipe without it."),
         Trial("Step 5's network at 8, 10 and 18 channels, Step 5's recipe", 2_880, 99.43, 99.44, (1, 2, 3),
               "seeds --step 5 --design assets/trials/separable2880.json", table="trials/separable2880-steplr-seeds.md",
-              verdict="Adopted as this step's network: on the bar over three seeds, one of them at 99.36%."),
+              verdict="Adopted as this step's network: above the bar over three seeds, one of them at 99.36%."),
         Trial("8, 12 and 17 channels with OneCycle to 0.1 (GPU)", 2_920, 99.43, 99.44, (1, 2, 3),
               "seeds --step 5 --design assets/trials/separable2920.json --scheduler onecycle --lr 0.1 --device cuda",
               table="trials/separable2920-onecycle-gpu-seeds.md",
@@ -412,11 +412,11 @@ _register(Step(
               verdict="Short: 99.36% over five seeds; its first three seeds had looked better (99.43%)."),
         Trial("8, 10 and 18 channels with OneCycle to 0.1 and BatchNorm recalibrated: this step's recipe", 2_880,
               99.40, 99.41, (1, 2, 3, 4, 5), "seeds --step 6 --seeds 1 2 3 4 5", table="step6-seeds/seeds.md",
-              verdict="On the bar, no margin: 99.40% over five seeds, lowest 99.37%; seeds 6-8, not seen when "
-                      "it was chosen, 99.42%."),
+              verdict="Exactly on the bar, so not yet met: 99.40% over five seeds, lowest 99.37%; seeds 6-8, "
+                      "not seen when it was chosen, 99.42%."),
         Trial("this step's recipe on seeds 6, 7 and 8, which no choice of it had seen", 2_880, 99.42, 99.42,
               (6, 7, 8), "seeds --step 6 --seeds 6 7 8", table="trials/step6-seeds-6-8.md",
-              verdict="At or above the bar on seeds the choice never saw: 99.42% over three seeds, lowest 99.38%."),
+              verdict="Above the bar on seeds the choice never saw: 99.42% over three seeds, lowest 99.38%."),
         Trial("The stretch, 2,000: 6, 8 and 14 channels, StepLR (GPU)", 1_916, 99.21, 99.26, (1, 2, 3),
               "seeds --step 6 --design assets/trials/separable1916.json --scheduler step --lr 0.05 "
               "--bn-recalibrate no --device cuda",
