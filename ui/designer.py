@@ -15,6 +15,7 @@ import streamlit as st
 
 from mnist_core.engine.design import DesignError, design_from_specs, network_problems, parse_design
 from mnist_core.engine.fields import RFTable, rf_table
+from mnist_core.engine.memory import LESSON_BATCH_SIZE, TRAINING_MEMORY_BUDGET, describe_bytes, training_bytes
 from mnist_core.engine.recipes import design_from_step
 from mnist_core.engine.specs import KINDS, POINTWISE_KINDS, LayerSpec, insert_copy, records_from_specs, spec_from_record
 from mnist_core.lesson.report import summarize
@@ -147,8 +148,19 @@ def _verdicts(table: RFTable) -> None:
     if table.ok:
         (st.success if table.covers_input else st.error)(("PASS · " if table.covers_input else "FAIL · ")
                                                          + table.summary())
+        _memory_verdict(table)
     for row in table.problems:
         st.error(f"{row.name}: {row.problem}")
+
+
+def _memory_verdict(table: RFTable) -> None:
+    """Parameters do not bound memory: a padded 1x1 conv has few weights and huge maps to keep for backward."""
+    needed = training_bytes(table, LESSON_BATCH_SIZE)
+    within = needed <= TRAINING_MEMORY_BUDGET
+    (st.success if within else st.error)(
+        ("PASS · " if within else "FAIL · ")
+        + f"training it at batch size {LESSON_BATCH_SIZE} needs about {describe_bytes(needed)} of memory: "
+        + ("within" if within else "over") + f" the {describe_bytes(TRAINING_MEMORY_BUDGET)} one run may use.")
 
 
 def _share(design_json: str | None) -> None:
@@ -243,7 +255,7 @@ def render(default_step: int) -> tuple[list[LayerSpec], RFTable]:
     _check_table(names, table)
     _verdicts(table)
 
-    problems = network_problems(specs)
+    problems = network_problems(specs, batch_size=LESSON_BATCH_SIZE)
     design_json = design_from_specs(specs).to_json() if not problems else None
     if table.ok and problems:
         for problem in problems:
