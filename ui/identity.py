@@ -5,11 +5,16 @@ so a reload or a bookmark keeps it; the server only ever stores the owner id der
 it (mnist_core/classroom/identity.py). Where the operator has configured Streamlit's
 ``st.login`` (an ``[auth]`` section in ``.streamlit/secrets.toml``), the signed-in account
 is the identity instead. The teacher signs in with ``MNIST_TEACHER_PASSWORD`` in the
-sidebar. app.py calls ``identity_sidebar`` on every run, and pages ask ``current_actor``.
+sidebar, or through the one-time link the server prints when its first page opens; either
+gives the browser a teacher session kept in a cookie (never in the address, which a projector
+shows the room), so teacher mode survives a reload and a new tab until *Sign out*.
+app.py calls ``identity_sidebar`` on every run, and pages ask ``current_actor``.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 import weakref
 from collections.abc import Mapping
 
@@ -27,7 +32,8 @@ SECRET_PARAM = "me"  # the page address's key for the browser secret
 NAME_PARAM = "name"
 _SECRET = "identity_secret"
 _NAME = "identity_name"
-_TEACHER = "identity_teacher_of"  # the owner id that signed in as teacher in this session
+_TEACHER = "identity_teacher_session"  # this session's teacher session token (identity.TeacherGate)
+_COOKIE_CHANGE = "identity_cookie_change"  # the teacher cookie to write (a token) or clear (""), once drawn
 
 
 @st.cache_resource(show_spinner=False)
@@ -72,12 +78,72 @@ def _browser_identity(salt: bytes) -> tuple[str, str]:
     return owner, identity.clean_name(typed, identity.default_name(owner))
 
 
+def _teacher_session(manager: JobManager) -> bool:
+    """Is this browser in a teacher session? Taken from the session, else its cookie, else a one-time link."""
+    gate = manager.teacher
+    link = st.query_params.get(identity.LINK_PARAM)
+    if link is not None:
+        st.query_params.pop(identity.LINK_PARAM, None)  # spent either way: off the address before anyone sees it
+        if gate.redeem_link(link):
+            _begin_teacher_session(gate)
+            print(_sign_in_link(gate), file=sys.stderr, flush=True)  # the next link, for another browser
+    token = st.session_state.get(_TEACHER)
+    if token is None:
+        token = st.context.cookies.get(identity.TEACHER_COOKIE)
+    if gate.session_valid(token):
+        st.session_state[_TEACHER] = token
+        return True
+    st.session_state.pop(_TEACHER, None)
+    return False
+
+
+def _begin_teacher_session(gate: identity.TeacherGate) -> None:
+    token = gate.new_session()
+    st.session_state[_TEACHER] = token
+    st.session_state[_COOKIE_CHANGE] = token
+
+
+def _sign_in_link(gate: identity.TeacherGate) -> str:
+    """The line the server prints: a one-time teacher sign-in link (a new token each time)."""
+    address = st.get_option("server.address") or "localhost"
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    scheme = "https" if st.get_option("server.sslCertFile") else "http"
+    where = f"{scheme}://{address}:{st.get_option('server.port')}/{base + '/' if base else ''}"
+    return f"Teacher sign-in link (works once, in one browser): {where}?{identity.LINK_PARAM}={gate.new_link_token()}"
+
+
+@st.cache_resource(show_spinner=False)
+def _link_printed_for(manager_id: int) -> bool:
+    """Print the first sign-in link once per job manager (that is, once per server and runs folder)."""
+    manager = job_manager()
+    if manager.teacher.configured:
+        print(_sign_in_link(manager.teacher), file=sys.stderr, flush=True)
+    return True
+
+
+def print_sign_in_link() -> None:
+    """On every run: the server prints a teacher sign-in link when its first page opens."""
+    _link_printed_for(id(job_manager()))
+
+
+def _write_cookie_change() -> None:
+    """Set or clear the teacher cookie in this browser (a script; nothing shows on the page)."""
+    if _COOKIE_CHANGE not in st.session_state:
+        return
+    token = st.session_state.pop(_COOKIE_CHANGE)
+    age = int(identity.TEACHER_SESSION_S) if token else 0
+    cookie = json.dumps(f"{identity.TEACHER_COOKIE}={token}; path=/; max-age={age}; SameSite=Strict")
+    st.html(f"<script>document.cookie = {cookie} + (location.protocol === 'https:' ? '; Secure' : '');</script>",
+            unsafe_allow_javascript=True)
+
+
 def current_actor() -> Actor:
     """Whoever is at this browser, as the job manager knows them."""
-    salt = _salt(job_manager())
+    manager = job_manager()
+    salt = _salt(manager)
     signed_in = login_identity(st.user, salt) if login_configured() else None
     owner, name = signed_in or _browser_identity(salt)
-    return Actor(owner, name, is_teacher=st.session_state.get(_TEACHER) == owner)
+    return Actor(owner, name, is_teacher=_teacher_session(manager))
 
 
 def _save_name() -> None:
@@ -113,8 +179,11 @@ def identity_sidebar() -> Actor:
     """
     if _drawn_this_run():
         return current_actor()
+    print_sign_in_link()
     actor = current_actor()
     manager = job_manager()
+    with st.sidebar:
+        _write_cookie_change()
     with st.sidebar.container(border=True):
         if login_configured():
             if st.user.get("is_logged_in"):
@@ -142,9 +211,9 @@ def _teacher_sign_in(manager: JobManager, actor: Actor) -> None:
     with st.expander("Teacher"), st.form("identity_teacher_form", border=False):
         password = st.text_input("Teacher password", type="password", key="identity_teacher_password")
         if st.form_submit_button("Sign in as teacher", key="identity_teacher_sign_in"):
-            ok, why = manager.teacher.check(password)
+            ok, why = manager.teacher.check(password, browser=actor.owner_id)
             if ok:
-                st.session_state[_TEACHER] = actor.owner_id
+                _begin_teacher_session(manager.teacher)
                 st.rerun()
             st.error(why)
 
@@ -155,6 +224,8 @@ def _teacher_tools(manager: JobManager, actor: Actor) -> None:
     if st.button(f"Clear the queue ({waiting} waiting)", disabled=not waiting, key="identity_clear_queue"):
         cleared = manager.clear_queue(actor)
         st.toast(f"{count(cleared, 'waiting run')} cancelled")
-    if st.button("Leave teacher mode", key="identity_teacher_leave"):
-        st.session_state.pop(_TEACHER, None)
+    if st.button("Sign out", key="identity_teacher_leave", icon=":material/logout:",
+                 help="Ends teacher mode in every tab of this browser."):
+        manager.teacher.end_session(st.session_state.pop(_TEACHER, None))
+        st.session_state[_COOKIE_CHANGE] = ""
         st.rerun()

@@ -7,9 +7,15 @@ folder. Knowing someone's owner id (it is on disk, and visible to the operator) 
 let you act as them: acting needs the secret. Where the operator has set up Streamlit's
 ``st.login``, the signed-in account's subject is hashed the same way instead.
 
-The teacher signs in with a password the operator sets in ``MNIST_TEACHER_PASSWORD``.
-It is compared in constant time, and wrong guesses lock the gate for a while that doubles
-with every further wrong guess, so a class cannot guess it by trying.
+The teacher signs in with a password the operator sets in ``MNIST_TEACHER_PASSWORD``, or
+with a one-time sign-in link the server prints where it was started (as Jupyter prints its
+token). The password is compared in constant time. Wrong guesses slow down the browser that
+made them (its own lock, doubling with every further wrong guess), never another browser, so
+a student's wrong tries cannot keep the teacher out; a cap on wrong guesses across the whole
+server bounds a guesser who keeps opening new browsers, and past it the printed link still
+works. A sign-in gives the browser a teacher session: a random token (kept in a cookie, never
+in the address a projector shows) that this server process knows until it expires or the
+teacher signs out.
 """
 
 from __future__ import annotations
@@ -28,9 +34,16 @@ SECRET_BYTES = 18  # 144 random bits, url-safe base64 of 24 characters
 OWNER_ID_CHARS = 16  # 64 bits of the HMAC: unique among any class, short enough to read
 SALT_FILE = ".server-salt"  # in the runs folder; a dot name, so it is never listed as a run
 TEACHER_ENV = "MNIST_TEACHER_PASSWORD"
-FREE_TRIES = 3  # wrong passwords allowed before the gate locks
+FREE_TRIES = 3  # wrong passwords one browser may try before its own lock
 FIRST_LOCK_S = 5.0  # the first lock; each further wrong try doubles it
 LONGEST_LOCK_S = 15 * 60.0
+# Wrong passwords from all browsers together in the last hour before password sign-in pauses (the
+# printed link still works). One browser's back-off lets it about a dozen tries an hour, so a whole
+# class mistyping never comes near this; only someone opening browser after browser to guess does.
+SERVER_WRONG_PER_HOUR = 200
+TEACHER_SESSION_S = 12 * 3600.0  # a teacher session lasts a school day, then the teacher signs in again
+TEACHER_COOKIE = "mnist_teacher"  # the cookie that holds a browser's teacher session token
+LINK_PARAM = "teacher"  # the query parameter of the one-time sign-in link
 
 
 class NotAllowed(PermissionError):
@@ -120,45 +133,101 @@ def default_name(owner: str) -> str:
     return f"Student {owner[:4]}"
 
 
-class TeacherGate:
-    """Checks the teacher's password in constant time, and locks for longer after each wrong try.
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
 
-    One gate per server process (not per browser), so opening new tabs does not buy new
-    tries. ``clock`` is injectable for tests.
+
+class TeacherGate:
+    """The teacher's way in: the password (with a back-off per browser and a cap per server), a
+    one-time sign-in link, and the teacher sessions both give.
+
+    One gate per server process. ``browser`` names who is trying (their owner id): its wrong
+    tries lock only that browser. ``clock`` is injectable for tests.
     """
 
     def __init__(self, password: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._password = os.environ.get(TEACHER_ENV, "") if password is None else password
         self._clock = clock
         self._lock = threading.Lock()
-        self._wrong = 0  # wrong tries in a row
-        self._locked_until = 0.0
+        self._wrong: dict[str, int] = {}  # browser -> wrong tries in a row
+        self._locked_until: dict[str, float] = {}  # browser -> end of its lock
+        self._server_wrong: list[float] = []  # times of the wrong tries of the last hour, all browsers
+        self._sessions: dict[bytes, float] = {}  # digest of a session token -> when it expires
+        self._link: bytes | None = None  # digest of the one-time link's token, until it is used
 
     @property
     def configured(self) -> bool:
         return bool(self._password)
 
-    def locked_for(self) -> float:
-        """Seconds until the next try is heard (0 when open)."""
-        return max(0.0, self._locked_until - self._clock())
+    def locked_for(self, browser: str = "") -> float:
+        """Seconds until ``browser``'s next try is heard (0 when open)."""
+        return max(0.0, self._locked_until.get(browser, 0.0) - self._clock())
 
-    def check(self, attempt: str) -> tuple[bool, str]:
-        """(True, "") for the right password; otherwise (False, why), and a lock after repeated misses."""
+    def check(self, attempt: str, browser: str = "") -> tuple[bool, str]:
+        """(True, "") for the right password; otherwise (False, why), and a lock for this browser after
+        repeated misses. Another browser's wrong tries never lock this one."""
         with self._lock:
             if not self.configured:
                 return False, f"Teacher mode is off on this server: the operator has not set {TEACHER_ENV}."
-            wait = self.locked_for()
+            wait = self.locked_for(browser)
             if wait > 0:
-                return False, f"Too many wrong passwords: try again in {wait:.0f} s."
+                return False, f"Too many wrong passwords from this browser: try again in {wait:.0f} s."
+            now = self._clock()
+            self._server_wrong = [t for t in self._server_wrong if t > now - 3600]
+            if len(self._server_wrong) >= SERVER_WRONG_PER_HOUR:
+                return False, (f"Password sign-in is paused: this server heard {SERVER_WRONG_PER_HOUR} wrong "
+                               "passwords in the last hour. Use the sign-in link printed where the server was "
+                               "started.")
             # Compare digests: equal length whatever was typed, and compare_digest takes constant time.
-            right = hmac.compare_digest(hashlib.sha256(attempt.encode()).digest(),
-                                        hashlib.sha256(self._password.encode()).digest())
-            if right:
-                self._wrong = 0
+            if hmac.compare_digest(_digest(attempt), _digest(self._password)):
+                self._wrong.pop(browser, None)
                 return True, ""
-            self._wrong += 1
-            if self._wrong < FREE_TRIES:
+            self._server_wrong.append(now)
+            wrong = self._wrong[browser] = self._wrong.get(browser, 0) + 1
+            if wrong < FREE_TRIES:
                 return False, "Wrong password."
-            lock = min(LONGEST_LOCK_S, FIRST_LOCK_S * 2 ** (self._wrong - FREE_TRIES))
-            self._locked_until = self._clock() + lock
-            return False, f"Wrong password. Too many wrong tries: teacher sign-in is locked for {lock:.0f} s."
+            lock = min(LONGEST_LOCK_S, FIRST_LOCK_S * 2 ** (wrong - FREE_TRIES))
+            self._locked_until[browser] = now + lock
+            return False, f"Wrong password. Too many wrong tries: this browser may try again in {lock:.0f} s."
+
+    # -- the one-time link ----------------------------------------------------------------------
+
+    def new_link_token(self) -> str:
+        """A fresh one-time sign-in token (the previous one stops working); the server prints its link."""
+        token = secrets.token_urlsafe(SECRET_BYTES)
+        with self._lock:
+            self._link = _digest(token)
+        return token
+
+    def redeem_link(self, token: str | None) -> bool:
+        """True, once, for the current link's token; it is spent whether or not a session follows."""
+        with self._lock:
+            if not self.configured or not isinstance(token, str) or not token or self._link is None \
+                    or not hmac.compare_digest(_digest(token), self._link):
+                return False
+            self._link = None
+            return True
+
+    # -- teacher sessions -----------------------------------------------------------------------
+
+    def new_session(self) -> str:
+        """A teacher session token for a browser that just signed in; valid for TEACHER_SESSION_S."""
+        token = secrets.token_urlsafe(SECRET_BYTES)
+        with self._lock:
+            now = self._clock()
+            self._sessions = {d: end for d, end in self._sessions.items() if end > now}
+            self._sessions[_digest(token)] = now + TEACHER_SESSION_S
+        return token
+
+    def session_valid(self, token: str | None) -> bool:
+        """Is ``token`` a teacher session of this server that has neither expired nor been signed out?"""
+        if not isinstance(token, str) or not token or not self.configured:
+            return False
+        with self._lock:
+            return self._sessions.get(_digest(token), 0.0) > self._clock()
+
+    def end_session(self, token: str | None) -> None:
+        """Sign out: the token stops working in every tab that holds it."""
+        if token:
+            with self._lock:
+                self._sessions.pop(_digest(token), None)
