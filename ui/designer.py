@@ -22,6 +22,7 @@ from mnist_core.lesson.report import summarize
 from mnist_core.lesson.steps import PARAM_BUDGET, STEPS
 from mnist_core.runs.store import ENDED_STATES
 
+from .share import share_link
 from .state import run_store, training_device
 from .training_panel import live_panel, recipe_form
 
@@ -177,7 +178,9 @@ def _share(design_json: str | None) -> None:
             st.download_button("Download the design (JSON)", parse_design(design_json).to_json(pretty=True),
                                file_name="design.json", mime="application/json", key="rf_design_download",
                                icon=":material/download:")
-            st.caption("The page's address holds this design: copy it to share the design, or reopen it later.")
+            st.caption("To share the design, copy this link: it opens the design and nothing of yours (your "
+                       "page's own address says who you are: keep that one to yourself).")
+            st.code(share_link("receptive_field", {QUERY_KEY: design_json}), language=None, wrap_lines=True)
     with up:
         uploaded = st.file_uploader("Open a design file", type=["json"], key="rf_design_upload",
                                     help="A file downloaded here, or printed by `python -m mnist_core design`.")
