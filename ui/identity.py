@@ -26,6 +26,7 @@ from mnist_core.classroom.identity import Actor
 from mnist_core.classroom.jobs import JobManager
 from mnist_core.common.wording import count
 
+from .plain_text import name_text
 from .state import job_manager
 
 SECRET_PARAM = "me"  # the page address's key for the browser secret
@@ -187,7 +188,7 @@ def identity_sidebar() -> Actor:
     with st.sidebar.container(border=True):
         if login_configured():
             if st.user.get("is_logged_in"):
-                st.markdown(f"Signed in as **{actor.name}**")
+                st.markdown(f"Signed in as **{name_text(actor.name, 'a signed-in user')}**")
                 st.button("Sign out", on_click=st.logout, key="identity_logout")
             else:
                 st.button("Sign in", on_click=st.login, key="identity_login", type="primary")
