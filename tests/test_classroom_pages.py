@@ -176,7 +176,7 @@ def test_an_operator_configured_login_is_the_identity(held, runs_dir):
         return at
 
     laptop, tablet = signed_in(), signed_in()
-    assert any("Signed in as **Ada L.**" in m.value for m in laptop.sidebar.markdown)
+    assert any(r"Signed in as **Ada L\.**" in m.value for m in laptop.sidebar.markdown)  # plain text: escaped
     assert "identity_name_input" not in [t.key for t in laptop.text_input]  # the provider gave the name
     start_step2(laptop)
     run = RunStore(runs_dir).list()[0]

@@ -24,9 +24,10 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from mnist_core.classroom import identity
 from mnist_core.classroom.identity import Actor
 from mnist_core.classroom.jobs import JobManager
+from mnist_core.classroom.names import NameBook
 from mnist_core.common.wording import count
 
-from .plain_text import name_text
+from .plain_text import name_text, plain
 from .state import job_manager
 
 SECRET_PARAM = "me"  # the page address's key for the browser secret
@@ -34,6 +35,7 @@ NAME_PARAM = "name"
 _SECRET = "identity_secret"
 _NAME = "identity_name"
 _TEACHER = "identity_teacher_session"  # this session's teacher session token (identity.TeacherGate)
+_NAME_REFUSED = "identity_name_refused"  # why the name just typed (or linked) was not taken, shown once
 _COOKIE_CHANGE = "identity_cookie_change"  # the teacher cookie to write (a token) or clear (""), once drawn
 
 
@@ -73,10 +75,28 @@ def _browser_identity(salt: bytes) -> tuple[str, str]:
     if st.query_params.get(SECRET_PARAM) != secret:
         st.query_params[SECRET_PARAM] = secret
     owner = identity.owner_id(secret, salt)
-    typed = st.query_params.get(NAME_PARAM) or st.session_state.get(_NAME)
+    typed = identity.clean_name(st.query_params.get(NAME_PARAM) or st.session_state.get(_NAME), "")
+    refusal = _name_book().claim(owner, typed, identity.default_name(owner)) if typed else None
+    if refusal:  # a taken or reserved name (a copied link, say): this browser keeps its default name
+        st.session_state[_NAME_REFUSED] = refusal
+        st.session_state.pop(_NAME, None)
+        st.query_params.pop(NAME_PARAM, None)
+        typed = ""
     if typed and st.query_params.get(NAME_PARAM) != typed:
         st.query_params[NAME_PARAM] = typed
-    return owner, identity.clean_name(typed, identity.default_name(owner))
+    return owner, typed or identity.default_name(owner)
+
+
+@st.cache_resource(show_spinner=False)
+def _name_book_for(runs_dir: str) -> NameBook:
+    """The server's names, seeded once with those already on its runs (so a restart gives nobody's away)."""
+    runs = job_manager().store.list()
+    return NameBook((run.status.get("owner", ""), run.status.get("owner_name", "")) for run in runs
+                    if not run.status.get("by_teacher"))
+
+
+def _name_book() -> NameBook:
+    return _name_book_for(str(job_manager().store.root.resolve()))
 
 
 def _teacher_session(manager: JobManager) -> bool:
@@ -149,6 +169,13 @@ def current_actor() -> Actor:
 
 def _save_name() -> None:
     name = identity.clean_name(st.session_state.get("identity_name_input"), "")
+    secret = st.session_state.get(_SECRET)
+    owner = identity.owner_id(secret, _salt(job_manager())) if identity.valid_secret(secret) else ""
+    refusal = _name_book().claim(owner, name, identity.default_name(owner)) if name and owner else None
+    if refusal:
+        st.session_state[_NAME_REFUSED] = refusal
+        st.session_state["identity_name_input"] = st.session_state.get(_NAME, "")  # the box shows the name kept
+        return
     st.session_state[_NAME] = name
     if name:
         st.query_params[NAME_PARAM] = name
@@ -197,8 +224,11 @@ def identity_sidebar() -> Actor:
             typed = st.session_state.get(_NAME) or identity.clean_name(st.query_params.get(NAME_PARAM), "")
             st.text_input("Your name", value=typed, key="identity_name_input",
                           placeholder=actor.name, on_change=_save_name, max_chars=40,
-                          help="Shown next to your runs. This page's address remembers you: bookmark it to come "
-                               "back to your runs, and do not share it (whoever has it can stop your runs).")
+                          help="Shown next to your runs; one name per person on this server. This page's address "
+                               "remembers you: bookmark it to come back to your runs, and do not share it "
+                               "(whoever has it can stop your runs).")
+            if _NAME_REFUSED in st.session_state:
+                st.error(plain(st.session_state.pop(_NAME_REFUSED)), icon=":material/badge:")
         if actor.is_teacher:
             _teacher_tools(manager, actor)
         else:

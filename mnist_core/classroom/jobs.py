@@ -27,6 +27,7 @@ from mnist_core.classroom.backend_choice import backend_from_env
 from mnist_core.classroom.backends import TrainingBackend
 from mnist_core.classroom.eta import RunClock, seconds_left
 from mnist_core.classroom.identity import COMMAND_LINE, Actor, NotAllowed, TeacherGate
+from mnist_core.classroom.names import TEACHER_NAME
 from mnist_core.classroom.queue_policy import QueuePolicy, start_order
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, load_mnist
@@ -192,9 +193,12 @@ class JobManager:
                 refusal = self.policy.refusal(active, kept)
                 if refusal:
                     raise QueueRefused(refusal)
-            run = self.store.create(config, label=label, owner=actor.owner_id, owner_name=actor.name)
+            # The teacher's runs are marked by the server (who signed in), never by the name typed.
+            by_teacher = actor.is_teacher and bool(actor.owner_id)
+            name = TEACHER_NAME if by_teacher else actor.name
+            run = self.store.create(config, label=label, owner=actor.owner_id, owner_name=name, by_teacher=by_teacher)
             HEARTBEATS.add(run.path)  # waiting in this process's queue is alive too; removed when the job ends
-            self._jobs[run.run_id] = Job(run.run_id, config, owner=actor.owner_id, owner_name=actor.name)
+            self._jobs[run.run_id] = Job(run.run_id, config, owner=actor.owner_id, owner_name=name)
             self._queue.append(run.run_id)
             self._start_waiting()
         return run.run_id

@@ -234,8 +234,10 @@ class RunStore:
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root or default_runs_dir())
 
-    def create(self, config: TrainConfig, label: str = "", owner: str = "", owner_name: str = "") -> Run:
-        """A new queued run folder; ``owner`` is the owner id (never a secret), ``owner_name`` the name shown."""
+    def create(self, config: TrainConfig, label: str = "", owner: str = "", owner_name: str = "",
+               by_teacher: bool = False) -> Run:
+        """A new queued run folder; ``owner`` is the owner id (never a secret), ``owner_name`` the name shown,
+        ``by_teacher`` set by the server for a run the signed-in teacher started."""
         self.root.mkdir(parents=True, exist_ok=True)
         network = "design" if config.design else f"step{config.step}"
         for _ in range(100):  # two runs made in the same second differ in 32 random bits; a clash tries again
@@ -252,7 +254,7 @@ class RunStore:
         write_history(path, [])
         label = label or f"{'Design' if config.design else f'Step {config.step}'} · {run_id[:15]}"
         update_status(path, state="queued", created=time.time(), pid=os.getpid(), label=label, owner=owner,
-                      owner_name=owner_name)
+                      owner_name=owner_name, **({"by_teacher": True} if by_teacher else {}))
         return read_run(path)
 
     def path(self, run_id: str) -> Path:
