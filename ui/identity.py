@@ -17,6 +17,7 @@ import json
 import sys
 import weakref
 from collections.abc import Mapping
+from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -41,11 +42,20 @@ _COOKIE_CHANGE = "identity_cookie_change"  # the teacher cookie to write (a toke
 
 @st.cache_resource(show_spinner=False)
 def _salt_for(runs_dir: str) -> bytes:
-    return identity.server_salt(runs_dir)
+    """The server's salt (not cached when it cannot be had: the next page asks again)."""
+    owned = 0
+    if not (Path(runs_dir) / identity.SALT_FILE).exists():  # a copied folder's runs would lose their owners
+        owned = sum(bool(run.status.get("owner")) for run in job_manager().store.list())
+    return identity.server_salt(runs_dir, owned_runs=owned)
 
 
 def _salt(manager: JobManager) -> bytes:
-    return _salt_for(str(manager.store.root.resolve()))
+    """The salt; without one, the page says why (on every page, to everyone) and nothing else runs."""
+    try:
+        return _salt_for(str(manager.store.root.resolve()))
+    except identity.SaltProblem as exc:
+        st.error(f"This server cannot tell students apart yet: {exc}", icon=":material/key_off:")
+        st.stop()
 
 
 def login_identity(user_info: Mapping, salt: bytes) -> tuple[str, str] | None:

@@ -20,10 +20,12 @@ teacher signs out.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -89,11 +91,24 @@ def valid_secret(secret: str | None) -> bool:
     return bool(secret) and 20 <= len(secret) <= 64 and all(c.isalnum() or c in "-_" for c in secret)
 
 
-def server_salt(runs_root: Path | str) -> bytes:
+class SaltProblem(RuntimeError):
+    """The server cannot have its salt; the message says what to do, in one paragraph for the operator."""
+
+
+SALT_BYTES = 32
+NEW_SALT_ENV = "MNIST_NEW_SALT"  # "1": make a new salt even though the runs have owners (they lose them)
+
+
+def server_salt(runs_root: Path | str, owned_runs: int = 0) -> bytes:
     """The server's HMAC key: ``MNIST_IDENTITY_SALT`` if set, else a random one kept in the runs folder.
 
     Kept with the runs (mode 0600) so owner ids stay the same across restarts: a student
-    who reloads tomorrow still owns yesterday's runs.
+    who reloads tomorrow still owns yesterday's runs. A new salt is written to a temporary
+    file and renamed, so a full disk never leaves an empty one behind. Raises SaltProblem,
+    rather than quietly making a new salt that would take every student's runs away, when
+    the salt file is there but empty, short or unreadable; when ``owned_runs`` (runs that
+    name an owner) are there without a salt (a folder copied without its dot files), unless
+    the operator asks for a new one; and when a new one cannot be written.
     """
     configured = os.environ.get("MNIST_IDENTITY_SALT")
     if configured:
@@ -101,16 +116,46 @@ def server_salt(runs_root: Path | str) -> bytes:
     path = Path(runs_root) / SALT_FILE
     try:
         salt = path.read_bytes()
+    except FileNotFoundError:
+        salt = None
+    except OSError as exc:
+        raise SaltProblem(f"{path} cannot be read ({exc.strerror or exc}); without it no student owns their "
+                          "runs. Fix its permissions, then restart the server.") from None
+    if salt is not None:
         if len(salt) >= 16:
             return salt
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    salt = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(salt)
+        raise SaltProblem(f"{path} is {'empty' if not salt else 'too short'} ({len(salt)} bytes; perhaps written "
+                          "when the disk was full), so no student would own their runs. Copy the salt file back "
+                          "from a backup, or delete it to start afresh (students then no longer own their earlier "
+                          "runs), and restart the server.")
+    if owned_runs and os.environ.get(NEW_SALT_ENV) != "1":
+        raise SaltProblem(f"{Path(runs_root)} holds {owned_runs} run(s) that students own but no {SALT_FILE}: the "
+                          f"folder was probably copied without it (`cp -r runs/* new/` skips dot files). Copy "
+                          f"{SALT_FILE} from the old runs folder; or, to start afresh (students then no longer own "
+                          f"their earlier runs), start the server once with {NEW_SALT_ENV}=1.")
+    salt = secrets.token_bytes(SALT_BYTES)
+    try:
+        _write_private(path, salt)
+    except OSError as exc:
+        full = exc.errno == errno.ENOSPC
+        raise SaltProblem(f"{path} cannot be written ({'disk full' if full else exc.strerror or exc}): free some "
+                          "space in the runs folder's disk, then reload the page.") from None
     return salt
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` (mode 0600) all at once: a temporary file, synced, then renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp makes it 0600
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def owner_id(secret: str, salt: bytes, kind: str = "browser") -> str:

@@ -38,8 +38,10 @@ from mnist_core.runs.store import (
     DamagedRun,
     Run,
     RunStore,
+    failure_message,
     inspect_run,
     read_json,
+    record_failure,
     update_status,
 )
 
@@ -330,8 +332,9 @@ class JobManager:
                                               on_saving=on_saving)
             job.phase = "stopped" if outcome.stopped else "finished"
         except Exception as exc:  # noqa: BLE001 - a failed job must be reported, never kill the worker
-            job.phase, job.message = "failed", str(exc)
-            update_status(path, state="failed", ended=time.time(), message=str(exc))
+            # In memory and in the run; a full disk is said as such (record_failure manages even then).
+            job.phase, job.message = "failed", failure_message(exc)
+            record_failure(path, job.message)
         finally:
             HEARTBEATS.remove(path)
             with self._lock:

@@ -20,6 +20,7 @@ heartbeat.py), so any reader, at any time, sees a run whose process died as inte
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
@@ -176,6 +177,39 @@ def update_status(path: Path, **changes) -> dict:
         status.update(changes, updated=time.time())
         write_json(path / "status.json", status)
         return status
+
+
+def failure_message(exc: BaseException) -> str:
+    """One line for a run that failed: a full disk said as such, anything else as its type and text."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "disk full: the disk of the runs folder has no space left; free some, then start the run again"
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+def record_failure(path: Path, message: str) -> bool:
+    """Mark the run at ``path`` failed with ``message``; True when the status says so now.
+
+    On a full disk no new file can be made, so the usual write (a temporary file renamed over the
+    status) fails; the status file is then rewritten in place, compactly, inside the space it already
+    has, so the run says "failed: disk full" instead of staying "running" until it reads as interrupted.
+    """
+    try:
+        update_status(path, state="failed", ended=time.time(), message=message)
+        return True
+    except OSError:
+        pass
+    with _STATUS_LOCK:
+        status = read_json(path / "status.json", {})
+        status = status if isinstance(status, dict) else {}
+        now = time.time()
+        status.update(state="failed", ended=now, updated=now, message=message)
+        try:
+            with open(path / "status.json", "r+", encoding="utf-8") as out:
+                out.write(json.dumps(status, separators=(",", ":")))
+                out.truncate()
+            return True
+        except OSError:
+            return False
 
 
 def _beat(path: Path) -> None:
@@ -350,7 +384,7 @@ def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None
                           message=f"Stopped with Ctrl-C after {count(len(history), 'full epoch')}.")
             raise
         except Exception as exc:
-            update_status(path, state="failed", ended=time.time(), message=f"{exc.__class__.__name__}: {exc}")
+            record_failure(path, failure_message(exc))
             raise
         update_status(
             path,
