@@ -186,3 +186,17 @@ def test_every_status_field_fuzzed_breaks_no_page_and_each_damaged_run_can_be_de
         at.button(key="compare_delete").click().run()
         assert not at.exception
         assert not run.path.exists()
+
+
+def test_deleting_a_linked_run_on_compare_runs_removes_it_from_the_list(runs_dir, assets, tmp_path):
+    elsewhere = copy_of_a_finished_run(tmp_path / "kept-elsewhere")
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    (runs_dir / "20260101-000000-step1-linked00").symlink_to(elsewhere, target_is_directory=True)
+    at = open_pages(["pages/compare_runs.py"])
+    (label,) = at.selectbox(key="compare_delete_pick").options  # the only run of this runs folder
+    at.selectbox(key="compare_delete_pick").select(label).run()
+    at.checkbox(key="compare_delete_confirm").check().run()
+    at.button(key="compare_delete").click().run()
+    assert not at.exception
+    assert any("Deleted" in s.value for s in at.success)
+    assert RunStore(runs_dir).list() == [] and (elsewhere / "status.json").is_file()

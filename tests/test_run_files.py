@@ -170,3 +170,24 @@ def test_any_value_of_any_status_field_is_damage_or_a_run_every_page_helper_can_
         Actor("a" * 16, "Ada").may_manage(run.status.get("owner"))
         assert isinstance(run.status.get("owner", ""), str) and isinstance(run.status.get("owner_name", ""), str)
         assert len(run.status.get("owner_name", "")) <= 40
+
+
+def test_deleting_a_run_that_is_a_link_removes_the_link_and_leaves_what_it_points_to(tmp_path):
+    """Issue 27: a symlinked run said "Deleted" and removed nothing (rmtree refuses links, and its error was
+    ignored). The link goes; the folder it points to (a shipped run, say) stays."""
+    store = RunStore(tmp_path / "runs")
+    elsewhere = copy_of_a_finished_run(tmp_path / "elsewhere")
+    store.root.mkdir()
+    (store.root / "linked").symlink_to(elsewhere, target_is_directory=True)
+    assert [r.run_id for r in store.list()] == ["linked"]
+    store.delete("linked")
+    assert not (store.root / "linked").exists() and store.list() == []
+    assert (elsewhere / "status.json").is_file()
+
+
+def test_a_run_that_cannot_be_deleted_says_so(tmp_path, monkeypatch):
+    store = RunStore(tmp_path / "runs")
+    copy_of_a_finished_run(store.root / "stuck")
+    monkeypatch.setattr(runs.shutil, "rmtree", lambda path, ignore_errors=False: None)  # as a read-only folder
+    with pytest.raises(OSError, match="stuck could not be deleted"):
+        store.delete("stuck")

@@ -157,7 +157,7 @@ def delete_panel(runs: dict[str, Run | DamagedRun], actor: Actor) -> None:
     if st.button("Delete", disabled=not sure, key="compare_delete", icon=":material/delete:"):
         try:
             manager.delete(run.run_id, actor)
-        except (NotAllowed, KeyError, ValueError) as exc:
+        except (NotAllowed, KeyError, ValueError, OSError) as exc:
             message = str(exc.args[0]) if exc.args else str(exc)  # KeyError's str() adds quotes
             if "still training" in message:
                 message += (" Stop it on its step's page, or with Ctrl-C where it was started from the "

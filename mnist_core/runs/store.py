@@ -336,7 +336,18 @@ class RunStore:
         return self.scan()[1]
 
     def delete(self, run_id: str) -> None:
-        shutil.rmtree(self.path(run_id), ignore_errors=True)
+        """Remove the run's folder; OSError (saying why) when it is still there afterwards.
+
+        A run folder that is a symbolic link is removed as a link: the folder it points to may be
+        anywhere (a shipped run, another disk), and is left alone.
+        """
+        path = self.path(run_id)
+        if path.is_symlink():
+            path.unlink()
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        if os.path.lexists(path):
+            raise OSError(f"{run_id} could not be deleted (check the permissions of {self.root})")
 
     def mark_interrupted(self) -> list[str]:
         """Record as interrupted the runs that say they are queued or running but whose heartbeat stopped."""
