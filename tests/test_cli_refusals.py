@@ -74,7 +74,56 @@ def test_out_never_replaces_a_file_or_a_folder_of_other_files(tmp_path, capsys, 
         assert stderr.startswith(f"error: --out {target} ") and message in stderr
     assert notes.read_text() == "mine" and (folder / "cat.jpg").read_bytes() == b"jpeg"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "photos"]  # no half-made run beside them
-    assert run_folder_problem(tmp_path / "new") is None and run_folder_problem(report.shipped_run_path(4)) is None
+    assert run_folder_problem(tmp_path / "new") is None
+    assert "reproduce" in run_folder_problem(report.shipped_run_path(4))  # issue 27: a shipped run is not --out's
+
+
+def _finished_run_at(folder: Path, **status) -> Path:
+    shutil.copytree(ROOT / "assets" / "step1", folder)
+    saved = json.loads((folder / "status.json").read_text())
+    (folder / "status.json").write_text(json.dumps({**saved, **status}))
+    return folder
+
+
+def test_out_refuses_a_live_run_a_shipped_run_and_a_students_run(tmp_path, capsys, monkeypatch):
+    """Issue 27: --out at a training run mixed the two; at assets/step4 it replaced the shipped Step 4 with a demo
+    the pages then showed as Step 4's result; at a student's finished run it replaced it and cleared its owner."""
+    monkeypatch.setattr(cli, "_load_data", lambda: pytest.fail("refused only after reading the data"))
+    assets = tmp_path / "assets"
+    shutil.copytree(ROOT / "assets", assets)
+    monkeypatch.setattr(report, "ASSETS_DIR", assets)
+    now = time.time()
+    live = _finished_run_at(tmp_path / "runs" / "live", state="running", heartbeat=now, updated=now)
+    owned = _finished_run_at(tmp_path / "runs" / "adas", owner="a" * 16, owner_name="Ada")
+    for target, message in ((live, "is a run that is training right now"),
+                            (assets / "step4", "`python -m mnist_core reproduce` replaces those"),
+                            (tmp_path / "assets" / "step4" / ".." / "step2", "among the shipped runs"),
+                            (owned, "is a run of Ada made on the dashboard")):
+        before = {p.name: p.read_bytes() for p in target.iterdir()}
+        assert main(["train", "--step", "2", "--epochs", "1", "--out", str(target)]) == 1
+        stderr = capsys.readouterr().err
+        assert stderr.startswith(f"error: --out {target} ") and message in stderr, stderr
+        assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    ended = _finished_run_at(tmp_path / "runs" / "mine")  # the command line's own earlier run: may be replaced
+    assert run_folder_problem(ended) is None
+
+
+def test_a_run_that_became_live_while_training_is_not_replaced_and_the_new_one_is_kept(tmp_path, monkeypatch):
+    """The check is made again before the rename: the dashboard may have started a run there meanwhile."""
+    target = tmp_path / "runs" / "shared"
+
+    def train_while_a_student_starts_there(config, out, data):
+        now = time.time()
+        _finished_run_at(target, state="running", heartbeat=now, updated=now, owner="b" * 16, owner_name="Bob")
+        (out / "config.json").write_text("{}")
+        return {}
+
+    monkeypatch.setattr(cli, "_train_one", train_while_a_student_starts_there)
+    with pytest.raises(cli.CliError, match="training right now.*kept in"):
+        cli._train_in_place_of(None, target, None)
+    assert json.loads((target / "status.json").read_text())["owner_name"] == "Bob"  # untouched
+    (kept,) = [p for p in target.parent.iterdir() if p.name.startswith("shared-command-line-")]
+    assert (kept / "config.json").read_text() == "{}"
 
 
 @pytest.mark.parametrize("command", [["seeds", "--step", "1", "--seeds", "1"], ["schedules", "--seeds", "1"]])

@@ -77,7 +77,7 @@ def test_ten_wrong_passwords_in_a_row_lock_the_gate_even_against_the_right_one()
             assert gate.check("s3cret")[0] is False  # locked: the right password is not even compared
             clock.now += gate.locked_for() + 0.1  # wait out the lock, as a patient guesser would
     assert all(not ok for ok, _ in answers)
-    assert "locked" in answers[identity.FREE_TRIES - 1][1]
+    assert "try again in" in answers[identity.FREE_TRIES - 1][1]
     # Each lock after the free tries is twice the one before it, up to the ceiling.
     assert gate.check("wrong again")[0] is False
     assert gate.locked_for() == min(identity.LONGEST_LOCK_S, identity.FIRST_LOCK_S * 2 ** (11 - identity.FREE_TRIES))
@@ -86,3 +86,48 @@ def test_ten_wrong_passwords_in_a_row_lock_the_gate_even_against_the_right_one()
     clock.now += gate.locked_for() + 0.1
     assert gate.check("s3cret") == (True, "")
     assert gate.check("nope") == (False, "Wrong password.")  # the right one resets the count
+
+
+def test_a_wrong_try_loop_locks_its_own_browser_never_the_teachers():
+    """Issue 27: one wrong try whenever the shared lock ended kept the right password refused indefinitely."""
+    clock = Clock()
+    gate = TeacherGate("s3cret", clock=clock)
+    for guess in range(40):
+        gate.check(f"guess{guess}", browser="mallory")
+        assert gate.check("s3cret", browser="teacher") == (True, "")  # at every moment of the loop
+        clock.now += gate.locked_for("mallory") + 0.1  # the guesser waits out each of its own locks
+    assert gate.check("guess", browser="mallory")[0] is False and gate.locked_for("mallory") > 0
+    assert gate.locked_for("teacher") == 0
+
+
+def test_a_guesser_opening_browser_after_browser_pauses_the_password_but_not_the_link():
+    clock = Clock()
+    gate = TeacherGate("s3cret", clock=clock)
+    for n in range(identity.SERVER_WRONG_PER_HOUR):
+        assert gate.check("guess", browser=f"fresh-{n}") == (False, "Wrong password.")
+    ok, why = gate.check("s3cret", browser="teacher")
+    assert not ok and "sign-in link printed where the server was started" in why
+    token = gate.new_link_token()
+    assert gate.redeem_link(token) and not gate.redeem_link(token)  # once
+    clock.now += 3601  # an hour later the password is heard again
+    assert gate.check("s3cret", browser="teacher") == (True, "")
+
+
+def test_a_link_token_works_once_and_only_the_latest():
+    gate = TeacherGate("s3cret")
+    old, new = gate.new_link_token(), gate.new_link_token()
+    assert not gate.redeem_link(old) and not gate.redeem_link("") and not gate.redeem_link(None)
+    assert gate.redeem_link(new) and not gate.redeem_link(new)
+    assert not TeacherGate("").redeem_link(TeacherGate("").new_link_token())  # no teacher mode, no link
+
+
+def test_a_teacher_session_lasts_until_it_expires_or_is_signed_out():
+    clock = Clock()
+    gate = TeacherGate("s3cret", clock=clock)
+    first, second = gate.new_session(), gate.new_session()
+    assert gate.session_valid(first) and gate.session_valid(second)
+    assert not gate.session_valid("made-up-token") and not gate.session_valid(None)
+    gate.end_session(first)
+    assert not gate.session_valid(first) and gate.session_valid(second)
+    clock.now += identity.TEACHER_SESSION_S + 1
+    assert not gate.session_valid(second)

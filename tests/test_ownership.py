@@ -19,7 +19,7 @@ from mnist_core.runs.store import RunStore, update_status
 
 CONFIG = TrainConfig(step=2, epochs=1)
 ADA, BOB, CY = Actor("a" * 16, "Ada"), Actor("b" * 16, "Bob"), Actor("c" * 16, "Cy")
-TEACHER = Actor("t" * 16, "Ms T", is_teacher=True)
+TEACHER = Actor("e" * 16, "Ms T", is_teacher=True)  # owner ids are 16 hex digits (run_files checks)
 
 
 class HeldBackend:

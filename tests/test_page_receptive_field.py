@@ -239,3 +239,33 @@ def test_an_untrainable_design_says_why_instead_of_offering_the_form(at):
     assert any("The design cannot be trained yet" in t and "must end in 10 channels at 1x1" in t
                for t in texts(at.info))
     assert not [b for b in at.button if b.key == "rf_design_train"]
+
+
+# --- what a design may ask of the server (issue 27) ---------------------------------------------------------
+
+def test_a_design_too_big_for_memory_fails_its_verdict_and_offers_no_start(runs_dir):
+    # Issue 27's design: 1,632 parameters, a 256x256 map of 96 channels kept seven times for backward.
+    padded = [{"type": "conv", "out_channels": 96, "kernel": 1, "padding": 114}]
+    head = [{"type": "gap"}, {"type": "conv", "out_channels": 10, "kernel": 1}]
+    pairs = [{"type": kind} for _ in range(3) for kind in ("batchnorm", "relu")]
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    app.query_params["design"] = json.dumps({"format": "mnist-design/1", "layers": padded + pairs + head})
+    app.switch_page(PAGE).run()
+    assert not app.exception
+    assert metric(app, "Parameters") == "1,632"  # within the parameter budget ...
+    assert any(t.startswith("FAIL · training it at batch size 128 needs about 27.0 GB") and "2.0 GB" in t
+               for t in texts(app.error))  # ... but not the memory one
+    assert any("The design cannot be trained yet" in t and "2.0 GB one run may use" in t for t in texts(app.info))
+    assert not [b for b in app.button if b.key == "rf_design_train"]
+
+
+def test_the_steps_design_passes_the_memory_verdict(at):
+    assert any(t.startswith("PASS · training it at batch size 128 needs about") for t in texts(at.success))
+
+
+def test_a_design_nested_thousands_deep_is_refused_with_a_sentence(runs_dir):
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    app.query_params["design"] = "[" * 3000 + "]" * 3000
+    app.switch_page(PAGE).run()
+    assert not app.exception
+    assert any("cannot be opened" in t and "nested too deeply" in t for t in texts(app.error))

@@ -162,3 +162,41 @@ def test_random_values_in_every_run_file_break_no_page(runs_dir, assets, seed):
     for number in STEPS:  # and every shipped run
         fuzz_run(rng, assets / f"step{number}")
     open_pages(EVERY_PAGE)
+
+
+def test_every_status_field_fuzzed_breaks_no_page_and_each_damaged_run_can_be_deleted(runs_dir, assets):
+    """Issue 27: "created": 1e308 broke Compare runs (OverflowError) and "owner": ["a"] its delete panel
+    (nobody could delete anything). One run folder per status field, each holding a value of another type or
+    out of range; every page opens, and each damaged folder can be deleted."""
+    from tests.test_run_files import NASTY, STATUS_FIELDS
+
+    rng = random.Random(27)
+    planted = {"created": 1e308, "owner": ["a"]}  # the issue's two
+    for k, field in enumerate(STATUS_FIELDS):
+        folder = copy_of_a_finished_run(runs_dir / f"20260101-000000-step1-{k:04d}fuzz")
+        status = json.loads((folder / "status.json").read_text())
+        (folder / "status.json").write_text(json.dumps({**status, field: planted.get(field, rng.choice(NASTY))}))
+    at = open_pages(EVERY_PAGE)
+    at.switch_page("pages/compare_runs.py").run()
+    damaged = RunStore(runs_dir).damaged()
+    assert {"20260101-000000-step1-0006fuzz", "20260101-000000-step1-0013fuzz"} <= {r.run_id for r in damaged}
+    for run in damaged:
+        at.selectbox(key="compare_delete_pick").select(run.label).run()
+        at.checkbox(key="compare_delete_confirm").check().run()
+        at.button(key="compare_delete").click().run()
+        assert not at.exception
+        assert not run.path.exists()
+
+
+def test_deleting_a_linked_run_on_compare_runs_removes_it_from_the_list(runs_dir, assets, tmp_path):
+    elsewhere = copy_of_a_finished_run(tmp_path / "kept-elsewhere")
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    (runs_dir / "20260101-000000-step1-linked00").symlink_to(elsewhere, target_is_directory=True)
+    at = open_pages(["pages/compare_runs.py"])
+    (label,) = at.selectbox(key="compare_delete_pick").options  # the only run of this runs folder
+    at.selectbox(key="compare_delete_pick").select(label).run()
+    at.checkbox(key="compare_delete_confirm").check().run()
+    at.button(key="compare_delete").click().run()
+    assert not at.exception
+    assert any("Deleted" in s.value for s in at.success)
+    assert RunStore(runs_dir).list() == [] and (elsewhere / "status.json").is_file()

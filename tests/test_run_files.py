@@ -131,3 +131,63 @@ def test_a_history_longer_than_the_run_is_damage(tmp_path):
     history = json.loads((folder / "history.json").read_text())
     (folder / "history.json").write_text(json.dumps(history + [{**history[-1], "epoch": len(history) + 1}]))
     assert "16 epochs recorded, but the run has only 15" in inspect_run(folder).problem
+
+
+# ---- every field of status.json, fuzzed (issue 27: "created": 1e308 and "owner": ["a"] broke Compare runs) ----
+
+STATUS_FIELDS = ("state", "label", "message", "device", "backend", "node", "created", "started", "ended", "updated",
+                 "heartbeat", "params", "pid", "owner", "owner_name", "by_teacher")
+NASTY = [None, True, False, 0, -1, 1.5, 2**63, -(2**63), 1e308, -1e308, float("nan"), float("inf"), "", "x" * 10_000,
+         "line\nbreak\x00", "finished", "0123456789abcdef", ["a"], {"a": 1}, [], {}]
+SOURCES = [*ROOT.glob("mnist_core/**/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("pages/*.py")]
+
+
+def test_the_fuzz_covers_every_status_field_the_code_reads():
+    import re
+
+    read = {key for path in SOURCES
+            for key in re.findall(r"status(?:\.get\(|\[)[\"']([a-z_]+)[\"']", path.read_text())}
+    assert read <= set(STATUS_FIELDS), read - set(STATUS_FIELDS)
+
+
+@pytest.mark.parametrize("field", STATUS_FIELDS)
+def test_any_value_of_any_status_field_is_damage_or_a_run_every_page_helper_can_show(tmp_path, field):
+    from mnist_core.classroom.identity import Actor
+    from mnist_core.lesson.run_labels import run_label, unique_labels
+    from ui.compare_views import runs_table
+
+    folder = copy_of_a_finished_run(tmp_path / "run")
+    original = json.loads((folder / "status.json").read_text())
+    for value in NASTY:
+        (folder / "status.json").write_text(json.dumps({**original, field: value}))
+        run = inspect_run(folder)
+        if isinstance(run, DamagedRun):
+            assert run.problem.startswith("status.json: "), run.problem
+            continue
+        # What the pages do with a run's status: its name, the runs table, who may delete it, its age.
+        names = unique_labels([run], lambda r: run_label(r.config, r.status))
+        runs_table({names[run.run_id]: run})
+        Actor("a" * 16, "Ada").may_manage(run.status.get("owner"))
+        assert isinstance(run.status.get("owner", ""), str) and isinstance(run.status.get("owner_name", ""), str)
+        assert len(run.status.get("owner_name", "")) <= 40
+
+
+def test_deleting_a_run_that_is_a_link_removes_the_link_and_leaves_what_it_points_to(tmp_path):
+    """Issue 27: a symlinked run said "Deleted" and removed nothing (rmtree refuses links, and its error was
+    ignored). The link goes; the folder it points to (a shipped run, say) stays."""
+    store = RunStore(tmp_path / "runs")
+    elsewhere = copy_of_a_finished_run(tmp_path / "elsewhere")
+    store.root.mkdir()
+    (store.root / "linked").symlink_to(elsewhere, target_is_directory=True)
+    assert [r.run_id for r in store.list()] == ["linked"]
+    store.delete("linked")
+    assert not (store.root / "linked").exists() and store.list() == []
+    assert (elsewhere / "status.json").is_file()
+
+
+def test_a_run_that_cannot_be_deleted_says_so(tmp_path, monkeypatch):
+    store = RunStore(tmp_path / "runs")
+    copy_of_a_finished_run(store.root / "stuck")
+    monkeypatch.setattr(runs.shutil, "rmtree", lambda path, ignore_errors=False: None)  # as a read-only folder
+    with pytest.raises(OSError, match="stuck could not be deleted"):
+        store.delete("stuck")

@@ -12,7 +12,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mnist_core.classroom.identity import Actor, NotAllowed
+from mnist_core.classroom.identity import Actor, NotAllowed, default_name
+from mnist_core.classroom.names import TEACHER_NAME, reserved
 from mnist_core.lesson.report import shipped_run, summarize, test_set_words
 from mnist_core.lesson.run_labels import differing_fields, field_name, format_value, run_label, unique_labels
 from mnist_core.lesson.steps import STEPS
@@ -44,6 +45,16 @@ def _number(value: float | None, digits: int) -> str:
     return NO_FIGURE if value is None else f"{value:,.{digits}f}"
 
 
+def made_by(status: dict) -> str:
+    """Who made a run, as the By column says it: the teacher only where the server marked it so."""
+    if status.get("by_teacher"):
+        return TEACHER_NAME
+    name, owner = status.get("owner_name") or "", status.get("owner") or ""
+    if name and not reserved(name):  # an older run whose student typed "Teacher" is shown by its owner id
+        return name
+    return default_name(owner) if owner else "command line"
+
+
 def runs_table(runs: dict[str, Run]) -> pd.DataFrame:
     """One row per run, every cell text as a person reads it: separators, two decimals, a dash when empty."""
     rows = []
@@ -52,7 +63,7 @@ def runs_table(runs: dict[str, Run]) -> pd.DataFrame:
         params = run.status.get("params")
         rows.append({  # what a class reads first on the left (whose run, how it ended); the rest scrolls
             "Run": label,
-            "By": "shipped" if label.startswith("shipped") else (run.status.get("owner_name") or "command line"),
+            "By": "shipped" if label.startswith("shipped") else made_by(run.status),
             "Status": run.state,
             "Final test %": _number(summary.final_test_acc if summary else None, 2),
             "Best test %": _number(summary.best_test_acc if summary else None, 2),
@@ -146,7 +157,7 @@ def delete_panel(runs: dict[str, Run | DamagedRun], actor: Actor) -> None:
     if st.button("Delete", disabled=not sure, key="compare_delete", icon=":material/delete:"):
         try:
             manager.delete(run.run_id, actor)
-        except (NotAllowed, KeyError, ValueError) as exc:
+        except (NotAllowed, KeyError, ValueError, OSError) as exc:
             message = str(exc.args[0]) if exc.args else str(exc)  # KeyError's str() adds quotes
             if "still training" in message:
                 message += (" Stop it on its step's page, or with Ctrl-C where it was started from the "

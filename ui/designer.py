@@ -15,6 +15,7 @@ import streamlit as st
 
 from mnist_core.engine.design import DesignError, design_from_specs, network_problems, parse_design
 from mnist_core.engine.fields import RFTable, rf_table
+from mnist_core.engine.memory import LESSON_BATCH_SIZE, TRAINING_MEMORY_BUDGET, describe_bytes, training_bytes
 from mnist_core.engine.recipes import design_from_step
 from mnist_core.engine.specs import KINDS, POINTWISE_KINDS, LayerSpec, insert_copy, records_from_specs, spec_from_record
 from mnist_core.lesson.report import summarize
@@ -22,6 +23,7 @@ from mnist_core.lesson.steps import STEPS
 from mnist_core.lesson.target import PARAM_BUDGET
 from mnist_core.runs.store import ENDED_STATES
 
+from .share import share_link
 from .state import run_store, training_device
 from .training_panel import live_panel, recipe_form
 
@@ -148,8 +150,19 @@ def _verdicts(table: RFTable) -> None:
     if table.ok:
         (st.success if table.covers_input else st.error)(("PASS · " if table.covers_input else "FAIL · ")
                                                          + table.summary())
+        _memory_verdict(table)
     for row in table.problems:
         st.error(f"{row.name}: {row.problem}")
+
+
+def _memory_verdict(table: RFTable) -> None:
+    """Parameters do not bound memory: a padded 1x1 conv has few weights and huge maps to keep for backward."""
+    needed = training_bytes(table, LESSON_BATCH_SIZE)
+    within = needed <= TRAINING_MEMORY_BUDGET
+    (st.success if within else st.error)(
+        ("PASS · " if within else "FAIL · ")
+        + f"training it at batch size {LESSON_BATCH_SIZE} needs about {describe_bytes(needed)} of memory: "
+        + ("within" if within else "over") + f" the {describe_bytes(TRAINING_MEMORY_BUDGET)} one run may use.")
 
 
 def _share(design_json: str | None) -> None:
@@ -166,7 +179,9 @@ def _share(design_json: str | None) -> None:
             st.download_button("Download the design (JSON)", parse_design(design_json).to_json(pretty=True),
                                file_name="design.json", mime="application/json", key="rf_design_download",
                                icon=":material/download:")
-            st.caption("The page's address holds this design: copy it to share the design, or reopen it later.")
+            st.caption("To share the design, copy this link: it opens the design and nothing of yours (your "
+                       "page's own address says who you are: keep that one to yourself).")
+            st.code(share_link("receptive_field", {QUERY_KEY: design_json}), language=None, wrap_lines=True)
     with up:
         uploaded = st.file_uploader("Open a design file", type=["json"], key="rf_design_upload",
                                     help="A file downloaded here, or printed by `python -m mnist_core design`.")
@@ -244,7 +259,7 @@ def render(default_step: int) -> tuple[list[LayerSpec], RFTable]:
     _check_table(names, table)
     _verdicts(table)
 
-    problems = network_problems(specs)
+    problems = network_problems(specs, batch_size=LESSON_BATCH_SIZE)
     design_json = design_from_specs(specs).to_json() if not problems else None
     if table.ok and problems:
         for problem in problems:

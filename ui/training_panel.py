@@ -17,7 +17,7 @@ import time
 import streamlit as st
 from streamlit.errors import StreamlitInvalidLayoutContextError
 
-from mnist_core.classroom.identity import NotAllowed
+from mnist_core.classroom.identity import NotAllowed, clean_name
 from mnist_core.classroom.jobs import QueueRefused
 from mnist_core.classroom.live_feed import panel_key
 from mnist_core.classroom.live_view import job_view
@@ -26,6 +26,7 @@ from mnist_core.lesson.steps import Step
 
 from .identity import current_actor
 from .live_card import feed_url, live_card, panel_signature
+from .plain_text import name_text
 from .presentation import presenting
 from .run_colours import run_colour
 from .state import job_manager, run_store, runs_dir
@@ -133,7 +134,7 @@ def _follow(job, view: dict, key: str, feed: str | None, signature: str, watch: 
     manager = job_manager()
     actor = current_actor()
     label, colour = _label(job)
-    who = "you" if job.owner == actor.owner_id else (job.owner_name or "the command line")
+    who = "you" if job.owner == actor.owner_id else clean_name(job.owner_name, "the command line")  # card: text
     live_card(view, label=label, who=who, colour=colour, presenting=presenting(), feed=feed, signature=signature,
               watch=watch, key=f"{key}_card_{job.run_id}")
     phase = job.phase
@@ -142,7 +143,7 @@ def _follow(job, view: dict, key: str, feed: str | None, signature: str, watch: 
     if can_stop and st.button("Stop" if phase != "queued" else "Cancel", key=f"{key}_stop_{job.run_id}",
                               icon=":material/stop:", disabled=not allowed,
                               help=None if allowed else
-                              f"Only {job.owner_name or 'its owner'} or the teacher can stop this run."):
+                              f"Only {name_text(job.owner_name, 'its owner')} or the teacher can stop this run."):
         try:
             manager.stop(job.run_id, actor)
         except (NotAllowed, KeyError) as exc:
@@ -210,6 +211,7 @@ def live_panel(step: Step | None, key: str | None = None) -> None:
         others = [job for job in jobs if job not in shown]
         if others:
             st.caption("Also waiting: " + ", ".join(
-                f"{job.owner_name or 'command line'} (place {manager.queue_position(job.run_id)})" for job in others))
+                f"{name_text(job.owner_name, 'command line')} (place {manager.queue_position(job.run_id)})"
+                for job in others))
 
     panel()

@@ -28,6 +28,7 @@ from mnist_core.classroom.backend_choice import backend_from_env
 from mnist_core.classroom.backends import TrainingBackend
 from mnist_core.classroom.eta import RunClock, seconds_left
 from mnist_core.classroom.identity import COMMAND_LINE, Actor, NotAllowed, TeacherGate
+from mnist_core.classroom.names import TEACHER_NAME
 from mnist_core.classroom.queue_policy import QueuePolicy, start_order
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, load_mnist
@@ -38,8 +39,10 @@ from mnist_core.runs.store import (
     DamagedRun,
     Run,
     RunStore,
+    failure_message,
     inspect_run,
     read_json,
+    record_failure,
     update_status,
 )
 
@@ -201,10 +204,13 @@ class JobManager:
                 refusal = self.policy.refusal(active, kept)
                 if refusal:
                     raise QueueRefused(refusal)
-            run = self.store.create(config, label=label, owner=actor.owner_id, owner_name=actor.name)
+            # The teacher's runs are marked by the server (who signed in), never by the name typed.
+            by_teacher = actor.is_teacher and bool(actor.owner_id)
+            name = TEACHER_NAME if by_teacher else actor.name
+            run = self.store.create(config, label=label, owner=actor.owner_id, owner_name=name, by_teacher=by_teacher)
             HEARTBEATS.add(run.path)  # waiting in this process's queue is alive too; removed when the job ends
             with self._lock:
-                self._jobs[run.run_id] = Job(run.run_id, config, owner=actor.owner_id, owner_name=actor.name)
+                self._jobs[run.run_id] = Job(run.run_id, config, owner=actor.owner_id, owner_name=name)
                 self._queue.append(run.run_id)
                 self._start_waiting()
         return run.run_id
@@ -336,8 +342,9 @@ class JobManager:
                                               on_saving=on_saving)
             job.phase = "stopped" if outcome.stopped else "finished"
         except Exception as exc:  # noqa: BLE001 - a failed job must be reported, never kill the worker
-            job.phase, job.message = "failed", str(exc)
-            update_status(path, state="failed", ended=time.time(), message=str(exc))
+            # In memory and in the run; a full disk is said as such (record_failure manages even then).
+            job.phase, job.message = "failed", failure_message(exc)
+            record_failure(path, job.message)
         finally:
             HEARTBEATS.remove(path)
             with self._lock:

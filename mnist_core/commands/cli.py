@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import signal
 import sys
@@ -30,7 +31,7 @@ from mnist_core.commands import (
     seeds,
     watch_cost,
 )
-from mnist_core.commands.out_paths import run_folder_problem
+from mnist_core.commands.out_paths import replace_problem, run_folder_problem
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from mnist_core.common.atomic import replace_folder
@@ -127,6 +128,11 @@ def _train_in_place_of(config, target: Path, data) -> dict:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    problem = replace_problem(target)  # the dashboard may have started (or given an owner to) a run there since
+    if problem:
+        kept = target.with_name(f"{target.name}-command-line-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.rename(staging, kept)
+        raise CliError(f"{problem}. The run just trained was kept in {kept}")
     replace_folder(staging, target)
     print(f"Moved into place: {target}")
     return outcome

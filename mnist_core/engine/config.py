@@ -167,9 +167,9 @@ def config_problems(config: TrainConfig) -> list[str]:
         problems.append("limits must be non-negative")
     if not DEVICE_NAME.fullmatch(config.device):
         problems.append(f"device must be auto, cpu, cuda, cuda:N or mps, not {config.device!r}"[:120])
-    if config.design:
-        try:
-            parse_design(config.design)
+    if config.design and config.batch_size >= 1:
+        try:  # memory included, at this recipe's batch size: refused before any tensor is made
+            parse_design(config.design, batch_size=config.batch_size)
         except DesignError as exc:
             problems.append(f"the design cannot be built: {exc}")
     return problems

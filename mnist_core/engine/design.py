@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_core.engine.fields import RFRow, RFTable, rf_table
+from mnist_core.engine.memory import memory_problem
 from mnist_core.engine.models import FastDropout
 from mnist_core.engine.specs import KINDS, LayerSpec
 
@@ -125,9 +126,10 @@ def _spec_of(index: int, layer) -> tuple[LayerSpec | None, list[str]]:
     return LayerSpec(kind, name=f"layer {index} ({kind})", **values), []
 
 
-def network_problems(layers: Sequence[LayerSpec]) -> list[str]:
+def network_problems(layers: Sequence[LayerSpec], batch_size: int | None = None) -> list[str]:
     """Why this layer list is not a trainable network (empty when it is): every invalid row,
-    then what the whole must satisfy (10 channels at 1x1 at the end, a size this tool builds)."""
+    then what the whole must satisfy (10 channels at 1x1 at the end, a size this tool builds)
+    and, given a ``batch_size``, the memory training it at that batch takes (engine/memory.py)."""
     if not layers:
         return ["the design has no layers"]
     if len(layers) > MAX_LAYERS:
@@ -142,6 +144,9 @@ def network_problems(layers: Sequence[LayerSpec]) -> list[str]:
                         f"builds ({MAX_ACTIVATION_SIDE}x{MAX_ACTIVATION_SIDE})")
     if table.total_params > MAX_PARAMS:
         problems.append(f"the design has {table.total_params:,} parameters; this tool builds at most {MAX_PARAMS:,}")
+    too_big = memory_problem(table, batch_size) if batch_size is not None and not big else None
+    if too_big:
+        problems.append(too_big)
     last = table.rows[-1]
     if last.out_channels != NUM_CLASSES or last.out_size != 1:
         problems.append(f"the last layer gives {last.out_channels} channel(s) at {last.out_size}x{last.out_size}; a "
@@ -150,16 +155,21 @@ def network_problems(layers: Sequence[LayerSpec]) -> list[str]:
     return problems
 
 
-def parse_design(source: str | bytes | Mapping) -> Design:
+def parse_design(source: str | bytes | Mapping, batch_size: int | None = None) -> Design:
     """A checked Design from JSON text or an already-decoded object; raises DesignError otherwise.
 
-    Only ``json.loads`` ever reads the text: nothing in it is evaluated or imported.
+    Only ``json.loads`` ever reads the text: nothing in it is evaluated or imported. Given a
+    ``batch_size``, a design that training at that batch would take more memory than one run may
+    use is refused too (a recipe checks its own batch size; reading a saved run's network does not).
     """
     if isinstance(source, (str, bytes)):
         try:
             source = json.loads(source)
         except (ValueError, UnicodeDecodeError) as exc:
             raise DesignError(f"the design is not valid JSON ({exc})") from None
+        except RecursionError:  # Python's JSON reader gives up on a few thousand nested brackets
+            raise DesignError("the design's JSON is nested too deeply to read; a design is one list of "
+                              "layers") from None
     if not isinstance(source, Mapping):
         raise DesignError(f"a design is a JSON object with \"format\" and \"layers\", not {type(source).__name__}")
     if source.get("format") != DESIGN_FORMAT:
@@ -178,7 +188,7 @@ def parse_design(source: str | bytes | Mapping) -> Design:
         specs.append(spec)
         problems += reasons
     if not problems:
-        problems = network_problems(specs)
+        problems = network_problems(specs, batch_size)
     if problems:
         raise DesignError("; ".join(problems))
     return Design(tuple(specs))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,8 +26,13 @@ from mnist_core.engine.evaluate import Mistake
 MAX_JSON_BYTES = 5 * 2**20  # a 1,000-epoch history is about 200 kB; anything far bigger is not ours
 STATES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
 EPOCH_NUMBERS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
-STATUS_TEXT = ("label", "message", "device")
+# Every field of status.json the code reads, with its type and range; unknown fields are kept, unread.
+STATUS_TEXT = {"label": 1000, "message": 20_000, "device": 200, "backend": 40, "node": 255}  # text: longest
 STATUS_TIMES = ("created", "started", "ended", "updated", "heartbeat")  # seconds since the epoch
+LATEST_TIME = 32_503_680_000.0  # 1 Jan 3000: later times overflow time.localtime on some systems
+OWNER_ID = re.compile(r"[0-9a-f]{16}")  # identity.owner_id's shape (its module sits above this one)
+LONGEST_NAME = 40  # identity.clean_name's limit
+LARGEST_PARAMS = 10**9
 CLASSES = 10
 
 
@@ -102,16 +108,28 @@ def read_status(folder: Path) -> dict:
         raise RunFileError("status.json", f"must be a JSON object, not {type(status).__name__}")
     if status.get("state") not in STATES:
         raise RunFileError("status.json", f"state {_short(status.get('state'))} is not one of {', '.join(STATES)}")
-    for key in STATUS_TEXT:
-        if key in status and not isinstance(status[key], str):
-            raise RunFileError("status.json", f"{key} must be text, not {_short(status[key])}")
+    for key, longest in STATUS_TEXT.items():
+        if key in status and not (isinstance(status[key], str) and len(status[key]) <= longest):
+            raise RunFileError("status.json", f"{key} must be text of at most {longest} characters, "
+                                              f"not {_short(status[key])}")
     for key in STATUS_TIMES:
-        if key in status and not (_is_number(status[key]) and math.isfinite(status[key])):
-            raise RunFileError("status.json", f"{key} must be a time in seconds, not {_short(status[key])}")
-    if "params" in status and not (_is_whole(status["params"]) and status["params"] >= 0):
-        raise RunFileError("status.json", f"params must be a whole number, not {_short(status['params'])}")
-    if "pid" in status and not _is_whole(status["pid"]):
-        raise RunFileError("status.json", f"pid must be a whole number, not {_short(status['pid'])}")
+        if key in status and not (_is_number(status[key]) and 0 <= status[key] <= LATEST_TIME):
+            raise RunFileError("status.json", f"{key} must be a time in seconds since 1970, before the year 3000, "
+                                              f"not {_short(status[key])}")
+    if "params" in status and not (_is_whole(status["params"]) and 0 <= status["params"] <= LARGEST_PARAMS):
+        raise RunFileError("status.json", f"params must be a whole number of parameters, not "
+                                          f"{_short(status['params'])}")
+    if "pid" in status and not (_is_whole(status["pid"]) and 0 <= status["pid"] < 2**32):
+        raise RunFileError("status.json", f"pid must be a process id, not {_short(status['pid'])}")
+    owner = status.get("owner", "")
+    if not (isinstance(owner, str) and (owner == "" or OWNER_ID.fullmatch(owner))):
+        raise RunFileError("status.json", f"owner must be an owner id (16 hex digits) or empty, not {_short(owner)}")
+    name = status.get("owner_name", "")
+    if not (isinstance(name, str) and len(name) <= LONGEST_NAME and name.isprintable()):
+        raise RunFileError("status.json", f"owner_name must be one printable line of at most {LONGEST_NAME} "
+                                          f"characters, not {_short(name)}")
+    if not isinstance(status.get("by_teacher", False), bool):
+        raise RunFileError("status.json", f"by_teacher must be true or false, not {_short(status['by_teacher'])}")
     return status
 
 

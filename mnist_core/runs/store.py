@@ -20,6 +20,7 @@ heartbeat.py), so any reader, at any time, sees a run whose process died as inte
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
@@ -233,6 +234,39 @@ def update_status(path: Path, **changes) -> dict:
         return status
 
 
+def failure_message(exc: BaseException) -> str:
+    """One line for a run that failed: a full disk said as such, anything else as its type and text."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "disk full: the disk of the runs folder has no space left; free some, then start the run again"
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+def record_failure(path: Path, message: str) -> bool:
+    """Mark the run at ``path`` failed with ``message``; True when the status says so now.
+
+    On a full disk no new file can be made, so the usual write (a temporary file renamed over the
+    status) fails; the status file is then rewritten in place, compactly, inside the space it already
+    has, so the run says "failed: disk full" instead of staying "running" until it reads as interrupted.
+    """
+    try:
+        update_status(path, state="failed", ended=time.time(), message=message)
+        return True
+    except OSError:
+        pass
+    with _STATUS_LOCK:
+        status = read_json(path / "status.json", {})
+        status = status if isinstance(status, dict) else {}
+        now = time.time()
+        status.update(state="failed", ended=now, updated=now, message=message)
+        try:
+            with open(path / "status.json", "r+", encoding="utf-8") as out:
+                out.write(json.dumps(status, separators=(",", ":")))
+                out.truncate()
+            return True
+        except OSError:
+            return False
+
+
 def _beat(path: Path) -> None:
     with _STATUS_LOCK:
         if (path / "status.json").is_file():  # never recreate a folder deleted meanwhile
@@ -289,8 +323,10 @@ class RunStore:
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root or default_runs_dir())
 
-    def create(self, config: TrainConfig, label: str = "", owner: str = "", owner_name: str = "") -> Run:
-        """A new queued run folder; ``owner`` is the owner id (never a secret), ``owner_name`` the name shown."""
+    def create(self, config: TrainConfig, label: str = "", owner: str = "", owner_name: str = "",
+               by_teacher: bool = False) -> Run:
+        """A new queued run folder; ``owner`` is the owner id (never a secret), ``owner_name`` the name shown,
+        ``by_teacher`` set by the server for a run the signed-in teacher started."""
         self.root.mkdir(parents=True, exist_ok=True)
         network = "design" if config.design else f"step{config.step}"
         for _ in range(100):  # two runs made in the same second differ in 32 random bits; a clash tries again
@@ -307,7 +343,7 @@ class RunStore:
         write_history(path, [])
         label = label or f"{'Design' if config.design else f'Step {config.step}'} · {run_id[:15]}"
         update_status(path, state="queued", created=time.time(), pid=os.getpid(), label=label, owner=owner,
-                      owner_name=owner_name)
+                      owner_name=owner_name, **({"by_teacher": True} if by_teacher else {}))
         return read_run(path)
 
     def path(self, run_id: str) -> Path:
@@ -355,7 +391,18 @@ class RunStore:
         return self.scan()[1]
 
     def delete(self, run_id: str) -> None:
-        shutil.rmtree(self.path(run_id), ignore_errors=True)
+        """Remove the run's folder; OSError (saying why) when it is still there afterwards.
+
+        A run folder that is a symbolic link is removed as a link: the folder it points to may be
+        anywhere (a shipped run, another disk), and is left alone.
+        """
+        path = self.path(run_id)
+        if path.is_symlink():
+            path.unlink()
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        if os.path.lexists(path):
+            raise OSError(f"{run_id} could not be deleted (check the permissions of {self.root})")
 
     def mark_interrupted(self) -> list[str]:
         """Record as interrupted the runs that say they are queued or running but whose heartbeat stopped."""
@@ -403,7 +450,7 @@ def train_run(path: Path, config: TrainConfig, data: MnistTensors, on_batch=None
                           message=f"Stopped with Ctrl-C after {count(len(history), 'full epoch')}.")
             raise
         except Exception as exc:
-            update_status(path, state="failed", ended=time.time(), message=f"{exc.__class__.__name__}: {exc}")
+            record_failure(path, failure_message(exc))
             raise
         update_status(
             path,
