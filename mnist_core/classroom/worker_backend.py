@@ -30,7 +30,7 @@ import torch
 from mnist_core.classroom.backends import TrainOutcome
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, needed_part
-from mnist_core.runs.store import train_run, update_status
+from mnist_core.runs.store import RunFailed, failure_message, train_run, update_status
 
 POLL_S = 0.2  # how often the dashboard's side looks for a dead worker between messages
 MAX_DEFAULT_WORKERS = 8  # each worker holds its own copy of the images it trains on (up to ~220 MB)
@@ -100,12 +100,12 @@ def _worker_main(connection, path: str, config: dict, arrays, stop, threads) -> 
                            on_saving=lambda: send(("saving",)))
         send(("result", result.stopped, result.device, result.params, len(result.history)))
     except Exception as exc:  # noqa: BLE001 - train_run marked the run failed; the dashboard says why
-        send(("error", f"{exc.__class__.__name__}: {exc}"))
+        send(("error", failure_message(exc)))
     finally:
         connection.close()
 
 
-class WorkerDied(RuntimeError):
+class WorkerDied(RunFailed):
     """A worker process ended without a result; the message is the sentence the run keeps."""
 
 
@@ -188,7 +188,7 @@ class WorkerBackend:
                 if kind == "result":
                     return tuple(values)
                 if kind == "error":
-                    raise RuntimeError(values[0])
+                    raise RunFailed(values[0])
                 handler = handlers.get(kind)
                 if handler is not None:
                     handler(*values)

@@ -234,8 +234,14 @@ def update_status(path: Path, **changes) -> dict:
         return status
 
 
+class RunFailed(RuntimeError):
+    """A run's failure already said in words (by the process that trained it): kept as it is."""
+
+
 def failure_message(exc: BaseException) -> str:
     """One line for a run that failed: a full disk said as such, anything else as its type and text."""
+    if isinstance(exc, RunFailed):
+        return str(exc)
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return "disk full: the disk of the runs folder has no space left; free some, then start the run again"
     return f"{exc.__class__.__name__}: {exc}"
