@@ -424,8 +424,17 @@ def test_a_tiny_file_of_a_huge_picture_is_refused_before_it_is_decoded():
     assert inference.MAX_UPLOAD_PIXELS * 4 <= 50 * 2**20  # decoded as RGBA: at most ~50 MB for one digit
 
 
-def test_a_large_jpeg_is_decoded_at_a_reduced_size():
+def test_a_large_jpeg_is_decoded_at_a_reduced_size(monkeypatch):
     buffer = io.BytesIO()
     Image.new("RGB", (4000, 3000), "white").save(buffer, format="JPEG")  # 12 MP: within the limit
+    decoded = []
+    real_transpose = inference.ImageOps.exif_transpose
+
+    def transpose(image):  # the first step that reads the pixels: what size were they decoded at?
+        decoded.append(image.size)
+        return real_transpose(image)
+
+    monkeypatch.setattr(inference.ImageOps, "exif_transpose", transpose)
     pixels = read_image_bytes(buffer.getvalue())
     assert max(pixels.shape[:2]) == inference.WORK_SIDE
+    assert decoded == [(2000, 1500)]  # libjpeg's half size, the smallest scale still >= the working side
