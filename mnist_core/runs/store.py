@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import secrets
@@ -44,6 +45,7 @@ from mnist_core.runs.mistake_grid import save_mistake_grid
 from mnist_core.runs.run_files import (
     MistakeSet,
     RunFileError,
+    check_mistakes,
     read_config,
     read_evaluation,
     read_history,
@@ -125,29 +127,65 @@ def _last_sign_of_life(status: dict) -> float:
     return max(float(status.get(key) or 0) for key in ("heartbeat", "updated"))
 
 
-def inspect_run(path: Path | str) -> Run | DamagedRun | None:
-    """The run in ``path``; a DamagedRun when one of its files does not make sense; None if it is no run folder.
+def _file_stamps(path: Path) -> tuple | None:
+    """(mtime, size, inode) of each run file (None where missing); None when a stat fails otherwise.
 
-    A queued or running run whose heartbeat stopped comes back as interrupted (nothing is
-    written here: ``RunStore.mark_interrupted`` records it).
-    """
-    path = Path(path)
-    if not any((path / name).exists() for name in RUN_FILES):
-        return None
+    Every run file is written to a new temporary file and renamed, so any change gives a new inode."""
+    stamps = []
+    for name in RUN_FILES:
+        try:
+            stat = os.stat(path / name)
+        except FileNotFoundError:
+            stamps.append(None)
+        except OSError:
+            return None
+        else:
+            stamps.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
+    return tuple(stamps)
+
+
+# Keyed by the files' stamps: a page asks for every run on each run of its script, and 900 runs are read
+# once, then only stat'ed (a few hundred microseconds each). Big enough for a class's runs and studies.
+@functools.lru_cache(maxsize=4096)
+def _checked_files(path: str, stamps: tuple) -> tuple[TrainConfig, dict, list, dict | None] | str:
+    """The run's checked files, or the damage found (``"<file>: <what>"``)."""
+    folder = Path(path)
     try:
-        config = read_config(path)
-        status = read_status(path)
-        history = read_history(path, config.epochs)
-        evaluation = read_evaluation(path)
+        config = read_config(folder)
+        status = read_status(folder)
+        history = read_history(folder, config.epochs)
+        evaluation = read_evaluation(folder)
         if status["state"] == "finished":
             if len(history) != config.epochs:
                 raise RunFileError("history.json", f"{len(history)} of {config.epochs} epochs recorded, "
                                                    "but status.json says the run finished")
             if evaluation is None:
                 raise RunFileError("evaluation.json", "missing, but status.json says the run finished")
-        read_mistakes(path)
+        check_mistakes(folder)  # its shape; the images are decoded only when shown
     except RunFileError as exc:
-        return DamagedRun(path.name, path, str(exc))
+        return str(exc)
+    return config, status, history, evaluation
+
+
+def inspect_run(path: Path | str) -> Run | DamagedRun | None:
+    """The run in ``path``; a DamagedRun when one of its files does not make sense; None if it is no run folder.
+
+    A queued or running run whose heartbeat stopped comes back as interrupted (nothing is
+    written here: ``RunStore.mark_interrupted`` records it). Files unchanged since the last
+    call are not read again.
+    """
+    path = Path(path)
+    stamps = _file_stamps(path)
+    if stamps is not None and not any(stamps):
+        return None
+    if stamps is None and not any((path / name).exists() for name in RUN_FILES):
+        return None
+    checked = _checked_files(str(path), stamps) if stamps is not None \
+        else _checked_files.__wrapped__(str(path), ())
+    if isinstance(checked, str):
+        return DamagedRun(path.name, path, checked)
+    config, status, history, evaluation = checked
+    status, history = dict(status), list(history)  # the cached ones are shared: callers get their own
     if status["state"] in ACTIVE_STATES and is_stale(status):
         seen = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_last_sign_of_life(status)))
         status = {**status, "state": "interrupted",
