@@ -411,3 +411,30 @@ def test_the_core_does_not_import_streamlit():
             "print('streamlit' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_tiny_file_of_a_huge_picture_is_refused_before_it_is_decoded():
+    """Issue 27: a 7000x7000 PNG of 208 kB passed the 50 MP limit and cost ~409 MB to decode per upload."""
+    buffer = io.BytesIO()
+    Image.new("1", (7000, 7000)).save(buffer, format="PNG")  # one bit a pixel: 6 MB here, a small file
+    data = buffer.getvalue()
+    assert len(data) < inference.MAX_UPLOAD_BYTES
+    with pytest.raises(ImageError, match="7000x7000 pixels; the limit is 12 megapixels"):
+        read_image_bytes(data)
+    assert inference.MAX_UPLOAD_PIXELS * 4 <= 50 * 2**20  # decoded as RGBA: at most ~50 MB for one digit
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_size(monkeypatch):
+    buffer = io.BytesIO()
+    Image.new("RGB", (4000, 3000), "white").save(buffer, format="JPEG")  # 12 MP: within the limit
+    decoded = []
+    real_transpose = inference.ImageOps.exif_transpose
+
+    def transpose(image):  # the first step that reads the pixels: what size were they decoded at?
+        decoded.append(image.size)
+        return real_transpose(image)
+
+    monkeypatch.setattr(inference.ImageOps, "exif_transpose", transpose)
+    pixels = read_image_bytes(buffer.getvalue())
+    assert max(pixels.shape[:2]) == inference.WORK_SIDE
+    assert decoded == [(2000, 1500)]  # libjpeg's half size, the smallest scale still >= the working side

@@ -187,3 +187,19 @@ def test_the_limit_per_student_refuses_with_a_reason_and_frees_up(tmp_path, back
     manager.submit(CONFIG, ADA)
     manager.submit(CONFIG, TEACHER)  # the teacher is not limited
     manager.clear_queue(TEACHER)
+
+
+def test_a_start_never_scans_the_runs_folder_while_holding_the_queue_lock(tmp_path, backend):
+    """Issue 27: every Start scanned all runs while holding the job manager's lock, so with 900 runs one Start
+    took 133 s and every other page that asked the queue waited behind it."""
+    manager = make_manager(tmp_path, backend)
+    held_during_scan = []
+    real_scan = manager.store.scan
+
+    def scan():
+        held_during_scan.append(manager._lock.locked())
+        return real_scan()
+
+    manager.store.scan = scan
+    manager.submit(CONFIG, ADA)
+    assert held_during_scan == [False]

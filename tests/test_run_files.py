@@ -191,3 +191,41 @@ def test_a_run_that_cannot_be_deleted_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(runs.shutil, "rmtree", lambda path, ignore_errors=False: None)  # as a read-only folder
     with pytest.raises(OSError, match="stuck could not be deleted"):
         store.delete("stuck")
+
+
+# ---- 900 runs (issue 27: 94% of a scan decoded mistakes.npz, and every page scanned every run) ----------------
+
+def test_reading_a_run_decodes_none_of_its_mistake_images(tmp_path, monkeypatch):
+    from mnist_core.runs import run_files
+
+    folder = copy_of_a_finished_run(tmp_path / "run")
+    monkeypatch.setattr(run_files, "_read_mistakes_cached", lambda *a: pytest.fail("the images were decoded"))
+    assert isinstance(inspect_run(folder), Run)
+
+
+@pytest.mark.parametrize("arrays, words", [
+    ({"images": np.zeros((3, 28, 28), dtype=np.float32)}, "images holds float32"),
+    ({"true": np.zeros(4, dtype=np.int64)}, "must be lists of one length"),
+    ({"confidence": np.zeros(3, dtype=np.int64)}, "confidence holds int64"),
+])
+def test_the_cheap_check_still_finds_arrays_of_the_wrong_kind_or_length(tmp_path, arrays, words):
+    folder = copy_of_a_finished_run(tmp_path / "run")
+    good = {"index": np.arange(3), "true": np.arange(3), "predicted": np.arange(3),
+            "confidence": np.ones(3, dtype=np.float32), "images": np.zeros((3, 28, 28), dtype=np.uint8)}
+    np.savez_compressed(folder / "mistakes.npz", **{**good, **arrays})
+    assert words in inspect_run(folder).problem
+
+
+def test_an_unchanged_run_is_read_once_and_a_changed_one_again(tmp_path, monkeypatch):
+    folder = copy_of_a_finished_run(tmp_path / "run")
+    reads = []
+    real = runs.read_config
+    monkeypatch.setattr(runs, "read_config", lambda path: reads.append(path) or real(path))
+    first = inspect_run(folder)
+    assert [inspect_run(folder).run_id for _ in range(5)] == [first.run_id] * 5
+    assert len(reads) == 1
+    runs.update_status(folder, label="renamed")  # a new file renamed over status.json: a new stamp
+    assert inspect_run(folder).status["label"] == "renamed" and len(reads) == 2
+    mine = inspect_run(folder)
+    mine.status["label"] = "changed by a caller"  # a caller's copy: the next reader is not affected
+    assert inspect_run(folder).status["label"] == "renamed"

@@ -120,12 +120,22 @@ def _teacher_session(manager: JobManager) -> bool:
             print(_sign_in_link(gate), file=sys.stderr, flush=True)  # the next link, for another browser
     token = st.session_state.get(_TEACHER)
     if token is None:
-        token = st.context.cookies.get(identity.TEACHER_COOKIE)
+        token = _cookie(identity.TEACHER_COOKIE)
     if gate.session_valid(token):
         st.session_state[_TEACHER] = token
         return True
     st.session_state.pop(_TEACHER, None)
     return False
+
+
+def _cookie(name: str) -> str | None:
+    """A cookie the browser sent when the session began; None where there is none (or no browser: a script
+    run outside a server, as AppTest's, has no runtime to ask)."""
+    try:
+        value = st.context.cookies.get(name)
+    except RuntimeError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _begin_teacher_session(gate: identity.TeacherGate) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from mnist_core.classroom.backend_choice import backend_from_env
 from mnist_core.commands import (
     bench,
-    crowd,
+    classroom_bench,
     design_cli,
     export_cli,
     inside_cli,
@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Commands that live in their own modules.
     for module in (bench, rf_cli, predict_cli, seeds, schedule_study, inside_cli, design_cli, export_cli,
-                   watch_cost, crowd):
+                   watch_cost, classroom_bench):
         module.register(sub)
     return parser
 

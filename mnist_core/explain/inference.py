@@ -31,7 +31,10 @@ MIN_CONTRAST = 0.15  # ink must differ from the background by this much of the f
 MIN_INK_FRACTION = 1e-4  # fewer inked pixels than this share of the picture (or than 4) is nothing drawn
 UNSURE_BELOW = 0.70  # a top probability under this is reported as "unsure", with the runner-up
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # bigger files are refused before they are decoded
-MAX_UPLOAD_PIXELS = 50_000_000  # and bigger pictures before their pixels are read (a phone photo is 12-48 MP)
+# Bigger pictures are refused before their pixels are read. A phone saves 12 MP by default (48 MP only in
+# its full-resolution mode), and one digit needs far fewer: at 12 MP an upload costs ~100 MB while it is
+# decoded (RGBA, then the upright copy), where 50 MP of a tiny PNG (7000x7000 compresses to 208 kB) cost ~409 MB.
+MAX_UPLOAD_PIXELS = 12_000_000
 MIN_UPLOAD_SIDE = 16  # a picture narrower than this has too few pixels to show a digit (MNIST's are 28x28)
 WORK_SIDE = 1024  # larger pictures are shrunk to this longer side first: a digit needs no more
 MIXED_BORDER = 1 / 6  # a border level within this of halfway between the extremes is half ink, half background
@@ -328,10 +331,12 @@ def read_image_bytes(data: bytes) -> np.ndarray:
             image = Image.open(io.BytesIO(data))
             if image.width * image.height > MAX_UPLOAD_PIXELS:
                 raise ImageError(f"the picture is {image.width}x{image.height} pixels; the limit is "
-                                 f"{MAX_UPLOAD_PIXELS / 1e6:.0f} megapixels")
+                                 f"{MAX_UPLOAD_PIXELS / 1e6:.0f} megapixels, plenty for one digit: crop it, or "
+                                 "take it at a lower resolution")
             if min(image.width, image.height) < MIN_UPLOAD_SIDE:
                 raise ImageError(f"the picture is only {image.width}x{image.height} pixels, too small to show a "
                                  f"digit; it needs at least {MIN_UPLOAD_SIDE} pixels each way (MNIST's are 28x28)")
+            image.draft("RGB", (WORK_SIDE, WORK_SIDE))  # a JPEG decodes at 1/2, 1/4 or 1/8 size: never more
             image = ImageOps.exif_transpose(image)  # phone photos are stored sideways with an EXIF rotation
             image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.LANCZOS)
             return np.asarray(image.convert("RGBA"))
