@@ -369,17 +369,17 @@ _register(Step(
     trials=(
         Trial("The public 3,762-parameter design with its own recipe (batch 32, plain SGD, piecewise lr, "
               "shift, zoom and rotation of half the images, brightness and contrast), in our trainer", 3_762, 99.12,
-              99.15, (1, 2, 3, 4, 5), "seeds --step 5 --network reference3762 + that recipe (README)",
+              99.15, (1, 2, 3, 4, 5), "seeds --step 5 --network reference3762 + that recipe (docs/research.md)",
               table="trials/reference3762-seeds.md",
               verdict="Over the limit, and short: 99.12% over five seeds, 0.4 points under its published seed."),
         Trial("2,940 parameters, two 4- and three 8-channel 3x3 blocks, three separable 16-channel "
               "blocks, SiLU, that recipe", 2_940, 99.24, 99.28, (1, 2, 3, 4, 5),
-              "seeds --step 5 --design assets/trials/frontier2940.json + that recipe (README)",
+              "seeds --step 5 --design assets/trials/frontier2940.json + that recipe (docs/research.md)",
               table="trials/frontier2940-seeds.md",
               verdict="Short: under 3,000 parameters, but 99.24% over five seeds, none at 99.40%."),
         Trial("2,700 parameters, three 4- and three 8-channel 3x3 blocks, three separable 12-channel "
               "blocks, SiLU, that recipe", 2_700, 99.15, 99.18, (1, 2, 3, 4),
-              "seeds --step 5 --design assets/trials/frontier2700.json + that recipe (README)",
+              "seeds --step 5 --design assets/trials/frontier2700.json + that recipe (docs/research.md)",
               table="trials/frontier2700-seeds.md",
               verdict="Short: 99.15% over four seeds."),
         Trial("2,940 parameters (the design above) with Step 5's recipe: batch 128, StepLR from 0.05, ±7° rotation",
