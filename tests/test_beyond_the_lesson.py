@@ -1,6 +1,6 @@
 """Steps 5 and 6, beyond the lesson: each story complete, every figure it quotes held to the table the
-``seeds`` command wrote, the README quoting those tables, and each shipped checkpoint scoring on the 10,000
-test images exactly what the README says."""
+``seeds`` command wrote, the README and docs/research.md quoting those tables, and each shipped checkpoint
+scoring on the 10,000 test images exactly what docs/research.md says."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from mnist_core.lesson.target import run_meets_target
 from mnist_core.runs.checkpoints import load_checkpoint
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+RESEARCH = README.parent / "docs" / "research.md"  # the steps' research, moved out of the README
 BEYOND_THE_LESSON = [5, 6]
 
 
@@ -59,11 +60,12 @@ def test_the_recipe_trial_is_the_shipped_seed_table_and_the_recipe_s_seed_the_sh
 
 @pytest.mark.parametrize("step", BEYOND_THE_LESSON)
 def test_readme_quotes_the_measured_tables_as_the_commands_wrote_them(step):
-    readme = README.read_text()
-    tables = ["results.md", get_step(step).evidence.table, *(t.table for t in get_step(step).trials if t.table)]
+    assert (ASSETS_DIR / "results.md").read_text() in README.read_text(), "README's results table is out of date"
+    research = RESEARCH.read_text()
+    tables = [get_step(step).evidence.table, *(t.table for t in get_step(step).trials if t.table)]
     for table in dict.fromkeys(tables):
-        assert (ASSETS_DIR / table).read_text() in readme, f"README's copy of assets/{table} is out of date"
-    assert trials_markdown(get_step(step).trials) in readme
+        assert (ASSETS_DIR / table).read_text() in research, f"docs/research.md's copy of assets/{table} is out of date"
+    assert trials_markdown(get_step(step).trials) in research
 
 
 @pytest.mark.parametrize("step", BEYOND_THE_LESSON)
@@ -77,7 +79,7 @@ def test_the_analysis_quotes_the_seed_tables(step):
 
 
 def _readme_section(step: int) -> str:
-    return README.read_text().split(f"## Step {step}", 1)[1].split("\n## ", 1)[0]
+    return RESEARCH.read_text().split(f"## Step {step}", 1)[1].split("\n## ", 1)[0]
 
 
 def _readme_claim(step: int) -> tuple[int, float]:
@@ -98,7 +100,7 @@ def test_shipped_checkpoint_scores_what_the_readme_claims(step, mnist):
     assert result.correct == correct and f"{result.accuracy:.2f}" == f"{percent:.2f}"
     history = json.loads((shipped_run_path(step) / "history.json").read_text())
     assert len(history) <= EPOCH_BUDGET and history[-1]["test_acc"] == pytest.approx(result.accuracy, abs=0.005)
-    # The README says whether the shipped checkpoint meets the target; hold it to the measured number.
+    # The page says whether the shipped checkpoint meets the target, higher than 99.40%; hold it to the number.
     met = "meets the target" in _readme_section(step)
     assert met == run_meets_target(result.accuracy, result.total)
 

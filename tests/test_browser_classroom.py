@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import wait_for_app
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.journey]
 expect.set_options(timeout=120_000)  # a busy machine: wait for progress, generously
 
 

@@ -119,6 +119,7 @@ def _live_metric(page, label: str):
     return page.get_by_test_id("liveMetric").filter(has_text=label).first.get_by_test_id("liveMetricValue")
 
 
+@pytest.mark.journey
 def test_student_trains_step_2_stops_a_run_reloads_and_deletes_one_on_compare(page, app_url, screenshot_dir):
     page.set_viewport_size({"width": 1400, "height": 900})
     _open(page, app_url)
@@ -198,6 +199,7 @@ def test_student_trains_step_2_stops_a_run_reloads_and_deletes_one_on_compare(pa
     page.screenshot(path=screenshot_dir / "student-6-deleted.png", full_page=True)
 
 
+@pytest.mark.journey
 def test_teacher_presents_home_then_next_through_every_step_on_a_projector(page, app_url, screenshot_dir):
     page.set_viewport_size({"width": 1920, "height": 1080})
     _open(page, app_url)

@@ -151,7 +151,7 @@ def test_ctrl_c_stops_a_command_line_run_and_records_it_as_stopped(tmp_path, mni
     runs = tmp_path / "runs"
     env = {**os.environ, "MNIST_RUNS_DIR": str(runs)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "mnist_core", "train", "--step", "1", "--epochs", "30", "--train-limit", "2560",
+        [sys.executable, "-m", "mnist_core", "train", "--step", "1", "--epochs", "30", "--train-limit", "640",
          "--test-limit", "500"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
     try:

@@ -175,7 +175,7 @@ def test_done_when_a_step4_design_trains_from_the_cli(tmp_path, capsys, mnist, m
     design_file = tmp_path / "d.json"
     assert main(["design", "--from-step", "4"]) == 0
     design_file.write_text(capsys.readouterr().out)
-    assert main(["train", "--design", str(design_file), "--epochs", "1", "--train-limit", "2560",
+    assert main(["train", "--design", str(design_file), "--epochs", "1", "--train-limit", "640",
                  "--test-limit", "500"]) == 0
     printed = capsys.readouterr().out
     assert "Your design, with Step 4's recipe" in printed and "(9,436 parameters," in printed
@@ -196,7 +196,7 @@ def test_done_when_a_step4_design_trains_from_the_cli(tmp_path, capsys, mnist, m
 def test_a_design_trains_through_the_job_queue(tmp_path, mnist):
     manager = JobManager(RunStore(tmp_path / "runs"), load_data=lambda progress: mnist)
     design = parse_design(json.dumps(DESIGNS["depthwise then pointwise"]))
-    config = STEPS[5].recipe.with_(design=design.to_json(), epochs=1, train_limit=2560, test_limit=500)
+    config = STEPS[5].recipe.with_(design=design.to_json(), epochs=1, train_limit=640, test_limit=500)
     run_id = manager.submit(config)
     assert manager.wait(run_id, 600)
     run = manager.store.get(run_id)

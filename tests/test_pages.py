@@ -168,6 +168,7 @@ def test_start_then_stop_a_run_from_the_page(app, runs_dir, mnist):
     store = RunStore(runs_dir)
     older = _ended_run(store, get_step(2).recipe.with_(train_limit=2_560), created=1_700_000_000)
     app.switch_page("pages/step_2.py").run()
+    app.selectbox(key="step2_test_images").select(2_000)  # a quick test pass: the page, not the grade, is tested
     app.button(key="step2_train").click().run()
     assert not app.exception
     newest = store.list()[0]
@@ -291,6 +292,7 @@ def test_two_sessions_training_at_once_queue_and_both_finish(runs_dir, monkeypat
         at.run()
         at.switch_page(f"pages/step_{step}.py").run()
         at.number_input(key=f"step{step}_epochs").set_value(1)
+        at.selectbox(key=f"step{step}_test_images").select(2_000)  # a quick test pass
         at.button(key=f"step{step}_train").click().run()
         assert not at.exception
     sessions[1].run()
@@ -316,6 +318,7 @@ def test_the_activation_is_a_choice_on_the_form_and_reaches_the_run(app, runs_di
     assert choice.value == "relu" and choice.options == ["ReLU", "SiLU"]
     choice.select("silu")
     app.number_input(key="step4_epochs").set_value(1)
+    app.selectbox(key="step4_test_images").select(2_000)  # a quick test pass
     app.button(key="step4_train").click().run()
     assert not app.exception
     store = RunStore(runs_dir)

@@ -67,6 +67,7 @@ def _namespace_script(temp_dir: str) -> str:
             f"{tests}\nrc=$?\nray stop --force > /dev/null 2>&1\nexit $rc\n")
 
 
+@pytest.mark.journey
 @pytest.mark.skipif(INSIDE, reason="already inside the namespace")
 def test_ray_in_a_loopback_only_namespace():
     if ray is None:

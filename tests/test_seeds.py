@@ -36,7 +36,7 @@ def test_table_has_a_row_per_seed_and_the_mean():
 @pytest.mark.real_data
 def test_seeds_trains_each_seed_once_and_writes_the_table(tmp_path, capsys, mnist):
     args = ["seeds", "--step", "5", "--seeds", "1", "2", "--epochs", "1", "--train-limit", "256",
-            "--out", str(tmp_path)]
+            "--test-limit", "200", "--out", str(tmp_path)]
     assert main(args) == 0
     first = capsys.readouterr().out
     assert first.count("EPOCH:") == 2 and "| mean of 2 |" in first
@@ -59,8 +59,8 @@ def test_parallel_seeds_give_the_numbers_of_lone_runs(tmp_path, capsys, mnist, m
     """--parallel 2 trains each seed in its own process; each gets what a lone run on as many threads gets."""
     import torch
 
-    common = ["--step", "5", "--seeds", "1", "2", "--epochs", "1", "--train-limit", "640",
-              "--test-limit", "500", "--device", "cpu"]
+    common = ["--step", "5", "--seeds", "1", "2", "--epochs", "1", "--train-limit", "256",
+              "--test-limit", "200", "--device", "cpu"]
     monkeypatch.setattr("mnist_core.commands.seeds._usable_cores", lambda: 2)  # one thread per worker
     assert main(["seeds", *common, "--parallel", "2", "--out", str(tmp_path / "parallel")]) == 0
     out = capsys.readouterr().out

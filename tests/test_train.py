@@ -37,7 +37,8 @@ def test_a_short_run_lowers_the_loss_and_reports_every_batch_and_epoch(mnist):
 
 
 def test_same_seed_same_run(mnist):
-    config = TINY.with_(epochs=1, rotation_degrees=7.0)
+    # Three batches and a short test pass: every weight is updated by the first batch and compared.
+    config = TINY.with_(epochs=1, rotation_degrees=7.0, train_limit=3 * TINY.batch_size, test_limit=100)
     first, second = train(config, mnist), train(config, mnist)
     assert first.history[0].test_loss == second.history[0].test_loss
     assert first.history[0].train_loss == second.history[0].train_loss
@@ -102,18 +103,21 @@ def count_syncs(monkeypatch) -> Counter:
 
 
 def test_no_host_sync_happens_per_batch(mnist, monkeypatch):
-    """Four times the batches, the same number of syncs: none of them belongs to a batch."""
-    config = TINY.with_(step=4, epochs=2, rotation_degrees=7.0, scheduler="step", step_size=1, test_limit=200)
+    """Four times the batches, the same number of syncs: none of them belongs to a batch.
+
+    What is counted is batches, not images, so the batches are small: 10 and 40 batches of 16 images."""
+    config = TINY.with_(step=4, epochs=2, batch_size=16, rotation_degrees=7.0, scheduler="step", step_size=1,
+                        test_limit=200)
     syncs = {}
-    for images in (640, 2560):  # 10 and 40 batches per epoch
+    for batches in (10, 40):
         counts = count_syncs(monkeypatch)
         reports = []
-        train(config.with_(train_limit=images), mnist, on_batch=reports.append, progress_every_s=1e9)
+        train(config.with_(train_limit=batches * 16), mnist, on_batch=reports.append, progress_every_s=1e9)
         monkeypatch.undo()
-        syncs[images] = counts
-        assert [(r.epoch, r.batch) for r in reports] == [(1, 1), (1, images // 64), (2, 1), (2, images // 64)]
-    assert syncs[640] == syncs[2560]
-    assert sum(syncs[640].values()) > 0  # the wrapper does see the reads at the epoch's ends
+        syncs[batches] = counts
+        assert [(r.epoch, r.batch) for r in reports] == [(1, 1), (1, batches), (2, 1), (2, batches)]
+    assert syncs[10] == syncs[40]
+    assert sum(syncs[10].values()) > 0  # the wrapper does see the reads at the epoch's ends
 
 
 class SteadyClock:

@@ -29,13 +29,13 @@ def test_each_update_moves_the_average_a_share_of_the_way_and_copies_counters():
 
 def test_a_run_with_a_weight_average_grades_and_returns_the_average(mnist):
     # On the CPU, where the evaluation below runs (a GPU machine would otherwise train there).
-    config = TrainConfig(step=2, epochs=2, batch_size=64, lr=0.05, train_limit=640, test_limit=500, seed=3,
+    config = TrainConfig(step=2, epochs=2, batch_size=64, lr=0.05, train_limit=320, test_limit=200, seed=3,
                          device="cpu")
     plain, averaged = train(config, mnist), train(config.with_(ema_decay=0.99), mnist)
     # Same seed, same batches: the trained weights are the same, the returned network is not.
     assert any(not torch.equal(a, b) for a, b in zip(plain.model.state_dict().values(),
                                                      averaged.model.state_dict().values(), strict=True))
-    again = evaluate(averaged.model, mnist.test_images[:500], mnist.test_labels[:500], torch.device("cpu"))
+    again = evaluate(averaged.model, mnist.test_images[:200], mnist.test_labels[:200], torch.device("cpu"))
     assert again.accuracy == averaged.history[-1].test_acc == averaged.final_eval.accuracy
     assert plain.history[-1].train_loss == averaged.history[-1].train_loss
 

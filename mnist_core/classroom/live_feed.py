@@ -1,7 +1,7 @@
 """The live feed: each panel's runs under way, written twice a second to a small file browsers fetch.
 
 A live panel that reran a Streamlit script once a second for every viewer cost the training
-beside it a core's worth of interpreter time with ten viewers (the README's teacher's guide
+beside it a core's worth of interpreter time with ten viewers (docs/teachers-guide.md
 has the measurement). Here one thread of the server writes, for each panel, one JSON file of
 its active runs (live_view.job_view), and the dashboard serves these files as static files:
 a browser fetching its panel's file every two seconds costs the server a static-file request

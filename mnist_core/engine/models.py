@@ -212,7 +212,7 @@ TINY_WIDTHS = (8, 16, 28)
 
 
 class TinyNet(nn.Module):
-    """A candidate for a network under 3,000 parameters (2,924): not yet a step, see the README's Step 6 section.
+    """A candidate for a network under 3,000 parameters (2,924): not yet a step, see docs/research.md, Step 6.
 
     Three stages of two blocks, at 28x28, 14x14 and 7x7 pixels, with a max-pool between
     stages; every convolution is padded, so the stages keep their size and the last one
