@@ -258,6 +258,8 @@ def test_compare_table_reads_like_numbers_and_names_every_run_apart(app, runs_di
     assert step1["Params"] == "9,264" and len(step1["Final test %"].split(".")[1]) == 2  # separator, two decimals
     mine = [label for label in table["Run"] if label.startswith("Step 2 ·")]
     assert len(mine) == 2 and len(set(mine)) == 2 and all("2 epochs, 2,560 img/epoch" in m for m in mine)
+    # shown whole (issue 29: cut to "Step 2 · 06 Dec 13:2", two runs read alike): about 7 px a character
+    assert json.loads(app.dataframe[0].proto.columns)["Run"]["width"] >= 7 * max(map(len, mine))
     # A run with no finished epoch is named where the overlay leaves it out (issue 12: it silently dropped out).
     app.multiselect(key="compare_pick").set_value([mine[0], "shipped · Step 2"]).run()
     assert any("no epoch finished" in c.value for c in app.caption)

@@ -22,6 +22,7 @@ from . import run_views
 from .state import job_manager
 
 NO_FIGURE = "—"
+RUN_COLUMN_PX = 430  # wide enough for "Step 2 · 06 Dec 13:20:31 · 2 epochs, 2,560 img/epoch" in presentation type
 _DELETED = "compare_deleted_message"
 _PICK = "compare_delete_pick"
 _CONFIRM = "compare_delete_confirm"
@@ -69,7 +70,9 @@ def runs_table(runs: dict[str, Run]) -> pd.DataFrame:
 def show_runs_table(runs: dict[str, Run]) -> None:
     right = {column: st.column_config.TextColumn(alignment="right")
              for column in ("Params", "Best test %", "Final test %", "s / epoch", "Test images")}
-    st.dataframe(runs_table(runs), hide_index=True, column_config=right, key="compare_table")
+    # The run's whole name: cut to the column's default width, two runs read alike ("Step 2 · 06 Dec 13:2").
+    run_column = {"Run": st.column_config.TextColumn(width=RUN_COLUMN_PX, pinned=True)}
+    st.dataframe(runs_table(runs), hide_index=True, column_config=right | run_column, key="compare_table")
 
 
 def differing_recipe_table(runs: dict[str, Run]) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from .address import kept_query, update_query
 from .charts import for_projector
 
 QUERY_KEY = "present"
@@ -51,16 +52,14 @@ def presentation_toggle(routed_query: dict[str, str] | None = None) -> None:
     st.session_state[WIDGET_KEY] = presenting()
     st.sidebar.toggle("Presentation mode", key=WIDGET_KEY, on_change=_toggled,
                       help="Large type and plots sized for a projector; kept in the address (?present=1).")
+    update_query({QUERY_KEY: "1" if presenting() else None})
     if presenting():
-        st.query_params[QUERY_KEY] = "1"
         st.html(_LARGE_TYPE)
-    elif QUERY_KEY in st.query_params:
-        del st.query_params[QUERY_KEY]
 
 
 def query() -> dict[str, str]:
-    """The query parameters a link or a page switch carries so the mode survives it."""
-    return {QUERY_KEY: "1"} if presenting() else {}
+    """The query parameters a link or a page switch carries: the mode, and who you are (ui/address.py)."""
+    return kept_query({QUERY_KEY: "1"} if presenting() else {})
 
 
 def plot(fig: go.Figure, key: str, config: dict | None = None) -> None:
