@@ -49,7 +49,7 @@ def test_edit_train_and_find_a_design_on_the_frontier(page, app_url, screenshot_
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
     # Train it: the form's Epochs to 1; the server's default is 2,560 images per epoch.
-    form = page.get_by_test_id("stForm").filter(has_text="Start training")
+    form = page.locator(".st-key-rf_design_form")  # the recipe's widgets (a keyed container, not a form)
     form.scroll_into_view_if_needed()
     epochs = form.get_by_role("spinbutton", name="Epochs")
     epochs.fill("1")
