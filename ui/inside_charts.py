@@ -22,6 +22,7 @@ from mnist_core.explain.activations import mosaic
 DIVERGING = "RdBu_r"  # red positive, blue negative, white zero
 SEQUENTIAL = "Viridis"
 FIELD_COLOUR = "#00e5ff"
+LABEL_PX_PROJECTOR = 20  # a feature map's channel numbers in presentation mode (charts.for_projector: 14 × 1.4)
 DIGIT_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf")
 
@@ -42,9 +43,11 @@ def feature_map_figure(values: np.ndarray, title: str, colour_label: str = "acti
     c, h, w = values.shape
     columns = mosaic_columns(c)
     rows = math.ceil(c / columns)
-    # A gutter a fifth of a tile high between rows holds the next row's channel numbers, which would
-    # otherwise be drawn over the bottom of the tiles above on a wide screen.
-    row_gap = max(1, math.ceil(h / 5))
+    # A gutter between rows holds the next row's channel numbers, which would otherwise be drawn over the
+    # bottom of the tiles above: tall enough for them at the projector's type size (presentation mode makes
+    # the numbers 1.4 times larger and the figure 1.25 times taller). Pixels per map row: height_per_row / (h + gap).
+    label_px = LABEL_PX_PROJECTOR / 1.25 + 4
+    row_gap = max(1, math.ceil(label_px * h / max(height_per_row - label_px, 1)))
     image, where = mosaic(values, columns, row_gap)
     scale = dict(zmid=0, colorscale=DIVERGING) if diverging else dict(
         zmin=float(values.min()), zmax=float(values.max()) if values.max() > values.min() else float(values.min()) + 1,
@@ -56,7 +59,7 @@ def feature_map_figure(values: np.ndarray, title: str, colour_label: str = "acti
                       "%{z:.3f}<extra></extra>"))
     for channel in range(c):  # channel numbers above each tile
         fig.add_annotation(x=(channel % columns) * (w + 1) + (w - 1) / 2, y=(channel // columns) * (h + row_gap) - 0.5,
-                           text=str(channel), showarrow=False, yanchor="bottom", font=dict(size=10, color="#555"))
+                           text=str(channel), showarrow=False, yanchor="bottom", font=dict(size=14, color="#555"))
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     fig.update_layout(title=dict(text=title, font=dict(size=14)), height=40 + rows * height_per_row + 30,
@@ -180,12 +183,15 @@ def attribution_figure(maps: dict[str, tuple[np.ndarray, str]], pixels: np.ndarr
         fig.add_trace(go.Heatmap(z=outline, colorscale=[[0, "rgba(0,0,0,0.18)"], [1, "rgba(0,0,0,0.18)"]],
                                  showscale=False, hoverinfo="skip"), 1, i)
         domain = fig.layout[f"xaxis{'' if i == 1 else i}"].domain
+        # Under its own panel, lying flat: standing beside it, each bar ran over the next panel's numbers.
         fig.update_layout({axis: dict(colorscale=DIVERGING, cmin=-peak, cmax=peak, colorbar=dict(
-            title=dict(text=unit, side="right"), thickness=10, x=domain[1] + 0.005, len=0.9))})
+            title=dict(text=unit, side="bottom"), thickness=12, orientation="h", nticks=4,
+            x=(domain[0] + domain[1]) / 2, xanchor="center", len=(domain[1] - domain[0]) * 0.95, lenmode="fraction",
+            y=-0.08, yanchor="top"))})
         fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain", row=1, col=i)
         fig.update_yaxes(showgrid=False, zeroline=False, autorange="reversed", scaleanchor=f"x{'' if i == 1 else i}",
                          row=1, col=i)
-    fig.update_layout(height=360, margin=dict(l=0, r=50, t=40, b=0))
+    fig.update_layout(height=440, margin=dict(l=0, r=10, t=50, b=110))
     return fig
 
 
@@ -217,7 +223,7 @@ def digit_data_url(pixels: np.ndarray, scale: int = 2) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def projection_spec(title: str, x_title: str, y_title: str, height: int = 430) -> dict:
+def projection_spec(title: str, x_title: str, y_title: str, height: int = 430, font_px: int = 14) -> dict:
     """A Vega-Lite scatter of the columns x, y, digit, mistake, image (a data URL), label and current:
     coloured by true digit, mistakes as crosses, the current digit as a big ring; the tooltip shows the image
     (Vega's tooltip draws a field named ``image`` as a picture)."""
@@ -225,6 +231,10 @@ def projection_spec(title: str, x_title: str, y_title: str, height: int = 430) -
                   scale=dict(domain=[str(d) for d in range(10)], range=list(DIGIT_COLOURS)))
     return {
         "title": title, "height": height, "width": "container",
+        # Vega's own sizes are 10-13 px; no text under ``font_px`` (tests/test_figure_fonts.py).
+        "config": {"axis": {"labelFontSize": font_px, "titleFontSize": font_px},
+                   "legend": {"labelFontSize": font_px, "titleFontSize": font_px},
+                   "title": {"fontSize": round(font_px * 1.15)}},
         "layer": [
             {"mark": {"type": "point", "filled": True, "size": 22, "opacity": 0.7},
              "encoding": {

@@ -11,10 +11,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from .address import kept_query, update_query
-from .charts import for_projector
+from .charts import MIN_FONT_PX, PROJECTOR_SCALE, for_projector, readable
 
 QUERY_KEY = "present"
 WIDGET_KEY = "presentation_mode"
+PROJECTOR_FONT_PX = round(MIN_FONT_PX * PROJECTOR_SCALE)
 STATE_KEY = "presenting"  # the mode itself: outlives the widget on a run that does not draw it
 
 _LARGE_TYPE = """
@@ -62,6 +63,12 @@ def query() -> dict[str, str]:
     return kept_query({QUERY_KEY: "1"} if presenting() else {})
 
 
+def font_px() -> int:
+    """The smallest text of a figure drawn outside plotly (Vega-Lite) in the current mode."""
+    return PROJECTOR_FONT_PX if presenting() else MIN_FONT_PX
+
+
 def plot(fig: go.Figure, key: str, config: dict | None = None) -> None:
-    """``st.plotly_chart``, with the figure scaled for a projector in presentation mode."""
-    st.plotly_chart(for_projector(fig) if presenting() else fig, key=key, config=config)
+    """``st.plotly_chart``, every text at least ``MIN_FONT_PX``, and the figure scaled for a projector in
+    presentation mode. Every figure of the dashboard is drawn through here (tests/test_figure_fonts.py)."""
+    st.plotly_chart(for_projector(fig) if presenting() else readable(fig), key=key, config=config)
