@@ -246,3 +246,10 @@ def test_the_step_pages_mistakes_link_here(runs_dir):
     assert link.page.endswith("inside_network") or "inside_network" in link.page
     assert f"test_index={first.index}" in link.query_string and "step=1" in link.query_string
 
+
+
+def test_a_right_answer_is_explained_without_a_choice_of_one(runs_dir):
+    """Issue 29: "Explain the class" offered a radio with one choice when the answer was right."""
+    at = show(open_page({"step": "4", "test_index": "3"}), "Where it looks")  # Step 4 reads #3 (a 0) right
+    assert not [r for r in at.radio if r.key == "inside_attr_target"]
+    assert any("Explaining the class **0** (the answer)" in t for t in texts(at.markdown))

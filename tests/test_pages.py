@@ -81,9 +81,12 @@ def test_next_walks_the_lesson_from_home_to_step_6_and_previous_walks_back(app):
         assert not app.exception
         titles.append(app.title[0].value.split(":")[0])
     assert titles == [f"Step {n}" for n in range(1, 7)]
-    assert not [b for b in app.button if b.key == "nav_next_top"]  # Step 6 is the end of the lesson
     app.button(key="nav_previous_top").click().run()
     assert app.title[0].value.startswith("Step 5:")
+    app.button(key="nav_next_top").click().run()
+    # Step 6 is the end of the lesson, and its Next leads on to the tools (issue 29: there was none)
+    app.button(key="nav_next_bottom").click().run()
+    assert not app.exception and app.title[0].value == "Compare runs"
 
 
 def test_presentation_mode_from_the_url_stays_on_across_pages_and_sizes_the_plots_for_a_projector(app, runs_dir):
@@ -276,6 +279,20 @@ def test_compare_shows_two_runs_side_by_side_with_the_recipe_values_that_differ(
     titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in app.get("plotly_chart")]
     assert sum(t.startswith("Confusion matrix") for t in titles) == 2
     assert sum("mistakes on the 10,000" in c.value for c in app.caption) == 2
+    # Issue 29: the differences sat below both mistake galleries, where they were missed.
+    shown = [node for node in _in_page_order(app.main) if getattr(node, "type", "") in ("markdown", "plotly_chart")]
+    differ_at = next(i for i, n in enumerate(shown) if n.type == "markdown" and "Where their recipes differ" in n.value)
+    confusions = [i for i, n in enumerate(shown) if n.type == "plotly_chart"
+                  and json.loads(n.proto.spec)["layout"].get("title", {}).get("text", "").startswith("Confusion")]
+    assert differ_at < min(confusions)
+
+
+def _in_page_order(block):
+    """Every element under ``block``, in the order the page shows them (columns left to right)."""
+    for index in sorted(getattr(block, "children", {})):
+        child = block.children[index]
+        yield child
+        yield from _in_page_order(child)
 
 
 @pytest.mark.real_data

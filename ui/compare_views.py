@@ -91,11 +91,12 @@ def side_by_side(all_runs: dict[str, Run], default: list[str]) -> None:
         st.caption("Side by side needs two runs.")
         return
     first, second = (default + [x for x in labels if x not in default])[:2]
-    left, right = st.columns(2, gap="large")
-    a = left.selectbox("Left", labels, index=labels.index(first), key="compare_side_a")
-    b = right.selectbox("Right", labels, index=labels.index(second), key="compare_side_b")
+    pick_left, pick_right = st.columns(2, gap="large")
+    a = pick_left.selectbox("Left", labels, index=labels.index(first), key="compare_side_a")
+    b = pick_right.selectbox("Right", labels, index=labels.index(second), key="compare_side_b")
     chosen = {a: all_runs[a], b: all_runs[b]} if a != b else {a: all_runs[a]}
     table = differing_recipe_table(chosen)
+    # Above the galleries, right under the choice: below both mistake galleries it went unseen.
     if a == b:
         st.caption("The same run on both sides.")
     elif table.empty:
@@ -103,6 +104,7 @@ def side_by_side(all_runs: dict[str, Run], default: list[str]) -> None:
     else:
         st.markdown("**Where their recipes differ**")
         st.dataframe(table, hide_index=True, key="compare_side_recipe")
+    left, right = st.columns(2, gap="large")
     for column, (label, run) in zip((left, right), ((a, all_runs[a]), (b, all_runs[b])), strict=True):
         with column:
             st.markdown(f"**{label}**")

@@ -156,8 +156,13 @@ def readout_section(digit: InputDigit, result: readout.Readout) -> None:
 
 def attribution_section(choice: ModelChoice, digit: InputDigit, result: readout.Readout) -> None:
     targets = [result.predicted] + ([digit.true] if digit.true is not None and digit.true != result.predicted else [])
-    target = st.radio("Explain the class", targets, horizontal=True, key="inside_attr_target",
-                      format_func=lambda d: f"{d} (the answer)" if d == result.predicted else f"{d} (the true digit)")
+    if len(targets) == 1:  # the answer is right (or the truth unknown): nothing to choose between
+        target = targets[0]
+        st.markdown(f"Explaining the class **{target}** (the answer).")
+    else:
+        target = st.radio("Explain the class", targets, horizontal=True, key="inside_attr_target",
+                          format_func=lambda d: f"{d} (the answer)" if d == result.predicted
+                          else f"{d} (the true digit)")
     maps = _attributions(choice.key, digit.pixels, int(target))
     h, w = maps.grad_cam_layer.shape
     plot(charts.attribution_figure({
