@@ -233,6 +233,12 @@ def test_step_2_story_shows_each_blocks_spread(runs_dir):
     assert "with BatchNorm it stays between" in line
     figure = next(c for c in charts(app) if [a["text"] for a in c["layout"]["annotations"]][:1] == ["block1"])
     assert {trace["name"] for trace in figure["data"]} == {"Step 1 (no BatchNorm)", "Step 2 (BatchNorm)"}
+    # Issue 29: the legend was drawn above the figure's top edge, out of sight, and the log axes called
+    # small shares "0%". The legend now lies inside the figure, and every tick reads as a nonzero share.
+    legend = figure["layout"]["legend"]
+    assert legend["yref"] == "container" and legend["yanchor"] == "top" and legend["y"] <= 1.0
+    ticks = figure["layout"]["yaxis"]["ticktext"]
+    assert "0%" not in ticks and "0.001%" in ticks
 
 
 def test_the_step_pages_mistakes_link_here(runs_dir):

@@ -436,6 +436,10 @@ def test_step3_shows_real_training_digits_through_the_trainers_augmentation_and_
     assert grid and "±7°" in grid[0].value and "(draw 0)" in grid[0].value
     originals, moved, _ = augmented_pairs(mnist.train_images, get_step(3).recipe, seed=0)
     assert originals.shape == moved.shape == (DIGITS, 28, 28) and (originals != moved).any()
+    # Issue 29: one row of captions under eight images ran into each other; each digit has its own column.
+    captions = [[img.caption for img in image.proto.imgs] for image in app.get("image")]
+    trained = [c for c in captions if "as trained" in c]
+    assert len(trained) == DIGITS and all(len(c) == 1 for c in trained)
     app.button(key="step3_augment_redraw").click().run()
     assert any("(draw 1)" in caption.value for caption in app.caption)
     assert not (augmented_pairs(mnist.train_images, get_step(3).recipe, seed=1)[0] == originals).all()

@@ -209,10 +209,19 @@ def spread_figure(edges: list[np.ndarray], histograms: dict[str, list[np.ndarray
                                      name=label, legendgroup=label, showlegend=i == 0,
                                      hovertemplate="%{x:.2f}: %{y:.1%}<extra>" + label + "</extra>"),
                           i // columns + 1, i % columns + 1)
-    fig.update_yaxes(type="log", tickformat=".2~%", dtick=1)
-    fig.update_layout(height=200 * rows + 90, margin=dict(l=0, r=0, t=70, b=20),
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom", yref="container"))
+    # Powers of ten written out as shares: a percentage format with two decimals called 1e-05 "0%".
+    shares = [v for hists in histograms.values() for hist in hists for v in np.asarray(hist).ravel() if v > 0]
+    powers = [10.0 ** k for k in range(math.floor(math.log10(min(shares))), 1)] if shares else []
+    fig.update_yaxes(type="log", tickmode="array", tickvals=powers, ticktext=[share_words(p) for p in powers])
+    # The legend says which colour is which model, in the top margin (at the container's top edge it was cut off).
+    fig.update_layout(height=200 * rows + 110, margin=dict(l=0, r=0, t=90, b=20),
+                      legend=dict(orientation="h", y=1.0, yanchor="top", yref="container", x=0, title_text=""))
     return fig
+
+
+def share_words(share: float) -> str:
+    """A share on a log axis as a percentage with as many decimals as it needs: 1e-05 is '0.001%'."""
+    return f"{share * 100:.10f}".rstrip("0").rstrip(".") + "%"
 
 
 def digit_data_url(pixels: np.ndarray, scale: int = 2) -> str:
