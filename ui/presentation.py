@@ -28,6 +28,13 @@ _LARGE_TYPE = """
 [data-testid="stMain"] [data-testid="stMetricValue"] * { font-size: 2.6rem !important; }
 [data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.2rem !important; }
 [data-testid="stMain"] button p { font-size: 1.3rem !important; }
+[data-testid="stMain"] input, [data-testid="stMain"] textarea,
+[data-testid="stMain"] [data-baseweb="select"] div { font-size: 1.3rem !important; }
+[data-testid="stMain"] table { font-size: 1.3rem !important; }
+/* A data frame is drawn on a canvas that page type does not reach: zoom it whole, narrowed first so that
+   the zoomed grid still fits its column. */
+[data-testid="stMain"] [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]) {
+  zoom: 1.3; width: calc(100% / 1.3) !important; }
 [data-testid="stMain"] .block-container { max-width: 100%; padding-left: 2rem; padding-right: 2rem; }
 </style>
 """
