@@ -259,3 +259,9 @@ def test_a_right_answer_is_explained_without_a_choice_of_one(runs_dir):
     at = show(open_page({"step": "4", "test_index": "3"}), "Where it looks")  # Step 4 reads #3 (a 0) right
     assert not [r for r in at.radio if r.key == "inside_attr_target"]
     assert any("Explaining the class **0** (the answer)" in t for t in texts(at.markdown))
+
+
+def test_with_only_the_shipped_models_there_is_no_radio_of_one_model_kind(runs_dir):
+    at = open_page()
+    assert not [r for r in at.radio if r.key == "inside_model_kind"]
+    assert at.selectbox(key="inside_step").value.startswith("Step 4 ")

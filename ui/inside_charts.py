@@ -98,7 +98,8 @@ def input_figure(pixels: np.ndarray, title: str = "", box: tuple[int, int, int, 
         lo, hi = min(lo, top - 1.5, left - 1.5), max(hi, bottom + 1.5, right + 1.5)
     fig.update_xaxes(range=[lo, hi], showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(range=[hi, lo], showgrid=False, zeroline=False, scaleanchor="x")
-    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=0, r=0, t=40, b=0))
+    top = 40 + 24 * title.count("<br>")  # room for every line of the title
+    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=0, r=0, t=top, b=0))
     return fig
 
 
@@ -187,11 +188,11 @@ def attribution_figure(maps: dict[str, tuple[np.ndarray, str]], pixels: np.ndarr
         fig.update_layout({axis: dict(colorscale=DIVERGING, cmin=-peak, cmax=peak, colorbar=dict(
             title=dict(text=unit, side="bottom"), thickness=12, orientation="h", nticks=4,
             x=(domain[0] + domain[1]) / 2, xanchor="center", len=(domain[1] - domain[0]) * 0.95, lenmode="fraction",
-            y=-0.08, yanchor="top"))})
+            y=-0.16, yanchor="top"))})
         fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain", row=1, col=i)
         fig.update_yaxes(showgrid=False, zeroline=False, autorange="reversed", scaleanchor=f"x{'' if i == 1 else i}",
                          row=1, col=i)
-    fig.update_layout(height=440, margin=dict(l=0, r=10, t=50, b=110))
+    fig.update_layout(height=460, margin=dict(l=0, r=10, t=50, b=130))
     return fig
 
 

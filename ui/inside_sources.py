@@ -164,7 +164,8 @@ def choose_model() -> ModelChoice | None:
     kinds = ([KIND_SHIPPED] if shipped else []) + ([KIND_RUN] if runs else [])
     if st.session_state.get("inside_model_kind") not in kinds:
         st.session_state["inside_model_kind"] = kinds[0]
-    kind = st.radio("Model", kinds, horizontal=True, key="inside_model_kind")
+    # A radio of one choice is no choice (before any run has finished, only the shipped models exist).
+    kind = st.radio("Model", kinds, horizontal=True, key="inside_model_kind") if len(kinds) > 1 else kinds[0]
     if kind == KIND_RUN:
         run_id = st.selectbox("Finished run (yours first)", list(runs), format_func=lambda r: runs[r].label,
                               key="inside_run")

@@ -54,7 +54,8 @@ def verdict(digit: InputDigit, result: readout.Readout) -> str:
 def header(choice: ModelChoice, digit: InputDigit, result: readout.Readout) -> None:
     left, right = st.columns([1, 3], gap="large")
     with left:
-        plot(charts.input_figure(digit.pixels, "What the model sees (28×28)", height=260),
+        # Two lines: on one, the projector's type cut the title at the narrow column's edge.
+        plot(charts.input_figure(digit.pixels, "What the model sees<br>(28×28)", height=290),
              key="inside_input_figure", config={"displayModeBar": False})
     with right:
         st.markdown(f"**{choice.label}** on {digit.label}. " + verdict(digit, result))
