@@ -32,8 +32,9 @@ _LARGE_TYPE = """
 [data-testid="stMain"] [data-baseweb="select"] div { font-size: 1.3rem !important; }
 [data-testid="stMain"] table { font-size: 1.3rem !important; }
 /* A data frame is drawn on a canvas that page type does not reach: zoom it whole, narrowed first so that
-   the zoomed grid still fits its column. */
-[data-testid="stMain"] [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]) {
+   the zoomed grid still fits its column. Not the designer's editable table (rf_editor_N): its cell editor
+   opens as an overlay outside the zoomed element. */
+[data-testid="stMain"] .stElementContainer:has([data-testid="stDataFrame"]):not([class*="st-key-rf_editor"]) {
   zoom: 1.3; width: calc(100% / 1.3) !important; }
 [data-testid="stMain"] .block-container { max-width: 100%; padding-left: 2rem; padding-right: 2rem; }
 </style>
