@@ -1,12 +1,17 @@
 """The dashboard's router: every page is listed here, in the order of the lesson."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui.identity import identity_sidebar
 from ui.presentation import presentation_toggle
 from ui.routing import mark_routed, page_wanted, query_wanted
 
-st.set_page_config(page_title="MNIST in under 10k parameters", page_icon=":material/pin:", layout="wide")
+# The tab's icon ships with the app: a ":material/..." icon is fetched by every browser from a font server on
+# the internet, which fails in an offline classroom (and a school may not want its pupils' browsers calling out).
+FAVICON = Path(__file__).resolve().parent / "static" / "favicon.png"  # wherever the server was started from
+st.set_page_config(page_title="MNIST in under 10k parameters", page_icon=str(FAVICON), layout="wide")
 
 pages = {
     "The lesson": [

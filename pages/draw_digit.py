@@ -31,10 +31,14 @@ from mnist_core.lesson.run_labels import unique_labels
 from mnist_core.lesson.steps import STEPS
 from mnist_core.runs.checkpoints import CheckpointError, load_checkpoint
 from mnist_core.runs.store import RunStore
+from ui.address import kept_query
 from ui.drawing_pad import clear_pad, drawing_pad
+from ui.identity import current_actor
+from ui.inside_sources import carry_drawing
 from ui.pixel_box import square_box
 from ui.presentation import plot
 from ui.routing import through_the_router
+from ui.run_owner import owner_words, yours_first
 
 through_the_router(__file__)
 
@@ -57,18 +61,20 @@ def _load_model(path: str, mtime_ns: int):
 
 
 def _model_choices() -> dict[str, Path]:
-    """Label -> checkpoint: every shipped step that has one, then the user's finished or stopped runs."""
+    """Label -> checkpoint: every shipped step that has one, then the finished or stopped runs, yours first,
+    each named with its owner ("Your run · …", "Ann's run · …")."""
     choices = {}
     for number, step in STEPS.items():
         checkpoint = shipped_run_path(number) / "model.pt"
         if checkpoint.is_file():
             choices[f"Step {number} · {step.title} (shipped)"] = checkpoint
     # A run stopped before its first epoch ended was never graded: it is no model to choose.
-    runs = [run for run in RunStore().list()
-            if run.state in ("finished", "stopped") and run.history and run.checkpoint.is_file()]
-    names = unique_labels(runs)
+    actor = current_actor()
+    runs = yours_first([run for run in RunStore().list()
+                        if run.state in ("finished", "stopped") and run.history and run.checkpoint.is_file()], actor)
+    names = unique_labels(runs, lambda run: f"{owner_words(run, actor)} · {run.label}")
     for run in runs:
-        choices[f"Your run · {names[run.run_id]}"] = run.checkpoint
+        choices[names[run.run_id]] = run.checkpoint
     return choices
 
 
@@ -162,9 +168,8 @@ def _show_result(pipeline: Pipeline, model, key: str, source: str) -> None:
         inside = (ROOT / INSIDE_PAGE).exists()  # the page another part of the dashboard adds
         if inside and st.button("Open this digit in *Inside the network*", key=f"{key}_inside",
                                 icon=":material/visibility:"):
-            st.session_state["inside_input"] = pipeline.centred.copy()  # (28, 28) in [0, 1], white ink on black
-            st.session_state["inside_input_label"] = f"your {source}, read as {prediction.digit}"
-            st.switch_page(INSIDE_PAGE)
+            carry_drawing(pipeline.centred, f"your {source}, read as {prediction.digit}")
+            st.switch_page(INSIDE_PAGE, query_params=kept_query())
 
 
 @st.fragment

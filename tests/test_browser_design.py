@@ -50,7 +50,7 @@ def test_edit_train_and_find_a_design_on_the_frontier(page, app_url, screenshot_
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
     # Train it: the form's Epochs to 1; the server's default is 2,560 images per epoch.
-    form = page.get_by_test_id("stForm").filter(has_text="Start training")
+    form = page.locator(".st-key-rf_design_form")  # the recipe's widgets (a keyed container, not a form)
     form.scroll_into_view_if_needed()
     epochs = form.get_by_role("spinbutton", name="Epochs")
     epochs.fill("1")
@@ -63,11 +63,11 @@ def test_edit_train_and_find_a_design_on_the_frontier(page, app_url, screenshot_
     expect(test_images).to_have_value(re.compile("first 2,000"))
     form.get_by_role("button", name="Start training").click()
     # Progress, or (on a fast machine) the run already over: waited for, however long a busy machine takes.
-    progress = page.get_by_text(re.compile(r"Epoch 1/1: batch \d+/20")).or_(page.get_by_text("Your design runs"))
+    progress = page.get_by_text(re.compile(r"Epoch 1/1: batch \d+/20")).or_(page.get_by_text("Design runs"))
     expect(progress.first).to_be_visible(timeout=900_000)
     page.screenshot(path=screenshot_dir / "design-training.png")
     # The live panel reruns the page when the run ends; the run is then listed under the form.
-    expect(page.get_by_text("Your design runs")).to_be_visible(timeout=900_000)  # a loaded 2-core CPU is slow
+    expect(page.get_by_text("Design runs")).to_be_visible(timeout=900_000)  # a loaded 2-core CPU is slow
     wait_for_app(page)
     expect(page.get_by_test_id("stException")).to_have_count(0)
 

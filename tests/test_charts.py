@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from ui.charts import (
@@ -76,3 +78,35 @@ def test_no_text_is_smaller_than_the_minimum_and_the_projector_version_is_larger
     assert axes and all(axis.tickfont.size >= MIN_FONT_PX for axis in axes)  # Streamlit's theme would make them 12
     big = for_projector(build())
     assert big.layout.font.size > fig.layout.font.size and big.layout.height > fig.layout.height
+
+
+def test_a_log_axis_over_many_decades_labels_only_powers_of_ten_and_few_of_them():
+    """Issue 29: Step 6's learning rate (0.1 … 5e-07) got 1-2-5 ticks in every decade, which ran into a smear."""
+    ticks = log_ticks([0.1, 0.05, 1e-3, 5e-07])
+    assert len(ticks) <= 7 and all(abs(math.log10(t) - round(math.log10(t))) < 1e-9 for t in ticks)
+    assert min(ticks) <= 1e-06 and max(ticks) >= 0.1
+
+
+def test_homes_accuracy_axis_fits_the_settled_epochs_of_the_shipped_steps():
+    """Issue 29: Step 1's first epoch (80%) stretched the axis to 80-100%, with Steps 2-6 on top of each other."""
+    from mnist_core.lesson.report import shipped_run
+
+    histories = {f"Step {n}": shipped_run(n).history for n in range(1, 7)}
+    low, high = metric_figure(histories, "test_acc", "test accuracy (%)").layout.yaxis.range
+    settled = [h["test_acc"] for history in histories.values() for h in history[2:]]
+    assert low <= min(settled) and high >= max(settled)  # every epoch from the third on is in view
+    assert min(settled) - low < 0.5 and high <= 100.0  # and the axis is no taller than they are
+
+
+def test_readable_raises_every_text_of_a_figure_and_keeps_larger_ones():
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Heatmap(z=[[1, 2]], colorbar={"title": {"text": "w"}}))
+    fig.add_annotation(text="small", font={"size": 10})
+    fig.add_annotation(text="large", font={"size": 30})
+    from ui.charts import readable
+
+    readable(fig)
+    assert fig.data[0].colorbar.tickfont.size == MIN_FONT_PX  # Streamlit's theme would draw these at 12 px
+    assert fig.layout.xaxis.tickfont.size == MIN_FONT_PX
+    assert [a.font.size for a in fig.layout.annotations] == [round(MIN_FONT_PX * 1.1), 30]

@@ -36,3 +36,18 @@ def test_the_card_computes_a_panel_s_signature_as_the_server_does(tmp_path):
 def test_accuracy_ticks_are_round_numbers(tmp_path):
     out = _run(tmp_path, "console.log(JSON.stringify([card.linearTicks(20.1, 100), card.linearTicks(97.3, 100)]));")
     assert json.loads(out) == [[40, 60, 80, 100], [98, 99, 100]]
+
+
+def test_no_accuracy_chart_before_the_first_epoch_and_one_that_fits_the_first(tmp_path):
+    """Issue 29: during epoch 1 the chart was fixed at 99.4-100 and empty."""
+    out = _run(tmp_path, "console.log(JSON.stringify([card.accuracyRange([], 99.4), "
+                         "card.accuracyRange([{epoch: 1, train_acc: 71.0, test_acc: 80.0}], 99.4)]));")
+    empty, first = json.loads(out)
+    assert empty is None
+    assert first[0] < 71.0 and first[1] == 100
+
+
+def test_train_dots_are_hollow_so_one_epoch_shows_two_dots():
+    """Issue 29: with one epoch done, the test and train dots could not be told apart."""
+    css = (CARD.parent / "live_card.css").read_text()
+    assert ".live-card .plot circle.train { fill: #fff;" in css

@@ -240,3 +240,15 @@ def test_a_prediction_offers_the_inside_view_only_once_that_page_exists(checkpoi
     assert seen.shape == (28, 28) and seen.min() >= 0.0 and seen.max() <= 1.0
     assert np.array_equal(seen, preprocess(drawing).centred)
     assert "drawing" in at.session_state["inside_input_label"]
+
+
+def test_open_this_digit_shows_the_drawing_on_inside_the_network_in_a_fresh_session(checkpoints):
+    """Issue 29: a session that had never opened Inside the network got test digit #0 there, not the drawing."""
+    at = _page()
+    drawing = canvas_drawing(SEVEN, 150, 140, 110)
+    at.session_state["draw_canvas_0"] = _canvas_state(drawing)
+    at.run()
+    next(b for b in at.button if b.key == "draw_inside").click().run()
+    assert not at.exception
+    assert at.radio(key="inside_source").value == "The drawing from Draw a digit"
+    assert any("your drawing, read as" in m.value for m in at.markdown)

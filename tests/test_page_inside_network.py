@@ -83,8 +83,10 @@ def test_the_default_is_step_4_and_the_page_writes_its_address(runs_dir):
     at = open_page()
     assert at.selectbox(key="inside_step").value.startswith("Step 4 ")
     index = at.number_input(key="inside_test_index").value
-    assert dict(at.query_params) in ({"step": "4", "test_index": str(index)},
-                                     {"step": ["4"], "test_index": [str(index)]})
+    # its own keys, beside who you are (issue 29: the page used to replace the whole address)
+    assert {key: at.query_params[key] for key in ("step", "test_index")} in (
+        {"step": "4", "test_index": str(index)}, {"step": ["4"], "test_index": [str(index)]})
+    assert "me" in at.query_params
 
 
 def test_a_mistake_from_the_list_is_explained_as_a_mistake(runs_dir):
@@ -163,8 +165,8 @@ def test_a_finished_run_of_the_user(runs_dir):
     status = json.loads((target / "status.json").read_text()) | {"label": "my step 3 run", "created": 1.0}
     (target / "status.json").write_text(json.dumps(status))
     at = open_page({"run": target.name, "test_index": "1"})
-    assert at.radio(key="inside_model_kind").value == "Your run"
-    assert "**my step 3 run** on test digit #1" in headline(at)
+    assert at.radio(key="inside_model_kind").value == "A finished run"
+    assert "**Your run · my step 3 run** on test digit #1" in headline(at)
     (target / "model.pt").write_bytes(b"not a checkpoint")
     at = open_page({"run": target.name, "test_index": "2"})
     assert any("cannot be loaded" in t for t in texts(at.error))
@@ -180,9 +182,9 @@ def test_two_runs_with_one_name_are_both_offered_and_read_apart(runs_dir):
         shutil.copytree(shipped_run(3).path, target)
         status = json.loads((target / "status.json").read_text()) | {"label": "Step 3 (command line)"}
         (target / "status.json").write_text(json.dumps(status))
-    at = open_page(state={"inside_model_kind": "Your run"})
+    at = open_page(state={"inside_model_kind": "A finished run"})
     names = at.selectbox(key="inside_run").options  # as shown
-    assert len(set(names)) == 2 and all(name.startswith("Step 3 (command line)") for name in names)
+    assert len(set(names)) == 2 and all(name.startswith("Your run · Step 3 (command line)") for name in names)
     at.switch_page("pages/draw_digit.py").run()
     models = next(s for s in at.selectbox if s.label == "Model").options
     assert len([m for m in models if m.startswith("Your run · Step 3 (command line)")]) == 2
@@ -231,6 +233,12 @@ def test_step_2_story_shows_each_blocks_spread(runs_dir):
     assert "with BatchNorm it stays between" in line
     figure = next(c for c in charts(app) if [a["text"] for a in c["layout"]["annotations"]][:1] == ["block1"])
     assert {trace["name"] for trace in figure["data"]} == {"Step 1 (no BatchNorm)", "Step 2 (BatchNorm)"}
+    # Issue 29: the legend was drawn above the figure's top edge, out of sight, and the log axes called
+    # small shares "0%". The legend now lies inside the figure, and every tick reads as a nonzero share.
+    legend = figure["layout"]["legend"]
+    assert legend["yref"] == "container" and legend["yanchor"] == "top" and legend["y"] <= 1.0
+    ticks = figure["layout"]["yaxis"]["ticktext"]
+    assert "0%" not in ticks and "0.001%" in ticks
 
 
 def test_the_step_pages_mistakes_link_here(runs_dir):
@@ -244,3 +252,16 @@ def test_the_step_pages_mistakes_link_here(runs_dir):
     assert link.page.endswith("inside_network") or "inside_network" in link.page
     assert f"test_index={first.index}" in link.query_string and "step=1" in link.query_string
 
+
+
+def test_a_right_answer_is_explained_without_a_choice_of_one(runs_dir):
+    """Issue 29: "Explain the class" offered a radio with one choice when the answer was right."""
+    at = show(open_page({"step": "4", "test_index": "3"}), "Where it looks")  # Step 4 reads #3 (a 0) right
+    assert not [r for r in at.radio if r.key == "inside_attr_target"]
+    assert any("Explaining the class **0** (the answer)" in t for t in texts(at.markdown))
+
+
+def test_with_only_the_shipped_models_there_is_no_radio_of_one_model_kind(runs_dir):
+    at = open_page()
+    assert not [r for r in at.radio if r.key == "inside_model_kind"]
+    assert at.selectbox(key="inside_step").value.startswith("Step 4 ")

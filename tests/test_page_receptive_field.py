@@ -269,3 +269,29 @@ def test_a_design_nested_thousands_deep_is_refused_with_a_sentence(runs_dir):
     app.switch_page(PAGE).run()
     assert not app.exception
     assert any("cannot be opened" in t and "nested too deeply" in t for t in texts(app.error))
+
+
+def test_the_check_table_after_an_invalid_row_shows_dashes_not_none(at):
+    """Issue 29: the rows after an invalid one printed "None" in their size columns."""
+    edit(at, edited_rows={"4": {"kernel": 0}})
+    table = next(d.value for d in at.dataframe if "check" in d.value.columns)
+    assert "None" not in table.astype(str).to_numpy() and "<NA>" not in table.astype(str).to_numpy()
+    assert table["n out"].tolist()[5] == "—" and table["params"].tolist()[0] == "108"
+
+
+def test_design_runs_read_like_every_other_table_with_who_made_each(at, runs_dir):
+    """Issue 29: "8888" and "57.5" where every other table has 8,888 and 57.50."""
+    from mnist_core.engine.recipes import design_from_step
+    from mnist_core.lesson.steps import STEPS
+    from mnist_core.runs.store import RunStore, update_status, write_history
+
+    run = RunStore(runs_dir).create(STEPS[4].recipe.with_(design=design_from_step(5).to_json(), epochs=1),
+                                    owner="0123456789abcdef", owner_name="Ada")
+    write_history(run.path, [{"epoch": 1, "train_loss": 1.0, "train_acc": 60.0, "test_loss": 1.2, "test_acc": 57.5,
+                              "lr": 0.05, "seconds": 30.0}])
+    update_status(run.path, state="stopped", params=8_888)
+    at.run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "Same as the design above" in d.value.columns)
+    row = table.iloc[0]
+    assert (row["Params"], row["Final test %"], row["By"]) == ("8,888", "57.50", "Ada")

@@ -87,9 +87,12 @@ def test_next_walks_the_lesson_from_home_to_step_6_and_previous_walks_back(app):
         assert not app.exception
         titles.append(app.title[0].value.split(":")[0])
     assert titles == [f"Step {n}" for n in range(1, 7)]
-    assert not [b for b in app.button if b.key == "nav_next_top"]  # Step 6 is the end of the lesson
     app.button(key="nav_previous_top").click().run()
     assert app.title[0].value.startswith("Step 5:")
+    app.button(key="nav_next_top").click().run()
+    # Step 6 is the end of the lesson, and its Next leads on to the tools (issue 29: there was none)
+    app.button(key="nav_next_bottom").click().run()
+    assert not app.exception and app.title[0].value == "Compare runs"
 
 
 def test_presentation_mode_from_the_url_stays_on_across_pages_and_sizes_the_plots_for_a_projector(app, runs_dir):
@@ -265,6 +268,8 @@ def test_compare_table_reads_like_numbers_and_names_every_run_apart(app, runs_di
     assert step1["Params"] == "9,264" and len(step1["Final test %"].split(".")[1]) == 2  # separator, two decimals
     mine = [label for label in table["Run"] if label.startswith("Step 2 ·")]
     assert len(mine) == 2 and len(set(mine)) == 2 and all("2 epochs, 2,560 img/epoch" in m for m in mine)
+    # shown whole (issue 29: cut to "Step 2 · 06 Dec 13:2", two runs read alike): about 7 px a character
+    assert json.loads(app.dataframe[0].proto.columns)["Run"]["width"] >= 7 * max(map(len, mine))
     # A run with no finished epoch is named where the overlay leaves it out (issue 12: it silently dropped out).
     app.multiselect(key="compare_pick").set_value([mine[0], "shipped · Step 2"]).run()
     assert any("no epoch finished" in c.value for c in app.caption)
@@ -281,6 +286,20 @@ def test_compare_shows_two_runs_side_by_side_with_the_recipe_values_that_differ(
     titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in app.get("plotly_chart")]
     assert sum(t.startswith("Confusion matrix") for t in titles) == 2
     assert sum("mistakes on the 10,000" in c.value for c in app.caption) == 2
+    # Issue 29: the differences sat below both mistake galleries, where they were missed.
+    shown = [node for node in _in_page_order(app.main) if getattr(node, "type", "") in ("markdown", "plotly_chart")]
+    differ_at = next(i for i, n in enumerate(shown) if n.type == "markdown" and "Where their recipes differ" in n.value)
+    confusions = [i for i, n in enumerate(shown) if n.type == "plotly_chart"
+                  and json.loads(n.proto.spec)["layout"].get("title", {}).get("text", "").startswith("Confusion")]
+    assert differ_at < min(confusions)
+
+
+def _in_page_order(block):
+    """Every element under ``block``, in the order the page shows them (columns left to right)."""
+    for index in sorted(getattr(block, "children", {})):
+        child = block.children[index]
+        yield child
+        yield from _in_page_order(child)
 
 
 @pytest.mark.real_data
@@ -426,6 +445,10 @@ def test_step3_shows_real_training_digits_through_the_trainers_augmentation_and_
     assert grid and "±7°" in grid[0].value and "(draw 0)" in grid[0].value
     originals, moved, _ = augmented_pairs(mnist.train_images, get_step(3).recipe, seed=0)
     assert originals.shape == moved.shape == (DIGITS, 28, 28) and (originals != moved).any()
+    # Issue 29: one row of captions under eight images ran into each other; each digit has its own column.
+    captions = [[img.caption for img in image.proto.imgs] for image in app.get("image")]
+    trained = [c for c in captions if "as trained" in c]
+    assert len(trained) == DIGITS and all(len(c) == 1 for c in trained)
     app.button(key="step3_augment_redraw").click().run()
     assert any("(draw 1)" in caption.value for caption in app.caption)
     assert not (augmented_pairs(mnist.train_images, get_step(3).recipe, seed=1)[0] == originals).all()

@@ -56,5 +56,8 @@ def augmentation_grid(config: TrainConfig, key: str) -> None:
     st.caption(f"Top: {DIGITS} training digits as stored. Bottom: the same digits as one epoch of training might "
                f"show them, rotated by a random angle of up to ±{config.rotation_degrees:g}° by the trainer's own "
                f"augmentation code (draw {st.session_state[seed_key]}).")
-    st.image([_big(i) for i in originals], caption=[f"#{k}: a {int(labels[k])}" for k in picked])
-    st.image([_big(i) for i in moved], caption=["as trained"] * DIGITS)
+    # One column per digit, its caption inside it: captions under a row of images ran into each other.
+    for column, k, original, augmented in zip(st.columns(DIGITS, gap="small"), picked, originals, moved,
+                                              strict=True):
+        column.image(_big(original), caption=f"a {int(labels[k])} (#{k})", width=28 * ZOOM)
+        column.image(_big(augmented), caption="as trained", width=28 * ZOOM)

@@ -16,6 +16,9 @@ from plotly.subplots import make_subplots
 from mnist_core.lesson.target import TARGET_ACC
 
 MIN_FONT_PX = 14  # the smallest text on any figure (projector-readable)
+PROJECTOR_SCALE = 1.4  # presentation mode's type, against the page's
+MAX_LOG_TICKS = 7  # labels on a log axis before they run into each other on a 300 px plot
+SETTLED_FROM_EPOCH = 3  # Home's accuracy axis fits the epochs from here on (epoch 1 of Step 1 is at 80%)
 # Fallback colours for callers that pass none, in order.
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
@@ -39,6 +42,21 @@ def accuracy_range(histories: dict[str, list[dict]]) -> list[float]:
     return [max(low - pad, 0.0), 100.0 + pad / 2]
 
 
+def settled_accuracy_range(histories: dict[str, list[dict]]) -> list[float]:
+    """A test-accuracy axis that fits the epochs from ``SETTLED_FROM_EPOCH`` on, and the target line.
+
+    Spanning every epoch put Step 1's first epoch (80%) on the axis and Steps 2-6 on top of one another
+    near 99%; the first epochs of a run longer than that lie below the axis (double-click zooms out).
+    """
+    values = [h["test_acc"] for history in histories.values() for h in history
+              if h["epoch"] >= SETTLED_FROM_EPOCH or len(history) < SETTLED_FROM_EPOCH]
+    if not values:
+        return [0.0, 100.0]
+    low, high = min([*values, TARGET_ACC]), max([*values, TARGET_ACC])
+    pad = max((high - low) * 0.08, 0.05)
+    return [max(low - pad, 0.0), min(high + pad, 100.0 + pad)]
+
+
 def epoch_ticks(epochs: int) -> dict:
     """Whole-number epoch ticks: every epoch up to 8, then every second (15 epochs: 1, 3, ... 15) or more.
 
@@ -58,8 +76,13 @@ def log_ticks(values: list[float]) -> list[float]:
         return []
     low, high = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
     ticks = [m * 10.0 ** k for k in range(low, high + 1) for m in (1, 2, 5)]
-    inside = [t for t in ticks if min(positive) / 1.5 <= t <= max(positive) * 1.5]
-    return inside or ticks
+    inside = [t for t in ticks if min(positive) / 1.5 <= t <= max(positive) * 1.5] or ticks
+    if len(inside) <= MAX_LOG_TICKS:
+        return inside
+    # Many decades (a schedule that falls to 5e-07): 1-2-5 in each would run into a smear; powers of ten,
+    # every second or third one when even those are too many.
+    powers = [10.0 ** k for k in range(low, high + 1)]
+    return powers[::math.ceil(len(powers) / MAX_LOG_TICKS)]
 
 
 def _base_layout(fig: go.Figure, height: int, top: int = 40, legend_y: float = 1.02) -> None:
@@ -123,8 +146,7 @@ def metric_figure(histories: dict[str, list[dict]], metric: str, axis_title: str
                                  marker={"size": 8}))
     if metric == "test_acc":
         _target_line(fig)
-        fig.update_yaxes(range=accuracy_range({k: [{**h, "train_acc": h["test_acc"]} for h in v]
-                                               for k, v in histories.items()}))
+        fig.update_yaxes(range=settled_accuracy_range(histories))
     if metric == "lr":
         ticks = log_ticks([h["lr"] for history in histories.values() for h in history])
         fig.update_yaxes(type="log", tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
@@ -149,19 +171,45 @@ def confusion_figure(confusion: list[list[int]], height: int = 440, title: str =
     return fig
 
 
+def _at_least(font, size: int) -> dict:
+    """A font's settings with its size raised to ``size`` (a larger size it already has is kept)."""
+    current = font.size if font is not None and font.size is not None else 0
+    return {"size": max(current, size)}
+
+
 def readable(fig: go.Figure, size: int = MIN_FONT_PX) -> go.Figure:
-    """The same figure with no text under ``size`` px (titles and annotations a little larger)."""
-    fig.update_layout(font={"size": size}, legend={"font": {"size": size}}, hoverlabel={"font_size": size})
-    _axis_fonts(fig, size)
-    fig.update_annotations(font_size=round(size * 1.1))
+    """The same figure with no text under ``size`` px: axes, colour bars, legend, annotations, titles, and the
+    numbers written on cells and bars. Sizes already larger are kept (titles and notes a little larger).
+
+    Every text is given its size explicitly: Streamlit's plotly theme draws what has none (tick labels,
+    colour-bar numbers) at 12 px, whatever the layout's font says.
+    """
+    fig.update_layout(font=_at_least(fig.layout.font, size), legend={"font": _at_least(fig.layout.legend.font, size)},
+                      hoverlabel={"font_size": size})
+    fig.for_each_xaxis(lambda axis: axis.update(tickfont=_at_least(axis.tickfont, size),
+                                                title_font=_at_least(axis.title.font, size)))
+    fig.for_each_yaxis(lambda axis: axis.update(tickfont=_at_least(axis.tickfont, size),
+                                                title_font=_at_least(axis.title.font, size)))
+    fig.for_each_annotation(lambda note: note.update(font=_at_least(note.font, round(size * 1.1))))
     if fig.layout.title and fig.layout.title.text:
-        fig.update_layout(title={"font": {"size": round(size * 1.1)}})
-    for kind in ("heatmap", "bar"):  # the numbers written on cells and bars
-        fig.update_traces(textfont={"size": size}, selector={"type": kind})
+        fig.update_layout(title={"font": _at_least(fig.layout.title.font, round(size * 1.1))})
+    for trace in fig.data:
+        if "textfont" in trace:  # the numbers written on cells, bars and markers
+            trace.update(textfont=_at_least(trace.textfont, size))
+        if "colorbar" in trace:
+            trace.update(colorbar={"tickfont": _at_least(trace.colorbar.tickfont, size),
+                                   "title": {"font": _at_least(trace.colorbar.title.font, size)}})
+    for name in fig.layout:  # shared colour scales (coloraxis, coloraxis2, ...) carry their own bars
+        if name.startswith("coloraxis"):
+            bar = fig.layout[name].colorbar
+            fig.layout[name].colorbar.update(tickfont=_at_least(bar.tickfont, size),
+                                             title={"font": _at_least(bar.title.font, size)})
+    if fig.layout.uniformtext and fig.layout.uniformtext.minsize:
+        fig.update_layout(uniformtext_minsize=max(fig.layout.uniformtext.minsize, size))
     return fig
 
 
-def for_projector(fig: go.Figure, scale: float = 1.4) -> go.Figure:
+def for_projector(fig: go.Figure, scale: float = PROJECTOR_SCALE) -> go.Figure:
     """The same figure with every text and the height scaled up, for presentation mode."""
     fig.update_layout(height=round((fig.layout.height or 450) * 1.25))
     return readable(fig, round(MIN_FONT_PX * scale))

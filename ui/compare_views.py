@@ -23,6 +23,7 @@ from . import run_views
 from .state import job_manager
 
 NO_FIGURE = "—"
+RUN_COLUMN_PX = 430  # wide enough for "Step 2 · 06 Dec 13:20:31 · 2 epochs, 2,560 img/epoch" in presentation type
 _DELETED = "compare_deleted_message"
 _PICK = "compare_delete_pick"
 _CONFIRM = "compare_delete_confirm"
@@ -80,7 +81,9 @@ def runs_table(runs: dict[str, Run]) -> pd.DataFrame:
 def show_runs_table(runs: dict[str, Run]) -> None:
     right = {column: st.column_config.TextColumn(alignment="right")
              for column in ("Params", "Best test %", "Final test %", "s / epoch", "Test images")}
-    st.dataframe(runs_table(runs), hide_index=True, column_config=right, key="compare_table")
+    # The run's whole name: cut to the column's default width, two runs read alike ("Step 2 · 06 Dec 13:2").
+    run_column = {"Run": st.column_config.TextColumn(width=RUN_COLUMN_PX, pinned=True)}
+    st.dataframe(runs_table(runs), hide_index=True, column_config=right | run_column, key="compare_table")
 
 
 def differing_recipe_table(runs: dict[str, Run]) -> pd.DataFrame:
@@ -99,11 +102,12 @@ def side_by_side(all_runs: dict[str, Run], default: list[str]) -> None:
         st.caption("Side by side needs two runs.")
         return
     first, second = (default + [x for x in labels if x not in default])[:2]
-    left, right = st.columns(2, gap="large")
-    a = left.selectbox("Left", labels, index=labels.index(first), key="compare_side_a")
-    b = right.selectbox("Right", labels, index=labels.index(second), key="compare_side_b")
+    pick_left, pick_right = st.columns(2, gap="large")
+    a = pick_left.selectbox("Left", labels, index=labels.index(first), key="compare_side_a")
+    b = pick_right.selectbox("Right", labels, index=labels.index(second), key="compare_side_b")
     chosen = {a: all_runs[a], b: all_runs[b]} if a != b else {a: all_runs[a]}
     table = differing_recipe_table(chosen)
+    # Above the galleries, right under the choice: below both mistake galleries it went unseen.
     if a == b:
         st.caption("The same run on both sides.")
     elif table.empty:
@@ -111,6 +115,7 @@ def side_by_side(all_runs: dict[str, Run], default: list[str]) -> None:
     else:
         st.markdown("**Where their recipes differ**")
         st.dataframe(table, hide_index=True, key="compare_side_recipe")
+    left, right = st.columns(2, gap="large")
     for column, (label, run) in zip((left, right), ((a, all_runs[a]), (b, all_runs[b])), strict=True):
         with column:
             st.markdown(f"**{label}**")

@@ -113,14 +113,22 @@ def _row_controls(records: list[dict]) -> None:
         st.rerun()
 
 
+NO_VALUE = "—"  # an empty cell, as every other table of the dashboard shows it
+
+
+def _whole_number(value) -> str:
+    return NO_VALUE if value is None or pd.isna(value) else f"{int(value):,}"
+
+
 def _check_table(names: list[int], table: RFTable) -> None:
     frame = pd.DataFrame([{
         "row": label, "type": row.kind or "?", "n in": row.in_size, "n out": row.out_size, "jump out": row.jump_out,
-        "RF out": row.rf_out, "channels": row.out_channels, "params": row.params, "check": row.check,
+        "RF out": row.rf_out, "channels": row.out_channels, "params": row.params, "check": row.check or NO_VALUE,
     } for label, row in zip(names, table.rows, strict=True)],
         columns=["row", "type", "n in", "n out", "jump out", "RF out", "channels", "params", "check"])
     for column in ("n in", "n out", "jump out", "RF out", "channels", "params"):
-        frame[column] = frame[column].astype("Int64")
+        # As text: a row after an invalid one has no sizes, and an empty number cell reads "None".
+        frame[column] = frame[column].map(_whole_number)
     small = st.column_config.Column(width="small")
     st.dataframe(
         frame.style.apply(lambda r: ["background-color: rgba(255, 75, 75, 0.18)" if r["check"].startswith("✗")
@@ -205,18 +213,24 @@ def _train(design_json: str | None, problems: list[str], start_number: int) -> N
                     "*Compare runs* (and its frontier chart) and on *Draw a digit*.")
         base = st.selectbox("Recipe of", list(STEPS), index=list(STEPS).index(start_number), format_func=step_label,
                             key="rf_design_recipe")
-        recipe_form(STEPS[base], design=design_json, key="rf_design")
+    # The live panel first, as on the step pages: below the form it was out of view after Start.
     live_panel(None, key="rf_design")
+    if design_json is not None:
+        recipe_form(STEPS[base], design=design_json, key="rf_design")
     runs = [r for r in run_store().list() if r.config.design and r.state in ENDED_STATES]
     if runs:
-        st.markdown("**Your design runs**")
+        st.markdown("**Design runs** (everyone's: *By* says who made each)")
         rows = []
         for run in runs:
             summary = summarize(run.history)
-            rows.append({"Run": run.label, "Params": run.status.get("params"), "Epochs": len(run.history),
-                         "Final test %": round(summary.final_test_acc, 2) if summary else None, "Status": run.state,
-                         "Same as the design above": run.config.design == design_json})
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            params = run.status.get("params")
+            rows.append({"Run": run.label, "By": run.status.get("owner_name") or "command line",
+                         "Params": NO_VALUE if params is None else f"{params:,}", "Epochs": len(run.history),
+                         "Final test %": f"{summary.final_test_acc:.2f}" if summary else NO_VALUE,
+                         "Status": run.state, "Same as the design above": run.config.design == design_json})
+        right = {column: st.column_config.TextColumn(alignment="right") for column in ("Params", "Final test %")}
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config=right,
+                     key="rf_design_runs")
 
 
 def render(default_step: int) -> tuple[list[LayerSpec], RFTable]:

@@ -22,6 +22,7 @@ from mnist_core.explain.activations import mosaic
 DIVERGING = "RdBu_r"  # red positive, blue negative, white zero
 SEQUENTIAL = "Viridis"
 FIELD_COLOUR = "#00e5ff"
+LABEL_PX_PROJECTOR = 20  # a feature map's channel numbers in presentation mode (charts.for_projector: 14 × 1.4)
 DIGIT_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf")
 
@@ -42,9 +43,11 @@ def feature_map_figure(values: np.ndarray, title: str, colour_label: str = "acti
     c, h, w = values.shape
     columns = mosaic_columns(c)
     rows = math.ceil(c / columns)
-    # A gutter a fifth of a tile high between rows holds the next row's channel numbers, which would
-    # otherwise be drawn over the bottom of the tiles above on a wide screen.
-    row_gap = max(1, math.ceil(h / 5))
+    # A gutter between rows holds the next row's channel numbers, which would otherwise be drawn over the
+    # bottom of the tiles above: tall enough for them at the projector's type size (presentation mode makes
+    # the numbers 1.4 times larger and the figure 1.25 times taller). Pixels per map row: height_per_row / (h + gap).
+    label_px = LABEL_PX_PROJECTOR / 1.25 + 4
+    row_gap = max(1, math.ceil(label_px * h / max(height_per_row - label_px, 1)))
     image, where = mosaic(values, columns, row_gap)
     scale = dict(zmid=0, colorscale=DIVERGING) if diverging else dict(
         zmin=float(values.min()), zmax=float(values.max()) if values.max() > values.min() else float(values.min()) + 1,
@@ -56,7 +59,7 @@ def feature_map_figure(values: np.ndarray, title: str, colour_label: str = "acti
                       "%{z:.3f}<extra></extra>"))
     for channel in range(c):  # channel numbers above each tile
         fig.add_annotation(x=(channel % columns) * (w + 1) + (w - 1) / 2, y=(channel // columns) * (h + row_gap) - 0.5,
-                           text=str(channel), showarrow=False, yanchor="bottom", font=dict(size=10, color="#555"))
+                           text=str(channel), showarrow=False, yanchor="bottom", font=dict(size=14, color="#555"))
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     fig.update_layout(title=dict(text=title, font=dict(size=14)), height=40 + rows * height_per_row + 30,
@@ -95,7 +98,8 @@ def input_figure(pixels: np.ndarray, title: str = "", box: tuple[int, int, int, 
         lo, hi = min(lo, top - 1.5, left - 1.5), max(hi, bottom + 1.5, right + 1.5)
     fig.update_xaxes(range=[lo, hi], showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(range=[hi, lo], showgrid=False, zeroline=False, scaleanchor="x")
-    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=0, r=0, t=40, b=0))
+    top = 40 + 24 * title.count("<br>")  # room for every line of the title
+    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=0, r=0, t=top, b=0))
     return fig
 
 
@@ -180,12 +184,15 @@ def attribution_figure(maps: dict[str, tuple[np.ndarray, str]], pixels: np.ndarr
         fig.add_trace(go.Heatmap(z=outline, colorscale=[[0, "rgba(0,0,0,0.18)"], [1, "rgba(0,0,0,0.18)"]],
                                  showscale=False, hoverinfo="skip"), 1, i)
         domain = fig.layout[f"xaxis{'' if i == 1 else i}"].domain
+        # Under its own panel, lying flat: standing beside it, each bar ran over the next panel's numbers.
         fig.update_layout({axis: dict(colorscale=DIVERGING, cmin=-peak, cmax=peak, colorbar=dict(
-            title=dict(text=unit, side="right"), thickness=10, x=domain[1] + 0.005, len=0.9))})
+            title=dict(text=unit, side="bottom"), thickness=12, orientation="h", nticks=4,
+            x=(domain[0] + domain[1]) / 2, xanchor="center", len=(domain[1] - domain[0]) * 0.95, lenmode="fraction",
+            y=-0.16, yanchor="top"))})
         fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain", row=1, col=i)
         fig.update_yaxes(showgrid=False, zeroline=False, autorange="reversed", scaleanchor=f"x{'' if i == 1 else i}",
                          row=1, col=i)
-    fig.update_layout(height=360, margin=dict(l=0, r=50, t=40, b=0))
+    fig.update_layout(height=460, margin=dict(l=0, r=10, t=50, b=130))
     return fig
 
 
@@ -203,10 +210,19 @@ def spread_figure(edges: list[np.ndarray], histograms: dict[str, list[np.ndarray
                                      name=label, legendgroup=label, showlegend=i == 0,
                                      hovertemplate="%{x:.2f}: %{y:.1%}<extra>" + label + "</extra>"),
                           i // columns + 1, i % columns + 1)
-    fig.update_yaxes(type="log", tickformat=".2~%", dtick=1)
-    fig.update_layout(height=200 * rows + 90, margin=dict(l=0, r=0, t=70, b=20),
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom", yref="container"))
+    # Powers of ten written out as shares: a percentage format with two decimals called 1e-05 "0%".
+    shares = [v for hists in histograms.values() for hist in hists for v in np.asarray(hist).ravel() if v > 0]
+    powers = [10.0 ** k for k in range(math.floor(math.log10(min(shares))), 1)] if shares else []
+    fig.update_yaxes(type="log", tickmode="array", tickvals=powers, ticktext=[share_words(p) for p in powers])
+    # The legend says which colour is which model, in the top margin (at the container's top edge it was cut off).
+    fig.update_layout(height=200 * rows + 110, margin=dict(l=0, r=0, t=90, b=20),
+                      legend=dict(orientation="h", y=1.0, yanchor="top", yref="container", x=0, title_text=""))
     return fig
+
+
+def share_words(share: float) -> str:
+    """A share on a log axis as a percentage with as many decimals as it needs: 1e-05 is '0.001%'."""
+    return f"{share * 100:.10f}".rstrip("0").rstrip(".") + "%"
 
 
 def digit_data_url(pixels: np.ndarray, scale: int = 2) -> str:
@@ -217,7 +233,7 @@ def digit_data_url(pixels: np.ndarray, scale: int = 2) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def projection_spec(title: str, x_title: str, y_title: str, height: int = 430) -> dict:
+def projection_spec(title: str, x_title: str, y_title: str, height: int = 430, font_px: int = 14) -> dict:
     """A Vega-Lite scatter of the columns x, y, digit, mistake, image (a data URL), label and current:
     coloured by true digit, mistakes as crosses, the current digit as a big ring; the tooltip shows the image
     (Vega's tooltip draws a field named ``image`` as a picture)."""
@@ -225,6 +241,10 @@ def projection_spec(title: str, x_title: str, y_title: str, height: int = 430) -
                   scale=dict(domain=[str(d) for d in range(10)], range=list(DIGIT_COLOURS)))
     return {
         "title": title, "height": height, "width": "container",
+        # Vega's own sizes are 10-13 px; no text under ``font_px`` (tests/test_figure_fonts.py).
+        "config": {"axis": {"labelFontSize": font_px, "titleFontSize": font_px},
+                   "legend": {"labelFontSize": font_px, "titleFontSize": font_px},
+                   "title": {"fontSize": round(font_px * 1.15)}},
         "layer": [
             {"mark": {"type": "point", "filled": True, "size": 22, "opacity": 0.7},
              "encoding": {

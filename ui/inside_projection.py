@@ -20,6 +20,7 @@ from mnist_core.explain.digits import TestDigits
 
 from . import inside_charts as charts
 from .inside_sources import InputDigit, ModelChoice, _load, digits, run_choices, shipped_choices
+from .presentation import font_px
 
 COUNTS = (500, 1_000, 2_000, 5_000, 10_000)
 DEFAULT_PAIR = (1, 4)  # the lesson's first network and its last: the clusters tighten in between
@@ -84,8 +85,8 @@ def _one_side(choice: ModelChoice, count: int, method: str, current: int | None,
     frame = _frame(collection, positions, result.coordinates, pooled.predictions, _image_urls(count, current),
                    current)
     with column:
-        st.vega_lite_chart(frame, charts.projection_spec(f"{choice.label}: {method}", *axes), width="stretch",
-                           key=f"inside_projection_{choice.label}_{method}")
+        spec = charts.projection_spec(f"{choice.label}: {method}", *axes, font_px=font_px())
+        st.vega_lite_chart(frame, spec, width="stretch", key=f"inside_projection_{choice.label}_{method}")
         st.caption(f"{len(positions):,} digits, {wrong} of them mistakes (crosses). {note}")
 
 

@@ -25,6 +25,9 @@ from mnist_core.lesson.steps import STEPS
 from mnist_core.runs.checkpoints import load_checkpoint
 from mnist_core.runs.store import ENDED_STATES, Run, default_runs_dir
 
+from .address import update_query
+from .identity import current_actor
+from .run_owner import owner_words, yours_first
 from .state import run_store
 
 DEFAULT_STEP = 4
@@ -32,6 +35,8 @@ DRAWING_KEY = "inside_input"  # Draw a digit leaves a (28, 28) float array in [0
 DRAWING_LABEL_KEY = "inside_input_label"
 SOURCES = ("A test digit", "The drawing from Draw a digit", "Upload a picture")
 TEST_MODES = ("By index", "One of this model's mistakes")
+QUERY_KEYS = ("step", "run", "test_index")  # this page's own keys in the address
+KIND_SHIPPED, KIND_RUN = "A step's shipped model", "A finished run"  # a run of anyone's: its name says whose
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,12 @@ def shipped_choices() -> dict[str, ModelChoice]:
 
 
 def run_choices() -> dict[str, ModelChoice]:
-    """Run id -> the user's finished or stopped runs that have a model, each under a name no other one has."""
-    runs = [run for run in run_store().list() if run.state in ENDED_STATES and run.checkpoint.is_file()]
-    names = unique_labels(runs)
+    """Run id -> the finished or stopped runs that have a model, yours first, each under a name no other one has
+    that says whose it is ("Your run · …", "Ann's run · …")."""
+    actor = current_actor()
+    runs = yours_first([run for run in run_store().list()
+                        if run.state in ENDED_STATES and run.checkpoint.is_file()], actor)
+    names = unique_labels(runs, lambda run: f"{owner_words(run, actor)} · {run.label}")
     return {run.run_id: ModelChoice(names[run.run_id], run, False) for run in runs}
 
 
@@ -115,7 +123,7 @@ def _as_int(value) -> int | None:
 
 def apply_query_params(shipped: dict[str, ModelChoice], runs: dict[str, ModelChoice]) -> str | None:
     """Put a link's step/run and test index into the widgets, once per distinct link; a message if it is bad."""
-    params = {key: st.query_params.get(key) for key in ("step", "run", "test_index")}
+    params = {key: st.query_params.get(key) for key in QUERY_KEYS}
     seen = tuple(sorted((k, v) for k, v in params.items() if v is not None))
     if not seen or st.session_state.get("inside_query_seen") == seen:
         return None
@@ -124,14 +132,14 @@ def apply_query_params(shipped: dict[str, ModelChoice], runs: dict[str, ModelCho
     step, run_id, index = params["step"], params["run"], params["test_index"]
     if run_id is not None:
         if run_id in runs:
-            st.session_state["inside_model_kind"] = "Your run"
+            st.session_state["inside_model_kind"] = KIND_RUN
             st.session_state["inside_run"] = run_id
         else:
             problems.append(f"there is no finished run called {run_id!r}")
     elif step is not None:
         labels = {choice.step: label for label, choice in shipped.items()}
         if _as_int(step) in labels:
-            st.session_state["inside_model_kind"] = "A step's shipped model"
+            st.session_state["inside_model_kind"] = KIND_SHIPPED
             st.session_state["inside_step"] = labels[_as_int(step)]
         else:
             problems.append(f"step {step!r} has no shipped model (steps: {', '.join(map(str, sorted(labels)))})")
@@ -153,12 +161,14 @@ def choose_model() -> ModelChoice | None:
     if not shipped and not runs:
         st.error("No trained model was found: neither a shipped step nor a finished run of yours.")
         return None
-    kinds = ["A step's shipped model"] + (["Your run"] if runs else [])
+    kinds = ([KIND_SHIPPED] if shipped else []) + ([KIND_RUN] if runs else [])
     if st.session_state.get("inside_model_kind") not in kinds:
         st.session_state["inside_model_kind"] = kinds[0]
-    kind = st.radio("Model", kinds, horizontal=True, key="inside_model_kind")
-    if kind == "Your run":
-        run_id = st.selectbox("Your finished run", list(runs), format_func=lambda r: runs[r].label, key="inside_run")
+    # A radio of one choice is no choice (before any run has finished, only the shipped models exist).
+    kind = st.radio("Model", kinds, horizontal=True, key="inside_model_kind") if len(kinds) > 1 else kinds[0]
+    if kind == KIND_RUN:
+        run_id = st.selectbox("Finished run (yours first)", list(runs), format_func=lambda r: runs[r].label,
+                              key="inside_run")
         return runs[run_id]
     labels = list(shipped)
     default = next((i for i, c in enumerate(shipped.values()) if c.step == DEFAULT_STEP), 0)
@@ -214,6 +224,14 @@ def _test_digit(choice: ModelChoice) -> InputDigit | None:
     return None
 
 
+def carry_drawing(pixels: np.ndarray, label: str) -> None:
+    """Draw a digit's button: hand this page a (28, 28) picture in [0, 1], white ink on black, and make it the
+    input shown (a first visit would otherwise open on test digit #0)."""
+    st.session_state[DRAWING_KEY] = np.array(pixels, dtype=np.float32)
+    st.session_state[DRAWING_LABEL_KEY] = label
+    st.session_state["inside_source"] = SOURCES[1]
+
+
 def _drawing() -> InputDigit | None:
     drawing = st.session_state.get(DRAWING_KEY)
     if drawing is None:
@@ -260,7 +278,6 @@ def write_query_params(choice: ModelChoice, digit: InputDigit | None) -> None:
     """Keep the address in step with the choices, so it can be copied and shared."""
     wanted = choice.query() | ({"test_index": str(digit.test_index)} if digit and digit.test_index is not None
                                else {})
-    current = {key: st.query_params.get(key) for key in ("step", "run", "test_index")}
-    if {k: v for k, v in current.items() if v is not None} != wanted:
-        st.query_params.from_dict(wanted)
+    # Only this page's own keys: who you are and presentation mode stay in the address (ui/address.py).
+    update_query({key: wanted.get(key) for key in QUERY_KEYS})
     st.session_state["inside_query_seen"] = tuple(sorted(wanted.items()))

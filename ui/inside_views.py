@@ -54,8 +54,9 @@ def verdict(digit: InputDigit, result: readout.Readout) -> str:
 def header(choice: ModelChoice, digit: InputDigit, result: readout.Readout) -> None:
     left, right = st.columns([1, 3], gap="large")
     with left:
-        st.plotly_chart(charts.input_figure(digit.pixels, "What the model sees (28×28)", height=260),
-                        key="inside_input_figure", config={"displayModeBar": False})
+        # Two lines: on one, the projector's type cut the title at the narrow column's edge.
+        plot(charts.input_figure(digit.pixels, "What the model sees<br>(28×28)", height=290),
+             key="inside_input_figure", config={"displayModeBar": False})
     with right:
         st.markdown(f"**{choice.label}** on {digit.label}. " + verdict(digit, result))
         order = np.argsort(-result.probabilities)[:3]
@@ -74,8 +75,8 @@ def feature_maps(maps: list[activations.FeatureMap]) -> None:
         view = fmap.view
         title = f"<b>{view.label}</b> — {view.description}"
         if view.kind in MAP_KINDS:
-            # Not through plot(): at the projector's type size the channel numbers run into the row above.
-            st.plotly_chart(charts.feature_map_figure(fmap.values, title), key=f"inside_map_{view.name}")
+            # The gutters between rows are sized for the channel numbers at the projector's type size.
+            plot(charts.feature_map_figure(fmap.values, title), key=f"inside_map_{view.name}")
         elif view.kind == "gap":
             plot(charts.vector_figure(fmap.values[:, 0, 0], title + " (one number per channel)"), key="inside_map_gap")
 
@@ -106,14 +107,14 @@ def unit_picker(choice: ModelChoice, digit: InputDigit, maps: list[activations.F
                 f"receptive field {fmap.view.receptive_field}×{fmap.view.receptive_field} ({inside} of the input).")
     a, b = st.columns(2, gap="large")
     with a:
-        st.plotly_chart(charts.input_figure(digit.pixels, "Its field on the input, and its gradient", unit.box,
-                                            unit.gradient, "d unit / d ink", height=380), key="inside_unit_field")
+        plot(charts.input_figure(digit.pixels, "Its field on the input, and its gradient", unit.box,
+                                 unit.gradient, "d unit / d ink", height=380), key="inside_unit_field")
     with b:
         values = fmap.values[channel]
         fig = charts.feature_map_figure(values[None], f"Channel {channel} of {name}: the unit is ringed")
         fig.add_shape(type="rect", x0=x - 0.5, y0=y - 0.5, x1=x + 0.5, y1=y + 0.5, line=dict(color="#ff1744", width=3))
         fig.update_layout(height=380)
-        st.plotly_chart(fig, key="inside_unit_map")
+        plot(fig, key="inside_unit_map")
 
 
 def filter_section(choice: ModelChoice) -> None:
@@ -156,11 +157,16 @@ def readout_section(digit: InputDigit, result: readout.Readout) -> None:
 
 def attribution_section(choice: ModelChoice, digit: InputDigit, result: readout.Readout) -> None:
     targets = [result.predicted] + ([digit.true] if digit.true is not None and digit.true != result.predicted else [])
-    target = st.radio("Explain the class", targets, horizontal=True, key="inside_attr_target",
-                      format_func=lambda d: f"{d} (the answer)" if d == result.predicted else f"{d} (the true digit)")
+    if len(targets) == 1:  # the answer is right (or the truth unknown): nothing to choose between
+        target = targets[0]
+        st.markdown(f"Explaining the class **{target}** (the answer).")
+    else:
+        target = st.radio("Explain the class", targets, horizontal=True, key="inside_attr_target",
+                          format_func=lambda d: f"{d} (the answer)" if d == result.predicted
+                          else f"{d} (the true digit)")
     maps = _attributions(choice.key, digit.pixels, int(target))
     h, w = maps.grad_cam_layer.shape
-    st.plotly_chart(charts.attribution_figure({
+    plot(charts.attribution_figure({
         f"Grad-CAM on block6 ({h}×{w}, upsampled)": (maps.grad_cam, "logit"),
         "gradient × input": (maps.gradient_x_input, "score per ink"),
         f"occlusion ({attribution.OCCLUSION_PATCH}×{attribution.OCCLUSION_PATCH} patch)": (maps.occlusion,

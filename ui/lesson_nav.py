@@ -1,4 +1,5 @@
-"""Previous / Next through the lesson, Home to Step 6, keeping presentation mode."""
+"""Previous / Next through the lesson, Home to Step 6 and on to the tools, keeping presentation mode and
+who you are (presentation.query)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from . import presentation
 LESSON = ("pages/home.py", "pages/step_1.py", "pages/step_2.py", "pages/step_3.py", "pages/step_4.py",
           "pages/step_5.py", "pages/step_6.py")
 TITLES = ("Home", "Step 1", "Step 2", "Step 3", "Step 4", "Step 5", "Step 6")
+AFTER_THE_LESSON = ("pages/compare_runs.py", "the tools · Compare runs")  # where Step 6's Next leads
 
 
 def step_page(number: int) -> str:
@@ -22,6 +24,7 @@ def previous_next(page: str, where: str = "top") -> None:
     if index > 0 and left.button(f"Previous: {TITLES[index - 1]}", icon=":material/arrow_back:",
                                  key=f"nav_previous_{where}", use_container_width=True):
         st.switch_page(LESSON[index - 1], query_params=presentation.query())
-    if index < len(LESSON) - 1 and right.button(f"Next: {TITLES[index + 1]}", icon=":material/arrow_forward:",
-                                                key=f"nav_next_{where}", type="primary", use_container_width=True):
-        st.switch_page(LESSON[index + 1], query_params=presentation.query())
+    following, title = ((LESSON[index + 1], TITLES[index + 1]) if index < len(LESSON) - 1 else AFTER_THE_LESSON)
+    if right.button(f"Next: {title}", icon=":material/arrow_forward:", key=f"nav_next_{where}", type="primary",
+                    use_container_width=True):
+        st.switch_page(following, query_params=presentation.query())

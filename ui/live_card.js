@@ -151,16 +151,27 @@ function logTicks(low, high) {
   return ticks.length ? ticks : [low, high];
 }
 
+// The accuracy axis: every point shown and the target, a little room below; null before any epoch ended.
+function accuracyRange(history, target) {
+  if (!history.length) return null;
+  const lowest = Math.min(target, ...history.flatMap((h) => [h.train_acc, h.test_acc]));
+  return [Math.max(0, lowest - Math.max((100 - lowest) * 0.05, 0.05)), 100];
+}
+
 function curves(chart, colour, target) {
   const history = chart.history;
   const box = node("div", "curves");
   box.style.setProperty("--run", colour);
-  const accuracy = history.flatMap((h) => [h.train_acc, h.test_acc]);
-  const low = Math.max(0, Math.min(target, ...accuracy) - Math.max((100 - Math.min(target, ...accuracy)) * 0.05, 0.05));
-  box.append(plot("Accuracy (%)", [
-    { points: history.map((h) => [h.epoch, h.train_acc]), className: "train", markers: true },
-    { points: history.map((h) => [h.epoch, h.test_acc]), className: "test", markers: true },
-  ], { epochs: chart.epochs, low, high: 100, log: false, target }));
+  const range = accuracyRange(history, target);
+  if (range) {
+    box.append(plot("Accuracy (%)", [
+      { points: history.map((h) => [h.epoch, h.train_acc]), className: "train", markers: true },
+      { points: history.map((h) => [h.epoch, h.test_acc]), className: "test", markers: true },
+    ], { epochs: chart.epochs, low: range[0], high: range[1], log: false, target }));
+  } else {
+    // During epoch 1 there is no accuracy yet: an empty chart fixed at the target read as a broken one.
+    box.append(node("p", "waiting", "Accuracy (%): drawn after the first epoch's test pass."));
+  }
   const losses = [...chart.losses.map(([, value]) => value), ...history.flatMap((h) => [h.train_loss, h.test_loss])]
     .filter((value) => value > 0);
   if (losses.length) {
@@ -170,7 +181,8 @@ function curves(chart, colour, target) {
       { points: history.map((h) => [h.epoch, h.test_loss]), className: "test", markers: true },
     ], { epochs: chart.epochs, low: Math.min(...losses) / 1.2, high: Math.max(...losses) * 1.2, log: true }));
   }
-  box.append(node("p", "legend", "solid: test · dashed: train · thin: each batch's loss · dotted: the target"));
+  box.append(node("p", "legend",
+    "solid, ●: test · dashed, ○: train · thin: each batch's loss · dotted: the target"));
   return box;
 }
 
@@ -211,4 +223,4 @@ export default function (component) {
   });
 }
 
-export { linearTicks, signatureOf }; // for tests/test_live_card_js.py (Node), beside the card itself
+export { accuracyRange, linearTicks, signatureOf }; // for tests/test_live_card_js.py (Node), beside the card itself

@@ -10,10 +10,12 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from .charts import for_projector
+from .address import kept_query, update_query
+from .charts import MIN_FONT_PX, PROJECTOR_SCALE, for_projector, readable
 
 QUERY_KEY = "present"
 WIDGET_KEY = "presentation_mode"
+PROJECTOR_FONT_PX = round(MIN_FONT_PX * PROJECTOR_SCALE)
 STATE_KEY = "presenting"  # the mode itself: outlives the widget on a run that does not draw it
 
 _LARGE_TYPE = """
@@ -26,6 +28,14 @@ _LARGE_TYPE = """
 [data-testid="stMain"] [data-testid="stMetricValue"] * { font-size: 2.6rem !important; }
 [data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.2rem !important; }
 [data-testid="stMain"] button p { font-size: 1.3rem !important; }
+[data-testid="stMain"] input, [data-testid="stMain"] textarea,
+[data-testid="stMain"] [data-baseweb="select"] div { font-size: 1.3rem !important; }
+[data-testid="stMain"] table { font-size: 1.3rem !important; }
+/* A data frame is drawn on a canvas that page type does not reach: zoom it whole, narrowed first so that
+   the zoomed grid still fits its column. Not the designer's editable table (rf_editor_N): its cell editor
+   opens as an overlay outside the zoomed element. */
+[data-testid="stMain"] .stElementContainer:has([data-testid="stDataFrame"]):not([class*="st-key-rf_editor"]) {
+  zoom: 1.3; width: calc(100% / 1.3) !important; }
 [data-testid="stMain"] .block-container { max-width: 100%; padding-left: 2rem; padding-right: 2rem; }
 </style>
 """
@@ -51,18 +61,22 @@ def presentation_toggle(routed_query: dict[str, str] | None = None) -> None:
     st.session_state[WIDGET_KEY] = presenting()
     st.sidebar.toggle("Presentation mode", key=WIDGET_KEY, on_change=_toggled,
                       help="Large type and plots sized for a projector; kept in the address (?present=1).")
+    update_query({QUERY_KEY: "1" if presenting() else None})
     if presenting():
-        st.query_params[QUERY_KEY] = "1"
         st.html(_LARGE_TYPE)
-    elif QUERY_KEY in st.query_params:
-        del st.query_params[QUERY_KEY]
 
 
 def query() -> dict[str, str]:
-    """The query parameters a link or a page switch carries so the mode survives it."""
-    return {QUERY_KEY: "1"} if presenting() else {}
+    """The query parameters a link or a page switch carries: the mode, and who you are (ui/address.py)."""
+    return kept_query({QUERY_KEY: "1"} if presenting() else {})
+
+
+def font_px() -> int:
+    """The smallest text of a figure drawn outside plotly (Vega-Lite) in the current mode."""
+    return PROJECTOR_FONT_PX if presenting() else MIN_FONT_PX
 
 
 def plot(fig: go.Figure, key: str, config: dict | None = None) -> None:
-    """``st.plotly_chart``, with the figure scaled for a projector in presentation mode."""
-    st.plotly_chart(for_projector(fig) if presenting() else fig, key=key, config=config)
+    """``st.plotly_chart``, every text at least ``MIN_FONT_PX``, and the figure scaled for a projector in
+    presentation mode. Every figure of the dashboard is drawn through here (tests/test_figure_fonts.py)."""
+    st.plotly_chart(for_projector(fig) if presenting() else readable(fig), key=key, config=config)

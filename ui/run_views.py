@@ -12,6 +12,7 @@ from mnist_core.lesson.report import images_scored, summarize, test_set_words
 from mnist_core.lesson.target import run_verdict
 from mnist_core.runs.store import Run
 
+from .address import kept_query
 from .charts import confusion_figure, curves_figure, metric_figure
 from .presentation import plot
 from .run_colours import colours_of
@@ -103,7 +104,7 @@ def mistakes(run: Run, key: str, inside_query: dict[str, str] | None = None) -> 
                 m = found.mistakes[k]
                 column.image(found.images[k], width=64)
                 column.page_link(INSIDE_PAGE, label=f"{m.true}→{m.predicted}",
-                                 query_params={**inside_query, "test_index": str(m.index)},
+                                 query_params=kept_query({**inside_query, "test_index": str(m.index)}),
                                  help=f"Test digit #{m.index}: a {m.true} taken for a {m.predicted} "
                                       f"({m.confidence:.0%} sure). "
                                       "Open it on Inside the network.")

@@ -17,10 +17,19 @@ import time
 import streamlit as st
 from streamlit.errors import StreamlitInvalidLayoutContextError
 
+from mnist_core.classroom.duration import (
+    LONG_RUN_S,
+    Speed,
+    duration_words,
+    estimate_seconds,
+    measure_speed,
+    speed_from_runs,
+)
 from mnist_core.classroom.identity import NotAllowed, clean_name
 from mnist_core.classroom.jobs import QueueRefused
 from mnist_core.classroom.live_feed import panel_key
 from mnist_core.classroom.live_view import job_view
+from mnist_core.engine.config import TrainConfig
 from mnist_core.lesson.run_labels import run_label
 from mnist_core.lesson.steps import Step
 
@@ -29,7 +38,7 @@ from .live_card import feed_url, live_card, panel_signature
 from .plain_text import name_text
 from .presentation import presenting
 from .run_colours import run_colour
-from .state import job_manager, run_store, runs_dir
+from .state import job_manager, run_store, runs_dir, training_device
 
 # Widgets for the recipe fields a step lets users edit: label, min, max, step, help.
 FIELD_WIDGETS = {
@@ -58,34 +67,70 @@ def _default_images_per_epoch() -> int:
     return limit if limit in IMAGES_PER_EPOCH else 60_000
 
 
+@st.cache_resource(show_spinner=False)
+def _remembered_choices() -> dict[tuple[str, str], dict]:
+    """(owner id, form key) -> that person's last choices on that form, for this server's life: a reload
+    is a new session, and it used to put a student back on 15 epochs of 60,000 images."""
+    return {}
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _benchmark(step: int, design: str, batch_size: int, device: str) -> Speed:
+    """A network's speed timed here, once per server, for forms shown before any run of it finished."""
+    return measure_speed(TrainConfig(step=step, design=design, batch_size=batch_size, device=device))
+
+
+def _speed(config: TrainConfig) -> Speed:
+    return (speed_from_runs(config, run_store().list(), training_device())
+            or _benchmark(config.step, config.design, config.batch_size, config.device))
+
+
+def _seed_widgets(key: str, defaults: dict) -> dict:
+    """Put this person's remembered choices (else ``defaults``) into the widgets that have no value yet."""
+    remembered = _remembered_choices().get((current_actor().owner_id, key), {})
+    for name, default in defaults.items():
+        if f"{key}_{name}" not in st.session_state:
+            st.session_state[f"{key}_{name}"] = remembered.get(name, default)
+    return remembered
+
+
+def _remember(key: str, values: dict) -> None:
+    _remembered_choices()[(current_actor().owner_id, key)] = dict(values)
+
+
 def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
-    """Editable defaults from the step's recipe, and Start.
+    """Editable defaults from the step's recipe, the run's estimated duration, and Start.
 
     With ``design`` (design JSON), the run trains that network with this step's recipe; its
-    rows name their own activations, so the recipe's activation is not offered.
+    rows name their own activations, so the recipe's activation is not offered. The choices are
+    remembered for this person (their ``me``) across reloads; a run estimated over
+    ``LONG_RUN_S`` asks once before it is queued.
     """
     key = key or f"step{step.number}"
     tunable = [name for name in step.tunable if not (design and name == "activation")]
-    with st.form(f"{key}_form", border=True):
+    defaults = {name: getattr(step.recipe, name) for name in tunable}
+    defaults |= {"images": _default_images_per_epoch(), "test_images": next(iter(TEST_IMAGES))}
+    _seed_widgets(key, defaults)
+    # Widgets, not a form: the estimate below follows every change before Start.
+    with st.container(border=True, key=f"{key}_form"):
         cols = st.columns(4)
         values = {}
         for i, name in enumerate(tunable):
-            default = getattr(step.recipe, name)
+            default = defaults[name]
             if name in FIELD_CHOICES:
                 label, shown, help_text = FIELD_CHOICES[name]
-                values[name] = cols[i % 4].selectbox(label, list(shown), index=list(shown).index(default),
-                                                     format_func=shown.get, help=help_text, key=f"{key}_{name}")
+                values[name] = cols[i % 4].selectbox(label, list(shown), format_func=shown.get, help=help_text,
+                                                     key=f"{key}_{name}")
                 continue
             label, low, high, increment, help_text = FIELD_WIDGETS[name]
             values[name] = cols[i % 4].number_input(
-                label, min_value=type(default)(low), max_value=type(default)(high), value=default,
+                label, min_value=type(default)(low), max_value=type(default)(high),
                 step=type(default)(increment), help=help_text, key=f"{key}_{name}",
                 format="%.4f" if name == "lr" else None,
             )
         left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
         images = left.selectbox(
-            "Images per epoch", list(IMAGES_PER_EPOCH), format_func=IMAGES_PER_EPOCH.get,
-            index=list(IMAGES_PER_EPOCH).index(_default_images_per_epoch()), key=f"{key}_images",
+            "Images per epoch", list(IMAGES_PER_EPOCH), format_func=IMAGES_PER_EPOCH.get, key=f"{key}_images",
             help="Fewer images make each epoch shorter, for a demonstration; accuracy will be lower.",
         )
         test_images = middle.selectbox(
@@ -93,9 +138,9 @@ def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
             help="The test pass after every epoch. A quick one is faster but noisier; every number it gives says "
                  "how many images it is on. The shipped runs always use all 10,000.",
         )
-        started = right.form_submit_button("Start training", type="primary", key=f"{key}_train",
-                                           icon=":material/play_arrow:", use_container_width=True)
-    if started:
+        started = right.button("Start training", type="primary", key=f"{key}_train",
+                               icon=":material/play_arrow:", width="stretch")
+        _remember(key, values | {"images": images, "test_images": test_images})
         try:
             config = step.recipe.with_(**values, train_limit=0 if images == 60_000 else images,
                                        test_limit=0 if test_images == 10_000 else test_images,
@@ -103,14 +148,41 @@ def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
         except ValueError as exc:
             st.error(f"This recipe cannot train: {exc}")
             return
-        try:
-            run_id = job_manager().submit(config, current_actor(), label=run_label(config, {"created": time.time()}))
-        except QueueRefused as exc:
-            st.warning(str(exc), icon=":material/hourglass_top:")
+        speed = _speed(config)
+        seconds = estimate_seconds(config, speed)
+        st.caption(f"Estimated duration: **{duration_words(seconds)}** on {training_device()}, if it trains alone "
+                   f"(measured from {speed.source}); runs training at the same time share the machine.")
+    asked = f"{key}_confirm_long"
+    if started and seconds > LONG_RUN_S and st.session_state.get(asked) != config:
+        st.session_state[asked] = config  # asked for exactly this recipe: Start anyway queues it
+    if st.session_state.get(asked) is not None:
+        if st.session_state[asked] != config:
+            st.session_state.pop(asked)  # the recipe changed since: its own estimate stands above
+        else:
+            st.warning(f"This run is estimated at **{duration_words(seconds)}**, over {LONG_RUN_S // 60} minutes. "
+                       "Fewer epochs or images per epoch make a shorter demonstration.",
+                       icon=":material/hourglass_top:")
+            sure, never_mind = st.columns(2)
+            if sure.button("Start it anyway", key=f"{key}_train_long", type="primary"):
+                st.session_state.pop(asked)
+                _submit(key, config)
+            if never_mind.button("Cancel", key=f"{key}_train_long_cancel"):
+                st.session_state.pop(asked)
+                st.rerun()
             return
-        select_run(key, run_id)
-        st.toast("Training queued", icon=":material/schedule:")
-        st.rerun()  # the live panel, drawn above the form, was drawn before this run existed
+    if started:
+        _submit(key, config)
+
+
+def _submit(key: str, config: TrainConfig) -> None:
+    try:
+        run_id = job_manager().submit(config, current_actor(), label=run_label(config, {"created": time.time()}))
+    except QueueRefused as exc:
+        st.warning(str(exc), icon=":material/hourglass_top:")
+        return
+    select_run(key, run_id)
+    st.toast("Training queued", icon=":material/schedule:")
+    st.rerun()  # the live panel, drawn above the form, was drawn before this run existed
 
 
 def select_run(key: str, run_id: str) -> None:
