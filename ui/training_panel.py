@@ -21,7 +21,7 @@ from mnist_core.classroom.identity import NotAllowed, clean_name
 from mnist_core.classroom.jobs import QueueRefused
 from mnist_core.classroom.live_feed import panel_key
 from mnist_core.classroom.live_view import job_view
-from mnist_core.lesson.run_labels import run_label
+from mnist_core.lesson.run_labels import field_name, format_value, run_label
 from mnist_core.lesson.steps import Step
 
 from .identity import current_actor
@@ -29,7 +29,7 @@ from .live_card import feed_url, live_card, panel_signature
 from .plain_text import name_text
 from .presentation import presenting
 from .run_colours import run_colour
-from .state import job_manager, run_store, runs_dir
+from .state import class_book, job_manager, run_store, runs_dir
 
 # Widgets for the recipe fields a step lets users edit: label, min, max, step, help.
 FIELD_WIDGETS = {
@@ -66,11 +66,16 @@ def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
     """
     key = key or f"step{step.number}"
     tunable = [name for name in step.tunable if not (design and name == "activation")]
+    assigned = {} if design else _assigned(step, tunable, key)
+    if assigned:
+        st.info("Your teacher assigned you " + ", ".join(f"{field_name(n)} {format_value(n, v)}"
+                                                         for n, v in assigned.items())
+                + " for this step: preselected below.", icon=":material/assignment_ind:")
     with st.form(f"{key}_form", border=True):
         cols = st.columns(4)
         values = {}
         for i, name in enumerate(tunable):
-            default = getattr(step.recipe, name)
+            default = assigned.get(name, getattr(step.recipe, name))
             if name in FIELD_CHOICES:
                 label, shown, help_text = FIELD_CHOICES[name]
                 values[name] = cols[i % 4].selectbox(label, list(shown), index=list(shown).index(default),
@@ -111,6 +116,36 @@ def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
         select_run(key, run_id)
         st.toast("Training queued", icon=":material/schedule:")
         st.rerun()  # the live panel, drawn above the form, was drawn before this run existed
+
+
+def _in_form_range(name: str, value) -> bool:
+    if name in FIELD_CHOICES:
+        return value in FIELD_CHOICES[name][1]
+    _, low, high, _, _ = FIELD_WIDGETS[name]
+    return low <= value <= high
+
+
+def _assigned(step: Step, tunable: list[str], key: str) -> dict:
+    """The variant the teacher assigned this student for ``step`` (field -> value), as the form shows it.
+
+    Puts the student on the class list first (so the teacher can assign before anybody trains). A new or
+    changed assignment is written into the form's widgets once; after that the student's own edits stand.
+    """
+    actor = current_actor()
+    book = class_book()
+    book.note_student(actor)
+    assigned = {}
+    for name, value in book.assignment(actor.owner_id, step.number).items():
+        if name in tunable:
+            value = type(getattr(step.recipe, name))(value)  # the widget's own type: a float input refuses an int
+            if _in_form_range(name, value):
+                assigned[name] = value
+    if st.session_state.get(f"{key}_assigned") != assigned:
+        st.session_state[f"{key}_assigned"] = assigned
+        for name, value in assigned.items():
+            if f"{key}_{name}" in st.session_state:  # drawn before with another value: the widget keeps its own
+                st.session_state[f"{key}_{name}"] = value
+    return assigned
 
 
 def select_run(key: str, run_id: str) -> None:
