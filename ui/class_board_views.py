@@ -2,8 +2,8 @@
 
 The numbers come from mnist_core/classroom/class_board.py and assignments.py; this module only
 lays them out. The part that changes while runs train (who trains, who waits and for how long)
-is a fragment that redraws itself every few seconds while any run is live, and reruns the whole
-board once when a run ends, so the experiment below takes in its result.
+is a fragment that redraws itself every few seconds while any run is live (less often while none
+is), and reruns the whole board once when a run ends, so the experiment below takes in its result.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .state import class_book, job_manager
 from .training_panel import FIELD_CHOICES, FIELD_WIDGETS
 
 REFRESH_S = 3.0  # how often the live part redraws while runs train or wait
+IDLE_REFRESH_S = 10.0  # and while none does, to notice the first Start (each redraw reads every run folder)
 _LIVE_SEEN = "board_live_runs"  # the live run ids the last redraw saw
 
 
@@ -48,7 +49,7 @@ def live_section() -> None:
     """Students, what trains, what waits: redrawn every few seconds while a run is live."""
     live_now = {job.run_id for job in job_manager().active_jobs()}
 
-    @st.fragment(run_every=REFRESH_S if live_now else None)
+    @st.fragment(run_every=REFRESH_S if live_now else IDLE_REFRESH_S)
     def section() -> None:
         live = {job.run_id for job in job_manager().active_jobs()}
         ended = st.session_state.get(_LIVE_SEEN, set()) - live
@@ -65,7 +66,8 @@ def live_section() -> None:
         cols[2].metric("Waiting", len(waiting))
         cols[3].metric("Longest wait", f"{waiting[0].waited_s:.0f} s" if waiting and waiting[0].waited_s else "none")
         if table:
-            st.dataframe(pd.DataFrame(table), hide_index=True, key="board_students")
+            st.dataframe(pd.DataFrame(table), hide_index=True, key="board_students",
+                         column_config={f"Step {n}": st.column_config.TextColumn(width="medium") for n in STEPS})
         else:
             st.caption("No student yet: students appear here once they open a step page.")
         if waiting:
@@ -100,10 +102,12 @@ def experiment_section(rows: list[BoardRow]) -> None:
         return
     per_step = {step: sum(r.step == step for r in finished) for step in STEPS}
     steps = [step for step, n in per_step.items() if n]
+    # The counts stay out of the option names: a widget keeps showing the name its option had when first drawn.
     step = st.selectbox("Step", steps, index=steps.index(max(steps, key=per_step.get)),
-                        format_func=lambda n: f"Step {n} · {get_step(n).title} ({count(per_step[n], 'finished run')})",
-                        key="board_experiment_step")
+                        format_func=lambda n: f"Step {n} · {get_step(n).title}", key="board_experiment_step")
     spreads = recipe_spreads(rows, step)
+    st.markdown(f"**{count(per_step[step], 'finished run')}** of Step {step} by the class, "
+                f"in {count(len(spreads), 'recipe')}:")
     plot(spread_figure(spreads), key="board_spread")
     st.dataframe(pd.DataFrame(spread_table(spreads)), hide_index=True, key="board_spread_table")
     st.caption("Runs that differ only in their seed are one recipe. Spread is the standard deviation over the "
