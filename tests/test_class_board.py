@@ -37,14 +37,16 @@ CLASS = [
     run("r5", "b" * 16, "Bob", STEP4.with_(seed=5), state="stopped", tests=(91.0,)),
     run("r6", "c" * 16, "Cy", get_step(2).recipe, state="queued", created=NOW - 42, started=None),
     run("r7", "", "", STEP4, tests=(99.9, 99.9)),  # the command line's: no student's
+    run("r9", "t" * 16, "Teacher", STEP4, tests=(99.8, 99.8)),  # the teacher's demonstration: no student's
 ]
+CLASS[-1].status["by_teacher"] = True
 
 
 def rows():
     return board_rows(CLASS, {"r5": "stopping"}, NOW, recipe_name)
 
 
-def test_every_students_run_is_a_row_with_best_final_and_wait_and_the_command_lines_are_not():
+def test_every_students_run_is_a_row_with_best_final_and_wait_and_the_command_lines_and_teachers_are_not():
     by_id = {r.run_id: r for r in rows()}
     assert set(by_id) == {"r1", "r2", "r3", "r4", "r5", "r6"}
     assert (by_id["r2"].best_test_acc, by_id["r2"].final_test_acc) == (99.2, 99.0)

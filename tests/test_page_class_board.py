@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui.state
-from mnist_core.classroom.identity import TeacherGate
+from mnist_core.classroom.identity import TeacherGate, server_salt
 from mnist_core.classroom.jobs import JobManager
 from mnist_core.engine.config import TrainConfig
 from mnist_core.lesson.steps import get_step
@@ -128,6 +128,7 @@ def finished(store: RunStore, owner: str, name: str, config: TrainConfig, finals
 
 def test_the_board_shows_each_student_who_waits_the_spread_per_recipe_and_the_csv(manager, runs_dir):
     store = RunStore(runs_dir)
+    server_salt(runs_dir)  # a server that has run before: its students' runs are told apart by its salt
     recipe = get_step(4).recipe.with_(epochs=1)
     for i, final in enumerate([98.0, 99.0, 99.5]):
         finished(store, f"{i:016x}", f"Student {i}", recipe.with_(seed=i + 1), [final])

@@ -103,7 +103,8 @@ def _waited(status: dict, state: str, now: float) -> float | None:
 
 def board_rows(runs: Iterable[Run], phases: Mapping[str, str], now: float,
                name_recipe: Callable[[TrainConfig], str]) -> list[BoardRow]:
-    """One row per student's run (runs without an owner, made on the command line, are no student's).
+    """One row per student's run (a run without an owner, made on the command line, and a run the teacher
+    started are no student's).
 
     ``phases`` maps a run id to its live job's phase (the job manager knows it before the disk does);
     ``name_recipe`` names a run's recipe for grouping. Rows come in the order of ``runs``.
@@ -111,7 +112,7 @@ def board_rows(runs: Iterable[Run], phases: Mapping[str, str], now: float,
     rows = []
     for run in runs:
         owner = run.status.get("owner") or ""
-        if not owner:
+        if not owner or run.status.get("by_teacher"):
             continue
         state = phases.get(run.run_id, run.state)
         best, final = _accuracies(run.history)

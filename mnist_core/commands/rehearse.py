@@ -248,8 +248,8 @@ def register(subparsers) -> None:
                         help="the step's full recipe, its class run (a few epochs on all images) or its quick demo "
                              "(default class)")
     parser.add_argument("--jobs", type=int, metavar="K",
-                        help="runs training at once (default: the dashboard's, MNIST_MAX_TRAINING_JOBS or the "
-                             "backend's capacity)")
+                        help="runs training at once (default: the dashboard's: MNIST_MAX_TRAINING_JOBS, else what "
+                             "the backend decides from the machine or the cluster)")
     parser.add_argument("--burst", type=int, default=0, metavar="N",
                         help="extra Starts from the first student, right after the class's (default 0)")
     parser.add_argument("--epochs", type=int, help="override the preset's epochs")
