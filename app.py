@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.identity import identity_sidebar
+from ui.identity import current_actor, identity_sidebar
 from ui.presentation import presentation_toggle
 from ui.routing import mark_routed, page_wanted, query_wanted
 
@@ -13,6 +13,8 @@ from ui.routing import mark_routed, page_wanted, query_wanted
 FAVICON = Path(__file__).resolve().parent / "static" / "favicon.png"  # wherever the server was started from
 st.set_page_config(page_title="MNIST in under 10k parameters", page_icon=str(FAVICON), layout="wide")
 
+# The class board is the teacher's: listed only in teacher mode; its address tells anybody else so (not "not found").
+board_shown = "visible" if current_actor().is_teacher else "hidden"
 pages = {
     "The lesson": [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
@@ -28,6 +30,7 @@ pages = {
         st.Page("pages/receptive_field.py", title="Receptive field", icon=":material/center_focus_strong:"),
         st.Page("pages/draw_digit.py", title="Draw a digit", icon=":material/draw:"),
         st.Page("pages/inside_network.py", title="Inside the network", icon=":material/layers:"),
+        st.Page("pages/class_board.py", title="Class board", icon=":material/groups:", visibility=board_shown),
     ],
 }
 mark_routed()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mnist_core.classroom.assignments import ClassBook
 from mnist_core.classroom.jobs import JobManager
 from mnist_core.classroom.live_feed import LiveFeed
 from mnist_core.engine.device import describe_device, pick_device
@@ -30,6 +31,11 @@ def job_manager() -> JobManager:
 
 def run_store() -> RunStore:
     return job_manager().store
+
+
+def class_book() -> ClassBook:
+    """The class list and the teacher's assignments, kept in this server's runs folder."""
+    return ClassBook(runs_dir())
 
 
 @st.cache_resource(show_spinner=False)

@@ -30,7 +30,7 @@ from mnist_core.classroom.jobs import QueueRefused
 from mnist_core.classroom.live_feed import panel_key
 from mnist_core.classroom.live_view import job_view
 from mnist_core.engine.config import TrainConfig
-from mnist_core.lesson.run_labels import run_label
+from mnist_core.lesson.run_labels import field_name, format_value, run_label
 from mnist_core.lesson.steps import Step
 
 from .identity import current_actor
@@ -38,7 +38,7 @@ from .live_card import feed_url, live_card, panel_signature
 from .plain_text import name_text
 from .presentation import presenting
 from .run_colours import run_colour
-from .state import job_manager, run_store, runs_dir, training_device
+from .state import class_book, job_manager, run_store, runs_dir, training_device
 
 # Widgets for the recipe fields a step lets users edit: label, min, max, step, help.
 FIELD_WIDGETS = {
@@ -108,7 +108,12 @@ def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
     """
     key = key or f"step{step.number}"
     tunable = [name for name in step.tunable if not (design and name == "activation")]
-    defaults = {name: getattr(step.recipe, name) for name in tunable}
+    assigned = {} if design else _assigned(step, tunable, key)
+    if assigned:
+        st.info("Your teacher assigned you " + ", ".join(f"{field_name(n)} {format_value(n, v)}"
+                                                         for n, v in assigned.items())
+                + " for this step: preselected below.", icon=":material/assignment_ind:")
+    defaults = {name: assigned.get(name, getattr(step.recipe, name)) for name in tunable}
     defaults |= {"images": _default_images_per_epoch(), "test_images": next(iter(TEST_IMAGES))}
     _seed_widgets(key, defaults)
     # Widgets, not a form: the estimate below follows every change before Start.
@@ -183,6 +188,35 @@ def _submit(key: str, config: TrainConfig) -> None:
     select_run(key, run_id)
     st.toast("Training queued", icon=":material/schedule:")
     st.rerun()  # the live panel, drawn above the form, was drawn before this run existed
+
+
+def _in_form_range(name: str, value) -> bool:
+    if name in FIELD_CHOICES:
+        return value in FIELD_CHOICES[name][1]
+    _, low, high, _, _ = FIELD_WIDGETS[name]
+    return low <= value <= high
+
+
+def _assigned(step: Step, tunable: list[str], key: str) -> dict:
+    """The variant the teacher assigned this student for ``step`` (field -> value), as the form shows it.
+
+    Puts the student on the class list first (so the teacher can assign before anybody trains). A new or
+    changed assignment is written into the form's widgets once; after that the student's own edits stand.
+    """
+    actor = current_actor()
+    book = class_book()
+    book.note_student(actor)
+    assigned = {}
+    for name, value in book.assignment(actor.owner_id, step.number).items():
+        if name in tunable:
+            value = type(getattr(step.recipe, name))(value)  # the widget's own type: a float input refuses an int
+            if _in_form_range(name, value):
+                assigned[name] = value
+    if st.session_state.get(f"{key}_assigned") != assigned:
+        st.session_state[f"{key}_assigned"] = assigned
+        for name, value in assigned.items():  # over the remembered choices, once: then the student's edits stand
+            st.session_state[f"{key}_{name}"] = value
+    return assigned
 
 
 def select_run(key: str, run_id: str) -> None:

@@ -26,6 +26,7 @@ from mnist_core.commands import (
     export_cli,
     inside_cli,
     predict_cli,
+    rehearse,
     rf_cli,
     schedule_study,
     seeds,
@@ -225,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Commands that live in their own modules.
     for module in (bench, rf_cli, predict_cli, seeds, schedule_study, inside_cli, design_cli, export_cli,
-                   watch_cost, classroom_bench):
+                   watch_cost, classroom_bench, rehearse):
         module.register(sub)
     return parser
 

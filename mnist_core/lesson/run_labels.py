@@ -113,6 +113,19 @@ def run_label(config: TrainConfig, status: dict) -> str:
     return f"{network} · {stamp} · {what}"
 
 
+def recipe_name(config: TrainConfig, leave_out: tuple[str, ...] = ("seed",)) -> str:
+    """A recipe without its run's moment: 'Step 4 · dropout 0.1, 2,560 img/epoch' or 'Step 4 · the step's recipe'.
+
+    Runs that differ only in the fields ``leave_out`` names (by default the seed) read the same, so
+    a class that trains one step with a seed each is one recipe trained many times.
+    """
+    changes = {n: v for n, v in recipe_differences(config, get_step(config.step).recipe).items() if n not in leave_out}
+    what = ", ".join(short_difference(n, v) for n, (v, _) in changes.items()) or "the step's recipe"
+    network = f"Design ({_design_words(config.design)}) · Step {config.step}'s recipe" if config.design \
+        else f"Step {config.step}"
+    return f"{network} · {what}"
+
+
 def unique_labels(runs, name=lambda run: run.label) -> dict[str, str]:
     """Run id -> ``name(run)`` (the run's own label by default), with the run id's tail added where two would
     read the same.

@@ -1,0 +1,50 @@
+"""Each step's class and demo presets: the step's network and what it adds, sized for a lesson."""
+
+from __future__ import annotations
+
+import pytest
+
+from mnist_core.engine.recipes import UnknownStep, step_recipe
+from mnist_core.engine.schedule import lr_and_momentum
+from mnist_core.lesson.presets import CLASS_EPOCHS, compressed, preset_recipe
+
+BATCHES = 100  # batches per epoch, for reading a schedule at an epoch
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 4, 5, 6])
+def test_the_class_preset_keeps_the_steps_idea_on_every_image_and_the_full_test_pass(step):
+    full, class_run = step_recipe(step).recipe, preset_recipe(step, "class")
+    assert (class_run.epochs, class_run.train_limit, class_run.test_limit) == (CLASS_EPOCHS, 0, 0)
+    kept = ("dropout", "rotation_degrees", "activation", "scheduler", "lr", "batch_size", "bn_recalibrate", "network")
+    assert {name: getattr(class_run, name) for name in kept} == {name: getattr(full, name) for name in kept}
+
+
+# Step 4's StepLR cuts 0.05 by 10x every 5 of 15 epochs; over 2 epochs the cut comes after the first
+# (5 * 2/15 = 0.67 rounds to 1): 0.05, then 0.005. Over 3 epochs: 0.05, 0.005, 0.0005, the lesson's three rates.
+@pytest.mark.parametrize(("epochs", "rates"), [(2, [0.05, 0.005]), (3, [0.05, 0.005, 0.0005]),
+                                               (15, [0.05] * 5 + [0.005] * 5 + [0.0005] * 5)])
+def test_steplr_is_compressed_to_the_class_runs_epochs(epochs, rates):
+    config = compressed(step_recipe(4).recipe, epochs)
+    read = [lr_and_momentum(config, epoch * BATCHES, BATCHES)[0] for epoch in range(epochs)]
+    assert read == pytest.approx(rates)
+
+
+def test_onecycle_spans_the_fewer_epochs_and_a_piecewise_line_is_squeezed():
+    six = preset_recipe(6, "class")
+    assert six.scheduler == "onecycle"
+    peak_at = max(range(six.epochs * BATCHES), key=lambda b: lr_and_momentum(six, b, BATCHES)[0])
+    assert peak_at == pytest.approx(0.3 * six.epochs * BATCHES, abs=1)  # warm-up is still 30% of the run
+    line = step_recipe(4).recipe.with_(scheduler="piecewise", lr_points=((0, 0.05), (3, 0.1), (15, 0.0)))
+    assert compressed(line, 3).lr_points == ((0.0, 0.05), (0.6, 0.1), (3.0, 0.0))
+
+
+def test_the_demo_is_the_step_pages_quick_run_and_full_is_the_lesson():
+    assert preset_recipe(2, "demo") == step_recipe(2).recipe.with_(train_limit=2560)
+    assert preset_recipe(4, "full") == step_recipe(4).recipe
+
+
+def test_unknown_presets_and_steps_are_refused_by_name():
+    with pytest.raises(ValueError, match="unknown preset 'quick'"):
+        preset_recipe(4, "quick")
+    with pytest.raises(UnknownStep):
+        preset_recipe(9, "class")
