@@ -229,3 +229,14 @@ def test_an_unchanged_run_is_read_once_and_a_changed_one_again(tmp_path, monkeyp
     mine = inspect_run(folder)
     mine.status["label"] = "changed by a caller"  # a caller's copy: the next reader is not affected
     assert inspect_run(folder).status["label"] == "renamed"
+
+
+def test_mistakes_with_values_out_of_range_are_found_when_shown_and_show_none(tmp_path):
+    """The scan checks the archive's shape only; a digit 11 or a confidence of 2 is found when the mistakes are
+    read to be shown, and the run then shows none rather than breaking its page."""
+    folder = copy_of_a_finished_run(tmp_path / "run")
+    np.savez_compressed(folder / "mistakes.npz", index=np.arange(3), true=np.array([1, 2, 11]),
+                        predicted=np.arange(3), confidence=np.ones(3, dtype=np.float32),
+                        images=np.zeros((3, 28, 28), dtype=np.uint8))
+    run = inspect_run(folder)
+    assert isinstance(run, Run) and run.mistakes() is None
