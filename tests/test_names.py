@@ -21,7 +21,8 @@ def test_names_compare_without_case_or_spacing(name, key):
 
 @pytest.mark.parametrize("name, taken", [("Teacher", True), ("the teacher", True), ("TEACHER ", True),
                                          ("Teacher Jones", True), ("command line", True), ("shipped", True),
-                                         ("you", True), ("Youssef", False), ("Ada", False), ("Teachers' pet", False)])
+                                         ("you", True), ("Youssef", False), ("Ada", False), ("Teachers' pet", False),
+                                         ("[Teacher login](http://evil.example/x)", True)])
 def test_the_names_that_speak_for_someone_else_are_reserved(name, taken):
     assert reserved(name) is taken
 

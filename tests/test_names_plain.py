@@ -21,7 +21,9 @@ from ui.plain_text import plain
 
 NAMES = {
     "image": "![x](http://127.0.0.1:9/p.png)",
-    "link": "[Teacher login](http://evil.example/x)",
+    # The issue's own "[Teacher login](...)" is refused outright (the teacher's name is reserved: test_names.py);
+    # a link under any other words must still show as its characters.
+    "link": "[Sign in here](http://evil.example/x)",
     "html": "<img src=x onerror=alert(1)><b>bold</b>",
     "emphasis": "**big** _it_ :red[red] $x$ `code`",
     "10 kB": "Mal" + "x" * 10_000,
