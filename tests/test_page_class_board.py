@@ -105,6 +105,24 @@ def test_assigned_variants_are_preselected_in_each_students_form_and_reach_their
     # Another step's form is untouched.
     assert open_step(ada, 4).number_input(key="step4_dropout").value == get_step(4).recipe.dropout
 
+    # Ada's own change stands, across a reload too (a new session at her address); a new assignment wins once.
+    open_step(ada, 3).number_input(key="step3_seed").set_value(7).run()
+    again = open_step(reload(ada), 3)
+    assert again.number_input(key="step3_seed").value == 7
+    ms_t.text_input(key="board_assign_values").input("11-12")
+    ms_t.button(key="board_assign").click().run()
+    assert open_step(reload(ada), 3).number_input(key="step3_seed").value == 11
+
+
+def reload(at: AppTest) -> AppTest:
+    """The same browser after a reload: a new session at the same address (so the same person)."""
+    again = AppTest.from_file("../app.py", default_timeout=60)
+    for name in ("me", "name"):
+        again.query_params[name] = at.query_params[name]
+    again.run()
+    assert not again.exception
+    return again
+
 
 def test_an_assignment_the_form_cannot_show_is_refused_with_the_reason(manager):
     open_step(session("Ada"), 4)

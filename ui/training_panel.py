@@ -74,6 +74,13 @@ def _remembered_choices() -> dict[tuple[str, str], dict]:
     return {}
 
 
+@st.cache_resource(show_spinner=False)
+def _applied_assignments() -> dict[tuple[str, str], dict]:
+    """(owner id, form key) -> the teacher's assignment last put into that person's form, for this server's
+    life: a new or changed assignment is put in once, and the student's own edits (remembered) stand after."""
+    return {}
+
+
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _benchmark(step: int, design: str, batch_size: int, device: str) -> Speed:
     """A network's speed timed here, once per server, for forms shown before any run of it finished."""
@@ -201,7 +208,8 @@ def _assigned(step: Step, tunable: list[str], key: str) -> dict:
     """The variant the teacher assigned this student for ``step`` (field -> value), as the form shows it.
 
     Puts the student on the class list first (so the teacher can assign before anybody trains). A new or
-    changed assignment is written into the form's widgets once; after that the student's own edits stand.
+    changed assignment is put into the form's widgets once, over the student's remembered choices; after
+    that the student's own edits stand, across reloads too.
     """
     actor = current_actor()
     book = class_book()
@@ -212,9 +220,10 @@ def _assigned(step: Step, tunable: list[str], key: str) -> dict:
             value = type(getattr(step.recipe, name))(value)  # the widget's own type: a float input refuses an int
             if _in_form_range(name, value):
                 assigned[name] = value
-    if st.session_state.get(f"{key}_assigned") != assigned:
-        st.session_state[f"{key}_assigned"] = assigned
-        for name, value in assigned.items():  # over the remembered choices, once: then the student's edits stand
+    applied = _applied_assignments()
+    if applied.get((actor.owner_id, key)) != assigned:
+        applied[(actor.owner_id, key)] = assigned
+        for name, value in assigned.items():
             st.session_state[f"{key}_{name}"] = value
     return assigned
 
