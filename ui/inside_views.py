@@ -14,9 +14,10 @@ from mnist_core.explain.inference import normalize_field
 
 from . import inside_charts as charts
 from .inside_sources import InputDigit, ModelChoice, _load, model_copy
-from .presentation import plot
+from .presentation import plot, presenting
 
 MAP_KINDS = ("block", "depthwise", "maxpool", "transition")  # drawn as maps; the GAP is a vector
+PAGE_ROW_PX, PROJECTOR_ROW_PX = 84, 120  # height of one row of feature maps (presentation mode adds a quarter)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -76,7 +77,10 @@ def feature_maps(maps: list[activations.FeatureMap]) -> None:
         title = f"<b>{view.label}</b> — {view.description}"
         if view.kind in MAP_KINDS:
             # The gutters between rows are sized for the channel numbers at the projector's type size.
-            plot(charts.feature_map_figure(fmap.values, title), key=f"inside_map_{view.name}")
+            # Taller rows on a projector: the maps are drawn as tall as the rows allow, and at the page's
+            # height they sat small in the middle of a wide screen.
+            rows_px = PROJECTOR_ROW_PX if presenting() else PAGE_ROW_PX
+            plot(charts.feature_map_figure(fmap.values, title, height_per_row=rows_px), key=f"inside_map_{view.name}")
         elif view.kind == "gap":
             plot(charts.vector_figure(fmap.values[:, 0, 0], title + " (one number per channel)"), key="inside_map_gap")
 
