@@ -105,14 +105,15 @@ def count_syncs(monkeypatch) -> Counter:
 def test_no_host_sync_happens_per_batch(mnist, monkeypatch):
     """Four times the batches, the same number of syncs: none of them belongs to a batch.
 
-    What is counted is batches, not images, so the batches are small: 10 and 40 batches of 16 images."""
-    config = TINY.with_(step=4, epochs=2, batch_size=16, rotation_degrees=7.0, scheduler="step", step_size=1,
+    What is counted is batches, not images, so the batches are small: 10 and 40 batches of 8 images."""
+    config = TINY.with_(step=4, epochs=2, batch_size=8, rotation_degrees=7.0, scheduler="step", step_size=1,
                         test_limit=200)
     syncs = {}
     for batches in (10, 40):
         counts = count_syncs(monkeypatch)
         reports = []
-        train(config.with_(train_limit=batches * 16), mnist, on_batch=reports.append, progress_every_s=1e9)
+        train(config.with_(train_limit=batches * config.batch_size), mnist, on_batch=reports.append,
+              progress_every_s=1e9)
         monkeypatch.undo()
         syncs[batches] = counts
         assert [(r.epoch, r.batch) for r in reports] == [(1, 1), (1, batches), (2, 1), (2, batches)]
@@ -134,7 +135,8 @@ class SteadyClock:
 def test_progress_is_read_a_few_times_a_second_not_every_batch(mnist, monkeypatch):
     monkeypatch.setattr(train_module, "time", SteadyClock())  # one reading per batch: 0.1 s a batch
     reports = []
-    train(TINY.with_(epochs=1, train_limit=2560), mnist, on_batch=reports.append, progress_every_s=0.25)
+    # Forty batches: of 16 images, since what is counted is batches read, not images.
+    train(TINY.with_(epochs=1, batch_size=16, train_limit=640), mnist, on_batch=reports.append, progress_every_s=0.25)
     batches = [r.batch for r in reports]
     assert batches[0] == 1 and batches[-1] == reports[-1].batches == 40 and reports[-1].eta_s == 0
     assert 5 <= len(reports) <= 20  # about one read in three batches, not forty
