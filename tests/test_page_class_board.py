@@ -18,6 +18,7 @@ from mnist_core.classroom.jobs import JobManager
 from mnist_core.engine.config import TrainConfig
 from mnist_core.lesson.steps import get_step
 from mnist_core.runs.store import RunStore, update_status, write_history, write_json
+from tests.figure_fonts import plotly_font_sizes
 from tests.test_ownership import HeldBackend
 
 PASSWORD = "teach-me-please"
@@ -159,6 +160,7 @@ def test_the_board_shows_each_student_who_waits_the_spread_per_recipe_and_the_cs
     assert list(spread["Runs"]) == [3, 1] and list(spread["Mean final (%)"]) == [98.83, 98.2]
     figure = json.loads(ms_t.get("plotly_chart")[0].proto.spec)
     assert [len(trace["y"]) for trace in figure["data"]] == [3, 1]
+    assert not [(what, px) for what, px in plotly_font_sizes(figure) if px < 14]  # read from the back of a room
     assert ms_t.get("download_button")  # the file itself is checked in the browser journey and the core's tests
     # A student waiting now (one trains: the held backend keeps it): the board names who waits, and for how long.
     ada, bob = open_step(session("Ada"), 2), open_step(session("Bob"), 2)

@@ -27,6 +27,7 @@ PACKAGE_OF_MODULE = {
     "yaml": "pyyaml",
     "streamlit_drawable_canvas": "streamlit-drawable-canvas",
     "pytest_playwright": "pytest-playwright",
+    "markdown_it": "markdown-it-py",
 }
 
 
