@@ -122,3 +122,12 @@ def screenshot_dir():
     folder = ROOT / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -m selection sees the markers
+def pytest_collection_modifyitems(items):
+    """Every real-browser test runs with the long journeys, in the README's second test line: on two cores
+    the browsers are most of the suite's time, and the first line stays within about five minutes."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.journey)

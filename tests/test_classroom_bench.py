@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from mnist_core.commands.classroom_bench import make_runs
 from mnist_core.commands.cli import main
 from mnist_core.runs.store import RunStore
@@ -20,6 +22,7 @@ def test_the_runs_it_writes_are_whole_finished_runs_of_their_students(tmp_path):
     assert all(len(run.mistakes().mistakes) == 600 for run in runs[:2])
 
 
+@pytest.mark.journey  # several people (or a whole run) through the app: the second test line
 def test_it_times_every_page_a_start_and_the_queue_during_it(capsys):
     assert main(["classroom-bench", "--runs", "12", "--students", "3"]) == 0
     out = capsys.readouterr().out

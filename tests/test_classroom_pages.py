@@ -71,6 +71,7 @@ def wait_for(condition, what: str, limit: float = 60) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.journey  # several people (or a whole run) through the app: the second test line
 def test_two_students_cannot_touch_each_others_runs_and_the_teacher_can(held, runs_dir):
     ada, bob = student("Ada"), student("Bob")
     assert ada.query_params["me"] != bob.query_params["me"]  # each browser its own secret
@@ -118,6 +119,7 @@ def test_two_students_cannot_touch_each_others_runs_and_the_teacher_can(held, ru
     wait_for(lambda: store.get(ada_run).state == "stopped", "the teacher's Stop did not reach Ada's run")
 
 
+@pytest.mark.journey  # several people (or a whole run) through the app: the second test line
 def test_the_limit_per_student_shows_why_the_next_start_waits(held, runs_dir, monkeypatch):
     monkeypatch.setenv("MNIST_MAX_ACTIVE_PER_STUDENT", "2")
     ada = student("Ada")

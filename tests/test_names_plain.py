@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
@@ -47,6 +48,7 @@ def named_student(name: str) -> AppTest:
     return at
 
 
+@pytest.mark.journey  # several people (or a whole run) through the app: the second test line
 def test_a_name_is_plain_text_everywhere_it_shows(held, runs_dir):  # noqa: F811 - the imported fixture
     ada, bob = student("Ada"), student("Bob")
     start_step2(ada)

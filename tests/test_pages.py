@@ -166,6 +166,7 @@ def test_mistakes_filter_by_true_digit(app):
     assert 0 < shown < total
 
 
+@pytest.mark.journey  # several people (or a whole run) through the app: the second test line
 @pytest.mark.real_data
 def test_start_then_stop_a_run_from_the_page(app, runs_dir, mnist):
     store = RunStore(runs_dir)
@@ -302,6 +303,7 @@ def _in_page_order(block):
         yield from _in_page_order(child)
 
 
+@pytest.mark.journey  # several people (or a whole run) through the app: the second test line
 @pytest.mark.real_data
 def test_two_sessions_training_at_once_queue_and_both_finish(runs_dir, monkeypatch, mnist):
     """Two users press Start together: one trains, the other waits its turn, and neither sees an error."""
