@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -131,3 +133,20 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("browser") is not None:
             item.add_marker(pytest.mark.journey)
+
+
+def visitor(browser, url: str, name: str):
+    """A browser of its own (a new context) on ``url``, with ``name`` typed into the sidebar: one person of a class."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(url)
+    wait_for_app(page)
+    box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Your name")
+    box.fill(name)
+    box.press("Enter")
+    wait_for_app(page)
+    expect(page).to_have_url(re.compile(rf"name={re.escape(quote_plus(name))}"), timeout=60_000)
+    return context, page

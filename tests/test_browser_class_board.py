@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import csv
 import re
-from urllib.parse import quote_plus
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import _streamlit_server, wait_for_app
+from tests.conftest import _streamlit_server, visitor, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.journey]
 expect.set_options(timeout=120_000)  # a busy machine: wait for progress, generously
@@ -28,20 +27,6 @@ def class_url(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_TEACHER_PASSWORD", PASSWORD)
     with _streamlit_server(tmp_path / "runs") as url:
         yield url
-
-
-def person(browser, url: str, name: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(120_000)
-    page.goto(url)
-    wait_for_app(page)
-    box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Your name")
-    box.fill(name)
-    box.press("Enter")
-    wait_for_app(page)
-    expect(page).to_have_url(re.compile(rf"name={re.escape(quote_plus(name))}"), timeout=60_000)
-    return context, page
 
 
 def open_in_menu(page, title: str) -> None:
@@ -83,7 +68,7 @@ def train_step2(page, seed: int) -> None:
 
 def test_the_teacher_assigns_seeds_the_class_trains_and_the_board_shows_the_spread_and_the_csv(
         browser, class_url, screenshot_dir, tmp_path):
-    people = {name: person(browser, class_url, name) for name in ("Ada", "Bob", "Ms T")}
+    people = {name: visitor(browser, class_url, name) for name in ("Ada", "Bob", "Ms T")}
     ada, bob, teacher = (people[name][1] for name in ("Ada", "Bob", "Ms T"))
     try:
         for page in (ada, bob):  # in this order onto the class list (drawing a step page puts a student there)

@@ -11,24 +11,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import wait_for_app
+from tests.conftest import _streamlit_server, visitor, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.journey]
 expect.set_options(timeout=120_000)  # a busy machine: wait for progress, generously
-
-
-def _student(browser, app_url: str, name: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(120_000)  # a busy machine: wait for progress, generously
-    page.goto(app_url)
-    wait_for_app(page)
-    box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Your name")
-    box.fill(name)
-    box.press("Enter")
-    wait_for_app(page)
-    expect(page).to_have_url(re.compile(rf"name={name}"), timeout=60_000)
-    return context, page
 
 
 def _start_step2(page, epochs: int) -> None:
@@ -59,8 +45,18 @@ def _start_step2(page, epochs: int) -> None:
     expect(mine.first).to_be_visible()
 
 
-def test_two_students_cannot_stop_each_others_runs_and_both_finish(browser, app_url, screenshot_dir):
-    (ada_context, ada), (bob_context, bob) = _student(browser, app_url, "Ada"), _student(browser, app_url, "Bob")
+@pytest.fixture()
+def one_at_a_time_url(tmp_path, monkeypatch):
+    """A server of this test's own that trains one run at a time (MNIST_MAX_TRAINING_JOBS=1, as a teacher may
+    set it), so the second student's run waits in the queue while the first one trains."""
+    monkeypatch.setenv("MNIST_MAX_TRAINING_JOBS", "1")
+    with _streamlit_server(tmp_path / "runs") as url:
+        yield url
+
+
+def test_two_students_cannot_stop_each_others_runs_and_both_finish(browser, one_at_a_time_url, screenshot_dir):
+    app_url = one_at_a_time_url
+    (ada_context, ada), (bob_context, bob) = visitor(browser, app_url, "Ada"), visitor(browser, app_url, "Bob")
     try:
         # Ada's run is long enough (a few epochs of 2,560 images) to still be training while Bob starts his.
         _start_step2(ada, epochs=6)

@@ -49,6 +49,8 @@ def test_two_concurrent_runs_each_train_with_their_own_thread_budget(tmp_path, m
     paths = [str(manager.store.path(run_id)) for run_id in (first, second)]
     # While both train, each worker process says it trains with one thread: half of the two cores each.
     until(lambda: all(backend.threads_in_use.get(p) == 1 for p in paths), "both workers to take one thread each")
+    # Each trains in a process of its own: once its first batch is in, its status names that process.
+    until(lambda: all(manager.job(r).latest is not None for r in (first, second)), "both runs' first batches")
     assert os.getpid() not in {read_json(manager.store.path(r) / "status.json", {}).get("pid") for r in (first, second)}
     assert manager.wait(first, 300) and manager.wait(second, 300)
     for run_id in (first, second):
