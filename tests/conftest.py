@@ -150,3 +150,29 @@ def visitor(browser, url: str, name: str):
     wait_for_app(page)
     expect(page).to_have_url(re.compile(rf"name={re.escape(quote_plus(name))}"), timeout=60_000)
     return context, page
+
+
+def start_training(page, epochs: int) -> None:
+    """On a step page's training tab: set the epochs, press Start, and wait until the page shows the run as
+    this student's.
+
+    A Start that the page never answers (the submit lost while a live panel's poll reran the page, once in
+    CI) is pressed once more, and only when the page still says this student has no run: pressing twice
+    for one run would queue two, and a one-epoch run may have ended already.
+    """
+    from playwright.sync_api import expect
+
+    epochs_box = page.get_by_role("spinbutton", name="Epochs")
+    epochs_box.fill(str(epochs))
+    epochs_box.press("Tab")
+    start, mine = page.get_by_role("button", name="Start training"), page.get_by_text(re.compile(r"by you: "))
+    start.click()
+    try:
+        expect(mine.first).to_be_visible(timeout=30_000)
+        return
+    except AssertionError:
+        wait_for_app(page)
+        if page.get_by_text("Your runs of this step will appear here.").count() == 0:
+            return  # the run exists (it may even have ended): the Start was not lost
+    start.click()
+    expect(mine.first).to_be_visible()

@@ -14,7 +14,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import _streamlit_server, visitor, wait_for_app
+from tests.conftest import _streamlit_server, start_training, visitor, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.journey]
 expect.set_options(timeout=120_000)  # a busy machine: wait for progress, generously
@@ -48,22 +48,7 @@ def train_step2(page, seed: int) -> None:
     page.get_by_role("tab", name=re.compile("Train it yourself")).click()
     expect(page.get_by_text(f"Your teacher assigned you seed {seed}")).to_be_visible()
     expect(page.get_by_role("spinbutton", name="Seed")).to_have_value(str(seed))
-    epochs = page.get_by_role("spinbutton", name="Epochs")
-    epochs.fill("1")
-    epochs.press("Tab")
-    start, mine = page.get_by_role("button", name="Start training"), page.get_by_text(re.compile(r"by you: "))
-    start.click()
-    # A Start the page never answers (its submit lost while a live panel's poll reran the page) is pressed once
-    # more, only when the page still says this student has no run: a one-epoch run may have ended already.
-    try:
-        expect(mine.first).to_be_visible(timeout=30_000)
-        return
-    except AssertionError:
-        wait_for_app(page)
-        if page.get_by_text("Your runs of this step will appear here.").count() == 0:
-            return
-    start.click()
-    expect(mine.first).to_be_visible()
+    start_training(page, epochs=1)
 
 
 def test_the_teacher_assigns_seeds_the_class_trains_and_the_board_shows_the_spread_and_the_csv(

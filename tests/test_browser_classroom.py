@@ -11,38 +11,19 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import _streamlit_server, visitor, wait_for_app
+from tests.conftest import _streamlit_server, start_training, visitor, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.journey]
 expect.set_options(timeout=120_000)  # a busy machine: wait for progress, generously
 
 
 def _start_step2(page, epochs: int) -> None:
-    """Start a Step 2 run from its page and wait until the page shows it as this student's.
-
-    A Start that the page never answers (the form's submit lost while a live panel's poll reran the
-    page, once in CI) is pressed once more, and only when the page still says this student has no
-    run: pressing twice for one run would queue two.
-    """
+    """Start a Step 2 run of ``epochs`` from its page and wait until the page shows it as this student's."""
     page.get_by_test_id("stSidebarNav").get_by_text("Step 2 · BatchNorm", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile("Step 2"))).to_be_visible()
     wait_for_app(page)
     page.get_by_role("tab", name=re.compile("Train it yourself")).click()
-    epochs_box = page.get_by_role("spinbutton", name="Epochs")
-    epochs_box.fill(str(epochs))
-    epochs_box.press("Tab")
-    start = page.get_by_role("button", name="Start training")
-    mine = page.get_by_text(re.compile(r"by you: "))
-    start.click()
-    try:
-        expect(mine.first).to_be_visible(timeout=30_000)
-        return
-    except AssertionError:
-        wait_for_app(page)
-        if page.get_by_text("Your runs of this step will appear here.").count() == 0:
-            return  # the run exists (it may even have ended): the Start was not lost
-    start.click()
-    expect(mine.first).to_be_visible()
+    start_training(page, epochs)
 
 
 @pytest.fixture()
