@@ -26,7 +26,7 @@ def test_every_non_finite_number_is_refused(name, value):
     ({"weight_decay": -0.1}, "weight decay must be in [0, 1)"),
     ({"rotation_degrees": 181.0}, "rotation must be in [0, 180]"),
     ({"onecycle_warmup": 0.0}, "warmup must be in (0, 1)"),
-    ({"step_size": 0}, "step size must be at least 1"),
+    ({"step_size": 0}, "step size must be a positive number of epochs"),
     ({"step_gamma": 0.0}, "step gamma must be in (0, 1]"),
     ({"seed": -1}, "seed must be a non-negative"),
     ({"device": "gpu"}, "device must be auto, cpu, cuda, cuda:N or mps"),

@@ -14,19 +14,23 @@ BATCHES = 100  # batches per epoch, for reading a schedule at an epoch
 @pytest.mark.parametrize("step", [1, 2, 3, 4, 5, 6])
 def test_the_class_preset_keeps_the_steps_idea_on_every_image_and_the_full_test_pass(step):
     full, class_run = step_recipe(step).recipe, preset_recipe(step, "class")
-    assert (class_run.epochs, class_run.train_limit, class_run.test_limit) == (CLASS_EPOCHS, 0, 0)
+    assert (class_run.epochs, class_run.train_limit, class_run.test_limit) == (CLASS_EPOCHS[step], 0, 0)
+    assert 1 <= class_run.epochs <= 3
     kept = ("dropout", "rotation_degrees", "activation", "scheduler", "lr", "batch_size", "bn_recalibrate", "network")
     assert {name: getattr(class_run, name) for name in kept} == {name: getattr(full, name) for name in kept}
 
 
-# Step 4's StepLR cuts 0.05 by 10x every 5 of 15 epochs; over 2 epochs the cut comes after the first
-# (5 * 2/15 = 0.67 rounds to 1): 0.05, then 0.005. Over 3 epochs: 0.05, 0.005, 0.0005, the lesson's three rates.
-@pytest.mark.parametrize(("epochs", "rates"), [(2, [0.05, 0.005]), (3, [0.05, 0.005, 0.0005]),
-                                               (15, [0.05] * 5 + [0.005] * 5 + [0.0005] * 5)])
-def test_steplr_is_compressed_to_the_class_runs_epochs(epochs, rates):
+# Step 4's StepLR cuts 0.05 by 10x every 5 of 15 epochs: after a third and two thirds of the run. Compressed to
+# fewer epochs, the cuts stay at those shares of the run, within an epoch when the run is short.
+@pytest.mark.parametrize("epochs", [1, 2, 3, 15])
+def test_steplr_is_compressed_to_the_class_runs_epochs(epochs):
     config = compressed(step_recipe(4).recipe, epochs)
-    read = [lr_and_momentum(config, epoch * BATCHES, BATCHES)[0] for epoch in range(epochs)]
-    assert read == pytest.approx(rates)
+    total = epochs * BATCHES
+    starts = [-(-total * k // 3) for k in range(4)]  # the first batch at or after each third of the run
+    thirds = [[lr_and_momentum(config, batch, BATCHES)[0] for batch in range(starts[k], starts[k + 1])]
+              for k in range(3)]
+    for rates, expected in zip(thirds, [0.05, 0.005, 0.0005], strict=True):
+        assert rates == pytest.approx([expected] * len(rates))
 
 
 def test_onecycle_spans_the_fewer_epochs_and_a_piecewise_line_is_squeezed():

@@ -49,6 +49,16 @@ def test_the_sentence_about_test_above_train_names_only_what_the_recipe_has(step
     assert not any(word in text for word in not_named), text
 
 
+def test_a_one_epoch_class_run_blames_the_epochs_running_average_not_only_the_handicaps():
+    """A class run (98.79% test, 94.87% train: Step 4's first seed): its training accuracy includes the untrained
+    network's first batches; dropout and rotation alone do not explain four points."""
+    config = get_step(4).recipe.with_(epochs=1)
+    text = " ".join(analyse(history([98.79], [94.87]), 9_436, config=config))
+    assert "began with an untrained network" in text and "One epoch cannot show overfitting" in text
+    assert "dropout (5%) and augmentation (±7° rotation) also make training harder" in text
+    assert "has room to learn more" not in text  # the many-epoch sentence is not the one said
+
+
 def test_a_quick_run_says_how_many_images_its_numbers_come_from():
     config = get_step(2).recipe.with_(train_limit=2_560, test_limit=2_000)
     text = " ".join(analyse(history([90.0, 95.0]), 9_436, config=config))

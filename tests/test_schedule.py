@@ -38,6 +38,26 @@ def test_step_decay_cuts_every_step_size_epochs():
     assert lrs == pytest.approx([0.1] * 5 + [0.01] * 5 + [0.001] * 5)
 
 
+def test_step_decay_matches_torch_steplr_stepped_every_epoch():
+    """Whole epochs: the same lr as torch's StepLR stepped once an epoch, at every batch of every epoch."""
+    config = TrainConfig(epochs=15, lr=0.05, scheduler="step", step_size=5, step_gamma=0.1)
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=0.1)
+    for epoch in range(15):
+        expected = optimizer.param_groups[0]["lr"]
+        lrs = [lr_and_momentum(config, epoch * 7 + batch, 7)[0] for batch in range(7)]
+        assert lrs == pytest.approx([expected] * 7)
+        optimizer.step()
+        scheduler.step()
+
+
+def test_a_step_size_below_one_epoch_cuts_within_the_epoch():
+    """A schedule fitted to a one-epoch class run: cuts after a third and two thirds of its 9 batches."""
+    config = TrainConfig(epochs=1, lr=0.05, scheduler="step", step_size=1 / 3, step_gamma=0.1)
+    lrs = [lr_and_momentum(config, step, 9)[0] for step in range(9)]
+    assert lrs == pytest.approx([0.05] * 3 + [0.005] * 3 + [0.0005] * 3)
+
+
 def test_constant_lr_without_a_scheduler():
     config = TrainConfig(lr=0.01, momentum=0.9)
     assert {lr_and_momentum(config, step, 100) for step in range(0, 1500, 37)} == {(0.01, 0.9)}

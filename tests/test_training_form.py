@@ -18,6 +18,7 @@ from mnist_core.classroom.duration import (
     speed_from_runs,
 )
 from mnist_core.engine.config import TrainConfig
+from mnist_core.lesson.presets import class_run_figures, preset_recipe
 from mnist_core.runs.store import Run, RunStore
 from tests.test_classroom_pages import held  # noqa: F401  (the fixture: jobs that wait, never train)
 
@@ -97,3 +98,28 @@ def test_the_estimate_is_shown_before_start_and_a_long_run_asks_once(held, runs_
     at.selectbox(key="step2_images").set_value(2_560).run()
     at.button(key="step2_train").click().run()
     assert len(RunStore(runs_dir).list()) == 2
+
+
+def test_the_run_lengths_fill_the_form_and_a_class_run_is_the_steps_class_preset(held, runs_dir):  # noqa: F811
+    """Step 4 offers its lesson run, class run and demo, each with its time here; the class run's figures are the
+    measured ones (assets/class-runs), and Start queues exactly the class preset: the schedule compressed."""
+    at = open_step(ME, number=4)
+    picker = at.segmented_control(key="step4_preset")
+    assert picker.value == "demo"  # this server's default is 2,560 images an epoch (MNIST_DEMO_TRAIN_LIMIT): the demo
+    words = " ".join(c.value for c in at.caption)
+    figures = class_run_figures(4)
+    assert figures is not None and f"about {figures.mean_final_test_acc:.1f}% (the mean of seeds 1, 2, 3" in words
+    assert "**Class run**: 1 epoch" in words and "**Quick demo**: 15 epochs of 2,560 images" in words
+
+    picker.set_value("class").run()
+    assert not at.exception
+    assert (at.number_input(key="step4_epochs").value, at.selectbox(key="step4_images").value) == (1, 60_000)
+    assert at.segmented_control(key="step4_preset").value == "class"
+    at.button(key="step4_train").click().run()
+    [run] = RunStore(runs_dir).list()
+    assert run.config == preset_recipe(4, "class")  # StepLR's cuts after a third and two thirds of the one epoch
+
+    at.number_input(key="step4_epochs").set_value(2).run()  # changed by hand: no preset is lit any more
+    assert at.segmented_control(key="step4_preset").value is None
+    at.segmented_control(key="step4_preset").set_value("demo").run()
+    assert (at.number_input(key="step4_epochs").value, at.selectbox(key="step4_images").value) == (15, 2_560)

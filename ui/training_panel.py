@@ -30,6 +30,8 @@ from mnist_core.classroom.jobs import QueueRefused
 from mnist_core.classroom.live_feed import panel_key
 from mnist_core.classroom.live_view import job_view
 from mnist_core.engine.config import TrainConfig
+from mnist_core.lesson.presets import PRESETS, class_run_figures, compressed, preset_recipe
+from mnist_core.lesson.report import TRAIN_IMAGES, shipped_run
 from mnist_core.lesson.run_labels import field_name, format_value, run_label
 from mnist_core.lesson.steps import Step
 
@@ -42,7 +44,8 @@ from .state import class_book, job_manager, run_store, runs_dir, training_device
 
 # Widgets for the recipe fields a step lets users edit: label, min, max, step, help.
 FIELD_WIDGETS = {
-    "epochs": ("Epochs", 1, 30, 1, "The lesson's budget is 15."),
+    "epochs": ("Epochs", 1, 30, 1, "The lesson's budget is 15. The step's learning-rate schedule is fitted to the "
+                                   "epochs chosen: StepLR cuts after the same shares of the run, OneCycle spans it."),
     "batch_size": ("Batch size", 16, 1024, 16, "Images per SGD step."),
     "lr": ("Learning rate", 0.0005, 0.5, 0.005, "The starting rate under StepLR, the peak under OneCycle."),
     "seed": ("Seed", 0, 10_000, 1, "Same seed, same run (on the CPU)."),
@@ -59,12 +62,14 @@ POLL_S = 1.0  # how often a panel without a live feed redraws from the server (e
 IMAGES_PER_EPOCH = {60_000: "all 60,000 (the real lesson)", 10_000: "10,000 (quick)", 2_560: "2,560 (demo)"}
 # The test pass after every epoch: all of it, or a quick one whose every number says so.
 TEST_IMAGES = {10_000: "all 10,000 (the real lesson)", 2_000: "first 2,000 (quick: every number is labelled)"}
+# The three run lengths a step offers (mnist_core/lesson/presets.py), as the form's buttons name them.
+PRESET_NAMES = {"full": "The lesson's run", "class": "Class run", "demo": "Quick demo"}
 
 
 def _default_images_per_epoch() -> int:
     """A test or a slow classroom machine can default to fewer images through the environment."""
     limit = int(os.environ.get("MNIST_DEMO_TRAIN_LIMIT", "0") or 0)
-    return limit if limit in IMAGES_PER_EPOCH else 60_000
+    return limit if limit in IMAGES_PER_EPOCH else TRAIN_IMAGES
 
 
 @st.cache_resource(show_spinner=False)
@@ -105,6 +110,63 @@ def _remember(key: str, values: dict) -> None:
     _remembered_choices()[(current_actor().owner_id, key)] = dict(values)
 
 
+def _preset_values(step: Step, preset: str) -> dict:
+    """The form's epochs, images per epoch and test images for ``preset`` of ``step``."""
+    recipe = preset_recipe(step.number, preset)
+    return {"epochs": recipe.epochs, "images": recipe.train_limit or TRAIN_IMAGES,
+            "test_images": recipe.test_limit or next(iter(TEST_IMAGES))}
+
+
+def _preset_length(config: TrainConfig, step: Step, preset: str) -> TrainConfig:
+    """``config`` as long as ``preset`` of ``step`` (its epochs and images): for estimating that run's time."""
+    values = _preset_values(step, preset)
+    images = values["images"]
+    return config.with_(epochs=values["epochs"], train_limit=0 if images == TRAIN_IMAGES else images)
+
+
+def _apply_preset(key: str, step: Step) -> None:
+    """The run length just picked: put its epochs and images into the form (a click on the picked one clears it)."""
+    preset = st.session_state.get(f"{key}_preset")
+    if preset is not None:
+        for name, value in _preset_values(step, preset).items():
+            st.session_state[f"{key}_{name}"] = value
+
+
+def _preset_picker(step: Step, key: str, estimate) -> None:
+    """Three run lengths, each with its time here and what it reaches: the lesson's run, the class run, the demo.
+
+    The button lit is the preset the form's epochs and images match (none after a change of them by hand).
+    ``estimate(preset)`` is that run's estimated seconds on this machine.
+    """
+    current = {name: st.session_state.get(f"{key}_{name}") for name in ("epochs", "images", "test_images")}
+    st.session_state[f"{key}_preset"] = next((p for p in PRESETS if _preset_values(step, p) == current), None)
+    st.segmented_control("Run length", list(PRESETS), format_func=PRESET_NAMES.get, key=f"{key}_preset",
+                         on_change=_apply_preset, args=(key, step),
+                         help="Each fills in the epochs and images below; change any of them after.")
+    st.caption(" · ".join(_preset_words(step, preset, estimate(preset)) for preset in PRESETS))
+
+
+def _preset_words(step: Step, preset: str, seconds: float) -> str:
+    """One preset in a few words: its length, its time here, and what it reached where that was measured."""
+    values = _preset_values(step, preset)
+    length = (f"{values['epochs']} epoch{'s' if values['epochs'] != 1 else ''}"
+              + ("" if values["images"] == TRAIN_IMAGES else f" of {values['images']:,} images"))
+    words = f"**{PRESET_NAMES[preset]}**: {length}, {duration_words(seconds)} here"
+    if preset == "class":
+        figures = class_run_figures(step.number)
+        if figures is not None:
+            seeds = ", ".join(map(str, figures.seeds))
+            words += (f", about {figures.mean_final_test_acc:.1f}% (the mean of seeds {seeds}, measured on "
+                      f"{figures.device})")
+    elif preset == "full":
+        shipped = shipped_run(step.number)
+        if shipped is not None and shipped.state == "finished" and shipped.history:
+            words += f", {shipped.history[-1]['test_acc']:.2f}% (the shipped run)"
+    else:
+        words += ", far below the step's level"
+    return words
+
+
 def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
     """Editable defaults from the step's recipe, the run's estimated duration, and Start.
 
@@ -125,6 +187,7 @@ def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
     _seed_widgets(key, defaults)
     # Widgets, not a form: the estimate below follows every change before Start.
     with st.container(border=True, key=f"{key}_form"):
+        picker = st.container()
         cols = st.columns(4)
         values = {}
         for i, name in enumerate(tunable):
@@ -154,13 +217,16 @@ def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
                                icon=":material/play_arrow:", width="stretch")
         _remember(key, values | {"images": images, "test_images": test_images})
         try:
-            config = step.recipe.with_(**values, train_limit=0 if images == 60_000 else images,
-                                       test_limit=0 if test_images == 10_000 else test_images,
-                                       design=design)
+            # The schedule fitted to the epochs chosen: a class run is the step's recipe over fewer epochs.
+            config = compressed(step.recipe, values["epochs"]).with_(
+                **values, train_limit=0 if images == TRAIN_IMAGES else images,
+                test_limit=0 if test_images == 10_000 else test_images, design=design)
         except ValueError as exc:
             st.error(f"This recipe cannot train: {exc}")
             return
         speed = _speed(config)
+        with picker:
+            _preset_picker(step, key, lambda preset: estimate_seconds(_preset_length(config, step, preset), speed))
         seconds = estimate_seconds(config, speed)
         st.caption(f"Estimated duration: **{duration_words(seconds)}** on {training_device()}, if it trains alone "
                    f"(measured from {speed.source}); runs training at the same time share the machine.")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mnist_core.engine.config import ACTIVATIONS, NETWORKS, SCHEDULERS, TrainConfig
 from mnist_core.engine.design import DesignError, parse_design
+from mnist_core.lesson.presets import PRESETS, preset_recipe
 from mnist_core.lesson.steps import STEP_ARGUMENT_HELP, get_step
 
 DESIGN_BASE_STEP = 4  # whose recipe a design trains with when no --step is given: the lesson's final one
@@ -26,7 +27,10 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, des
                                  "network")
     else:
         parser.add_argument("--step", type=int, required=True, help=STEP_ARGUMENT_HELP)
-    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--preset", choices=PRESETS, default="full",
+                        help="the step's full lesson run (default), its class run (all images, a few epochs, the "
+                             "schedule compressed to them) or its quick demo (2,560 images an epoch)")
+    parser.add_argument("--epochs", type=int, help="with --preset class, the schedule is compressed to these")
     if seed:
         parser.add_argument("--seed", type=int)
     parser.add_argument("--batch-size", dest="batch_size", type=int)
@@ -89,7 +93,7 @@ def recipe_from_args(args: argparse.Namespace) -> TrainConfig:
     if design_file is None:
         if args.step is None:
             raise ValueError("give --step N, or --design FILE")
-        return get_step(args.step).recipe.with_(**overrides)
+        return _base_recipe(args.step, args, overrides).with_(**overrides)
     if "activation" in overrides:
         raise DesignError("--activation does not apply to a design: its relu and silu rows name the activation")
     try:
@@ -98,4 +102,11 @@ def recipe_from_args(args: argparse.Namespace) -> TrainConfig:
         raise DesignError(f"cannot read the design {design_file}: {exc.strerror or exc}") from None
     design = parse_design(text)
     step = DESIGN_BASE_STEP if args.step is None else args.step
-    return get_step(step).recipe.with_(**overrides, design=design.to_json())
+    return _base_recipe(step, args, overrides).with_(**overrides, design=design.to_json())
+
+
+def _base_recipe(step: int, args: argparse.Namespace, overrides: dict) -> TrainConfig:
+    """Step ``step``'s recipe for ``--preset``; a class run given ``--epochs`` has its schedule compressed to them
+    (and ``overrides`` loses its epochs: they are in the recipe returned)."""
+    get_step(step)  # an unknown step is refused by its own message first
+    return preset_recipe(step, getattr(args, "preset", "full"), epochs=overrides.pop("epochs", None))

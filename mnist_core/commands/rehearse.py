@@ -196,9 +196,8 @@ def report_lines(result: RehearsalResult, config: TrainConfig, preset: str, jobs
 
 
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
-    config = preset_recipe(args.step, args.preset)
-    changes = {name: getattr(args, name) for name in ("epochs", "train_limit", "test_limit")
-               if getattr(args, name) is not None}
+    config = preset_recipe(args.step, args.preset, epochs=args.epochs)
+    changes = {name: getattr(args, name) for name in ("train_limit", "test_limit") if getattr(args, name) is not None}
     return config.with_(**changes)
 
 
@@ -252,7 +251,8 @@ def register(subparsers) -> None:
                              "the backend decides from the machine or the cluster)")
     parser.add_argument("--burst", type=int, default=0, metavar="N",
                         help="extra Starts from the first student, right after the class's (default 0)")
-    parser.add_argument("--epochs", type=int, help="override the preset's epochs")
+    parser.add_argument("--epochs", type=int,
+                        help="override the preset's epochs (a class run's schedule is compressed to them)")
     parser.add_argument("--train-limit", dest="train_limit", type=int, help="train on the first N images only")
     parser.add_argument("--test-limit", dest="test_limit", type=int, help="evaluate on the first N test images only")
     parser.add_argument("--runs-dir", dest="runs_dir", help="keep the runs in this folder (default: a temporary "

@@ -36,9 +36,10 @@ class TrainConfig:
     translate: float = 0.0  # random shift of each training image, in ± fractions of its side (0.1 = ±2.8 px)
     scale: float = 0.0  # random zoom of each training image, by a factor in 1 ± scale
     label_smoothing: float = 0.0  # share of the target probability spread evenly over all ten digits
-    scheduler: str = "none"  # "none", "onecycle" (per batch) or "step" (per epoch)
+    scheduler: str = "none"  # "none", "onecycle" (per batch), "step" (cuts every step_size epochs) or "piecewise"
     onecycle_warmup: float = 0.3  # fraction of all batches spent rising to the peak lr
-    step_size: int = 5  # "step": epochs between lr cuts
+    # "step": epochs between lr cuts; a share of one (a schedule fitted to a short run) cuts within an epoch
+    step_size: float = 5.0
     step_gamma: float = 0.1  # "step": factor of each cut
     # "piecewise": (epoch, lr) corners of a line the lr follows, read once per epoch (epoch 0 is the first);
     # e.g. ((0, 0.05), (2, 0.1), (8, 0.01), (15, 0)). Under it ``lr`` is not used.
@@ -146,8 +147,8 @@ def config_problems(config: TrainConfig) -> list[str]:
         problems.append("label smoothing must be in [0, 1)")
     if not 0 < config.onecycle_warmup < 1:
         problems.append("warmup must be in (0, 1): a fraction of all batches")
-    if config.step_size < 1:
-        problems.append("step size must be at least 1 epoch")
+    if not config.step_size > 0:
+        problems.append("step size must be a positive number of epochs")
     if not 0 < config.step_gamma <= 1:
         problems.append("step gamma must be in (0, 1]")
     if not 0 <= config.seed < 2**63:

@@ -40,8 +40,10 @@ def lr_and_momentum(config: TrainConfig, step: int, steps_per_epoch: int) -> tup
     if config.scheduler == "piecewise":
         return piecewise_lr(config.lr_points, step // steps_per_epoch), config.momentum
     if config.scheduler == "step":
-        epoch = step // steps_per_epoch
-        return config.lr * config.step_gamma ** (epoch // config.step_size), config.momentum
+        # Cuts after every ``step_size * steps_per_epoch`` batches: once per ``step_size`` epochs (the same as
+        # counting whole epochs when it is a whole number), or within an epoch when it is a share of one.
+        cuts = math.floor(step / (config.step_size * steps_per_epoch))
+        return config.lr * config.step_gamma ** cuts, config.momentum
     if config.scheduler != "onecycle":
         return config.lr, config.momentum
 

@@ -183,6 +183,12 @@ def _gap_sentence(s: RunSummary, history: list[dict], config: TrainConfig | None
                 "fallen from its best. More regularisation or augmentation helps.")
     if s.final_gap < -GAP_POINTS:
         handicaps = _training_handicaps(config)
+        if s.epochs == 1:  # a class run: its training accuracy includes the network's first, untrained batches
+            also = f" ({' and '.join(handicaps)} also make training harder)" if handicaps else ""
+            return (f"Test accuracy ends {-s.final_gap:.2f} points above training accuracy: in a single epoch, "
+                    "training accuracy is averaged over batches that began with an untrained network, while the "
+                    f"test pass scores the weights at the epoch's end{also}. One epoch cannot show overfitting; "
+                    "more epochs would take the network further.")
         if handicaps:
             why = (f"{' and '.join(handicaps)} make{'s' if len(handicaps) == 1 else ''} training harder than testing, "
                    "so the network is not overfitting and has room to learn more.")
