@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mnist_core.engine.recipes import UnknownStep, step_recipe
 from mnist_core.engine.schedule import lr_and_momentum
-from mnist_core.lesson.presets import CLASS_EPOCHS, compressed, preset_recipe
+from mnist_core.lesson import presets
+from mnist_core.lesson.presets import CLASS_EPOCHS, class_run_figures, compressed, preset_recipe
 
 BATCHES = 100  # batches per epoch, for reading a schedule at an epoch
 
@@ -52,3 +55,27 @@ def test_unknown_presets_and_steps_are_refused_by_name():
         preset_recipe(4, "quick")
     with pytest.raises(UnknownStep):
         preset_recipe(9, "class")
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 4, 5, 6])
+def test_every_steps_class_run_was_measured_over_three_seeds_with_todays_class_preset(step):
+    """The figures a step page offers beside its class run are those of today's preset (a changed preset without
+    a new measurement shows none), and Step 4's meets the goal set for a class: every run at least 98.5%."""
+    figures = class_run_figures(step)
+    assert figures is not None and figures.seeds == (1, 2, 3)
+    if step == 4:
+        assert min(figures.final_test_accs) >= 98.5
+
+
+def test_a_damaged_or_outdated_class_run_table_gives_no_figures(tmp_path, monkeypatch):
+    monkeypatch.setattr(presets, "CLASS_RUNS_DIR", tmp_path)
+    (tmp_path / "step4").mkdir()
+    table = tmp_path / "step4" / "seeds.json"
+    table.write_text("{not json")
+    assert class_run_figures(4) is None
+    table.write_text(json.dumps({"recipe": preset_recipe(4, "class").with_(epochs=2).to_dict(),
+                                 "rows": [{"seed": 1, "final_test_acc": 98.9, "device": "CPU"}]}))
+    assert class_run_figures(4) is None  # measured with two epochs: not today's one-epoch class run
+    table.write_text(json.dumps({"recipe": preset_recipe(4, "class").to_dict(),
+                                 "rows": [{"seed": 1, "final_test_acc": 98.9, "device": "CPU"}]}))
+    assert class_run_figures(4).final_test_accs == (98.9,)
