@@ -18,6 +18,7 @@ from mnist_core.explain.inference import (
     FIELD_SIZE,
     FIT_SIZE,
     MAX_UPLOAD_BYTES,
+    MNIST_STROKE,
     NOTHING_DRAWN,
     ImageError,
     Pipeline,
@@ -50,7 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 st.title("Draw a digit")
 st.caption(
     "Draw a digit anywhere on the black square, at any size. Before the network sees it, the drawing goes "
-    "through the steps that made MNIST: crop to the ink, shrink to fit 20×20, centre it by mass in 28×28."
+    "through the steps that made MNIST: crop to the ink, bring a stroke much thicker or thinner than MNIST's into "
+    "its range, shrink to fit 20×20, centre it by mass in 28×28."
 )
 
 
@@ -120,6 +122,15 @@ def _saliency_chart(pipeline: Pipeline, scores: np.ndarray, digit: int) -> go.Fi
     return fig
 
 
+def _stroke_words(before: float, after: float) -> str:
+    """Stage 3's caption: the stroke width at the 20 px scale, and what was done to it."""
+    low, _, high = MNIST_STROKE
+    if abs(after - before) < 0.05:
+        return f"stroke {before:.1f} px wide at 20 px, within MNIST's {low:.1f}–{high:.1f}: kept"
+    return f"stroke {before:.1f} px wide at 20 px, {'thinned' if after < before else 'thickened'} to {after:.1f} " \
+           f"(MNIST's {low:.1f}–{high:.1f})"
+
+
 def _show_result(pipeline: Pipeline, model, key: str, source: str) -> None:
     """Prediction, pipeline and saliency for one picture; ``key`` keeps the charts of both tabs apart,
     ``source`` names the picture ("drawing", "photo") for the inside view."""
@@ -139,16 +150,17 @@ def _show_result(pipeline: Pipeline, model, key: str, source: str) -> None:
              config={"displayModeBar": False})
 
     st.subheader("What the model saw")
-    stages = st.columns(4, gap="small")
+    stages = st.columns(5, gap="small")
     h, w = pipeline.crop.shape
     captions = (
         f"1 · the ink{' (inverted)' if pipeline.inverted else ''}, its box in red",
         f"2 · cropped to the ink ({w}×{h} px)",
-        f"3 · longer side fitted to {FIT_SIZE} px ({pipeline.fitted.shape[1]}×{pipeline.fitted.shape[0]})",
-        f"4 · centred by mass in {FIELD_SIZE}×{FIELD_SIZE}: the input",
+        f"3 · {_stroke_words(*pipeline.stroke_widths)}",
+        f"4 · longer side fitted to {FIT_SIZE} px ({pipeline.fitted.shape[1]}×{pipeline.fitted.shape[0]})",
+        f"5 · centred by mass in {FIELD_SIZE}×{FIELD_SIZE}: the input",
     )
-    images = (_with_box(pipeline), square_box(pipeline.crop, THUMB_SIDE), square_box(pipeline.fitted, THUMB_SIDE),
-              square_box(pipeline.centred, THUMB_SIDE))
+    images = (_with_box(pipeline), square_box(pipeline.crop, THUMB_SIDE), square_box(pipeline.stroked, THUMB_SIDE),
+              square_box(pipeline.fitted, THUMB_SIDE), square_box(pipeline.centred, THUMB_SIDE))
     for column, image, caption in zip(stages, images, captions, strict=True):
         column.image(np.clip(image, 0, 1), caption=caption, width=THUMB_SIDE)
 

@@ -99,7 +99,8 @@ def test_a_drawing_gets_a_prediction_chart_pipeline_and_saliency(checkpoints):
     assert sum(bars["data"][0]["y"]) == pytest.approx(100, abs=0.01)
     assert bars["data"][0]["y"] == pytest.approx(list(expected.probabilities * 100), abs=1e-3)
     assert any(c["data"][0]["type"] == "heatmap" for c in charts)  # the saliency map
-    assert len(at.get("image")) == 4  # the four pipeline stages
+    assert len(at.get("image")) == 5  # the five pipeline stages
+    assert any("stroke" in c and "wide at 20 px" in c for image in at.get("image") for c in image.captions)
     assert "What the model saw" in [h.value for h in at.subheader]
     # The untrained model is never sure of anything (top probability about 0.2): the page says so, with the top two.
     assert expected.unsure
@@ -173,7 +174,7 @@ def test_a_thin_one_shows_every_pipeline_stage(checkpoints):
     at.session_state["draw_canvas_0"] = _canvas_state(one)
     at.run()
     assert not at.exception
-    assert len(at.get("image")) == 4  # each drawn in the same square box (tests/test_pixel_box.py)
+    assert len(at.get("image")) == 5  # each drawn in the same square box (tests/test_pixel_box.py)
 
 
 def _play(at: AppTest, drawings: dict[int, np.ndarray]) -> AppTest:

@@ -139,3 +139,19 @@ def test_the_command_line_reads_hand_drawn_sevens_with_the_step4_checkpoint(tmp_
                             capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert [r["digit"] for r in _json_lines(result.stdout)] == [7] * len(paths)
+
+
+def test_a_thick_pen_is_thinned_for_predict_as_for_the_page(checkpoint, model, tmp_path, capsys):
+    """A 7 drawn with a pen 60 px wide on the 280 px canvas (4.2 px at the 20 px scale, past MNIST's 3.81)."""
+    path = tmp_path / "thick.png"
+    path.write_bytes(png_bytes(canvas_drawing(SEVEN, 20, 20, 240, width=60)))
+    pipeline = preprocess(read_image_bytes(path.read_bytes()))
+    assert pipeline.stroke_widths[0] > inference.MNIST_STROKE[2] and pipeline.stroked is not pipeline.crop
+    assert main(["predict", str(path), "--checkpoint", str(checkpoint), "--json"]) == 0
+    (result,) = _json_lines(capsys.readouterr().out)
+    assert result["probabilities"] == pytest.approx(list(predict(model, pipeline).probabilities), abs=1e-5)
+
+
+def test_preprocess_check_refuses_an_empty_set_in_one_line(capsys):
+    assert main(["preprocess-check", "--count", "0"]) == 1
+    assert "--count and --per-font must be at least 1" in capsys.readouterr().err

@@ -26,6 +26,7 @@ from mnist_core.commands import (
     export_cli,
     inside_cli,
     predict_cli,
+    preprocess_check,
     rehearse,
     rf_cli,
     schedule_study,
@@ -226,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Commands that live in their own modules.
     for module in (bench, rf_cli, predict_cli, seeds, schedule_study, inside_cli, design_cli, export_cli,
-                   watch_cost, classroom_bench, rehearse):
+                   watch_cost, classroom_bench, rehearse, preprocess_check):
         module.register(sub)
     return parser
 
