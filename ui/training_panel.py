@@ -132,26 +132,29 @@ def _apply_preset(key: str, step: Step) -> None:
             st.session_state[f"{key}_{name}"] = value
 
 
-def _preset_picker(step: Step, key: str, estimate) -> None:
+def _preset_picker(step: Step, key: str, estimate, own_network: bool) -> None:
     """Three run lengths, each with its time here and what it reaches: the lesson's run, the class run, the demo.
 
     The button lit is the preset the form's epochs and images match (none after a change of them by hand).
-    ``estimate(preset)`` is that run's estimated seconds on this machine.
+    ``estimate(preset)`` is that run's estimated seconds on this machine. What a run reached is said only for
+    the step's ``own_network``: a design trained with the step's recipe is another network.
     """
     current = {name: st.session_state.get(f"{key}_{name}") for name in ("epochs", "images", "test_images")}
     st.session_state[f"{key}_preset"] = next((p for p in PRESETS if _preset_values(step, p) == current), None)
     st.segmented_control("Run length", list(PRESETS), format_func=PRESET_NAMES.get, key=f"{key}_preset",
                          on_change=_apply_preset, args=(key, step),
                          help="Each fills in the epochs and images below; change any of them after.")
-    st.caption(" · ".join(_preset_words(step, preset, estimate(preset)) for preset in PRESETS))
+    st.caption(" · ".join(_preset_words(step, preset, estimate(preset), own_network) for preset in PRESETS))
 
 
-def _preset_words(step: Step, preset: str, seconds: float) -> str:
+def _preset_words(step: Step, preset: str, seconds: float, own_network: bool) -> str:
     """One preset in a few words: its length, its time here, and what it reached where that was measured."""
     values = _preset_values(step, preset)
     length = (f"{values['epochs']} epoch{'s' if values['epochs'] != 1 else ''}"
               + ("" if values["images"] == TRAIN_IMAGES else f" of {values['images']:,} images"))
     words = f"**{PRESET_NAMES[preset]}**: {length}, {duration_words(seconds)} here"
+    if not own_network:
+        return words
     if preset == "class":
         figures = class_run_figures(step.number)
         if figures is not None:
@@ -226,7 +229,8 @@ def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
             return
         speed = _speed(config)
         with picker:
-            _preset_picker(step, key, lambda preset: estimate_seconds(_preset_length(config, step, preset), speed))
+            _preset_picker(step, key, lambda preset: estimate_seconds(_preset_length(config, step, preset), speed),
+                           own_network=not design)
         seconds = estimate_seconds(config, speed)
         st.caption(f"Estimated duration: **{duration_words(seconds)}** on {training_device()}, if it trains alone "
                    f"(measured from {speed.source}); runs training at the same time share the machine.")

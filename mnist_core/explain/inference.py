@@ -9,8 +9,9 @@ white, detected and inverted), crop to its bounding box, bring a stroke much wid
 thinner than MNIST's into MNIST's range (a digit photographed small and enlarged often
 has one), fit the longer side to 20 px, centre by mass in 28x28, normalise with the
 training mean and std. ``preprocess`` does this and keeps every intermediate image, so a
-page can show what the model saw; ``predict`` and ``saliency`` run a model on the result. A picture with no ink gives a
-``Pipeline`` whose ``nothing_drawn`` is true, and never a prediction. No Streamlit here.
+page can show what the model saw; ``predict`` and ``saliency`` run a model on the result.
+A picture with no ink gives a ``Pipeline`` whose ``nothing_drawn`` is true, and never a
+prediction. No Streamlit here.
 """
 
 from __future__ import annotations
@@ -56,12 +57,12 @@ class Preparation:
 
     The default is what ``preprocess`` does: a stroke wider or thinner than almost all of MNIST's
     (outside its 5th-95th percentile) is brought to the nearest end of that range, and every other
-    digit is left as it was. The other settings are the alternatives measured against it
-    (docs/handwriting.md): ``stroke`` "median" brings every stroke to MNIST's median width, "none"
-    leaves all alone; ``deskew`` shears the crop so its slant (``slant``) becomes 0 ("full"), MNIST's
-    median ("median"), or the nearest end of MNIST's range ("range"); ``sharpen`` steepens the grey
-    edges that enlargement blurs, by a contrast stretch of 0.25..0.75 to 0..1 ("stretch") or a
-    threshold at 0.5 ("threshold"), before the fit anti-aliases again.
+    digit is left as it was. The other settings are the alternatives measured against it (docs/
+    dashboard.md, *Digits photographed small*): ``stroke`` "median" brings every stroke to MNIST's
+    median width, "none" leaves all alone; ``deskew`` shears the crop so its slant (``slant``)
+    becomes 0 ("full"), MNIST's median ("median"), or the nearest end of MNIST's range ("range");
+    ``sharpen`` steepens the grey edges that enlargement blurs, by a contrast stretch of 0.25..0.75
+    to 0..1 ("stretch") or a threshold at 0.5 ("threshold"), before the fit anti-aliases again.
     """
 
     stroke: str = "range"  # "range", "median" or "none"
