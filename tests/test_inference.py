@@ -49,22 +49,6 @@ def canvas_drawing(points, left, top, size, width=20, canvas=CANVAS) -> np.ndarr
     return rgba
 
 
-def redraw_as_canvas(pixels: np.ndarray, rng: np.random.Generator, canvas: int = CANVAS) -> np.ndarray:
-    """An MNIST digit re-drawn the way a user would: scaled up 4-10x, thick pen strokes, anywhere on the canvas."""
-    rows, cols = np.flatnonzero(pixels.any(1)), np.flatnonzero(pixels.any(0))
-    crop = pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    scale = rng.uniform(4, 10)
-    h, w = crop.shape
-    big = Image.fromarray(crop).resize((round(w * scale), round(h * scale)), Image.Resampling.BICUBIC)
-    pen = Image.fromarray(np.where(np.asarray(big) > 100, 255, 0).astype(np.uint8))  # a pen is solid, not grey
-    pen = pen.filter(ImageFilter.MaxFilter(int(rng.integers(1, 4)) * 2 + 1))  # thicker strokes
-    pen = np.asarray(pen.filter(ImageFilter.GaussianBlur(1)))[:canvas, :canvas]  # the canvas anti-aliases
-    top, left = (int(rng.integers(0, canvas - n + 1)) for n in pen.shape)
-    gray = np.zeros((canvas, canvas), dtype=np.uint8)
-    gray[top:top + pen.shape[0], left:left + pen.shape[1]] = pen
-    return np.dstack([gray, gray, gray, np.full_like(gray, 255)])
-
-
 def ink_extent(image: np.ndarray) -> tuple[int, int]:
     """(height, width) of the inked pixels' bounding box."""
     rows, cols = np.flatnonzero(image.any(1) > 0), np.flatnonzero(image.any(0) > 0)
@@ -434,7 +418,7 @@ def test_step4_reads_mnist_digits_redrawn_on_the_canvas(step4_model, mnist):
     rng = np.random.default_rng(0)
     chosen = rng.choice(len(mnist.test_labels), size=300, replace=False)
     pixels = (denormalize(mnist.test_images[chosen]) * 255).round().to(torch.uint8)[:, 0].numpy()
-    inputs = torch.stack([preprocess(redraw_as_canvas(p, rng)).input for p in pixels])
+    inputs = torch.stack([preprocess(handwriting_sets.redraw_as_canvas(p, rng)).input for p in pixels])
     predicted = predict_batch(step4_model, inputs).argmax(1)
     accuracy = float((predicted == mnist.test_labels[chosen].numpy()).mean())
     print(f"re-drawn accuracy: {accuracy:.2%}")
