@@ -36,6 +36,7 @@ DRAWING_LABEL_KEY = "inside_input_label"
 SOURCES = ("A test digit", "The drawing from Draw a digit", "Upload a picture")
 TEST_MODES = ("By index", "One of this model's mistakes")
 QUERY_KEYS = ("step", "run", "test_index")  # this page's own keys in the address
+_DRAWS = random.Random()  # the Random digit button's own generator: nothing else in the process seeds or uses it
 KIND_SHIPPED, KIND_RUN = "A step's shipped model", "A finished run"  # a run of anyone's: its name says whose
 
 
@@ -180,7 +181,7 @@ def choose_model() -> ModelChoice | None:
 
 def _random_index() -> None:
     pool = digits().indices if not digits().full else np.arange(FULL_TEST_SET)
-    st.session_state["inside_test_index"] = int(random.choice(pool))
+    st.session_state["inside_test_index"] = int(_DRAWS.choice(pool))
     st.session_state["inside_test_mode"] = TEST_MODES[0]
 
 
