@@ -44,7 +44,7 @@ from ui.run_owner import owner_words, yours_first
 through_the_router(__file__)
 
 DEFAULT_STEP = 4
-THUMB_SIDE = 140  # every pipeline image is shown in a square box this many pixels wide (5 px per MNIST pixel)
+THUMB_SIDE = 140  # every pipeline image is drawn in a square box this many pixels wide (5 px per MNIST pixel)
 INSIDE_PAGE = "pages/inside_network.py"  # another page's file: linked only once it exists
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -162,7 +162,7 @@ def _show_result(pipeline: Pipeline, model, key: str, source: str) -> None:
     images = (_with_box(pipeline), square_box(pipeline.crop, THUMB_SIDE), square_box(pipeline.stroked, THUMB_SIDE),
               square_box(pipeline.fitted, THUMB_SIDE), square_box(pipeline.centred, THUMB_SIDE))
     for column, image, caption in zip(stages, images, captions, strict=True):
-        column.image(np.clip(image, 0, 1), caption=caption, width=THUMB_SIDE)
+        column.image(np.clip(image, 0, 1), caption=caption, width="stretch")  # five fit the column, never overlap
 
     st.subheader(f"Why {prediction.digit}?")
     left, right = st.columns([1, 1])

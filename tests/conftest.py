@@ -118,6 +118,26 @@ def wait_for_app(page) -> None:
     expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=60_000)
 
 
+def open_choices(page, name: str):
+    """Open a select box's list with its own Open button (a click on its input may only focus it): its options."""
+    from playwright.sync_api import expect
+
+    wait_for_app(page)  # a rerun under way would redraw the box and close its list again
+    box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_role("combobox", name=name))
+    box.get_by_role("button", name="Open").click()
+    options = page.get_by_role("option")
+    try:
+        expect(options.first).to_be_visible(timeout=30_000)
+    except AssertionError:
+        # Low on a long page (Compare runs' delete box) the list was seen to close again at once, in two CI runs
+        # of three, with nothing rerunning. The keyboard opens it from the focused box, and pressing the key
+        # again only moves the highlight, so this cannot close a list that is already open.
+        page.get_by_role("combobox", name=name).focus()
+        page.keyboard.press("ArrowDown")
+        expect(options.first).to_be_visible()
+    return options
+
+
 @pytest.fixture()
 def screenshot_dir():
     # Not under test-results/: pytest-playwright empties that folder at the start of every session.

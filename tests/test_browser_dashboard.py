@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import wait_for_app
+from tests.conftest import open_choices, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -97,24 +97,6 @@ def _train_tab(page) -> None:
     page.get_by_role("tab", name=re.compile("Train it yourself")).click()
 
 
-def _choices(page, name: str):
-    """Open a select box's list with its own Open button (a click on its input may only focus it)."""
-    wait_for_app(page)  # a rerun under way would redraw the box and close its list again
-    box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_role("combobox", name=name))
-    box.get_by_role("button", name="Open").click()
-    options = page.get_by_role("option")
-    try:
-        expect(options.first).to_be_visible(timeout=30_000)
-    except AssertionError:
-        # Low on a long page (Compare runs' delete box) the list was seen to close again at once, in two CI runs
-        # of three, with nothing rerunning. The keyboard opens it from the focused box, and pressing the key
-        # again only moves the highlight, so this cannot close a list that is already open.
-        page.get_by_role("combobox", name=name).focus()
-        page.keyboard.press("ArrowDown")
-        expect(options.first).to_be_visible()
-    return options
-
-
 def _live_metric(page, label: str):
     """A number on the live card (drawn by the browser from the live feed, not a Streamlit metric)."""
     return page.get_by_test_id("liveMetric").filter(has_text=label).first.get_by_test_id("liveMetricValue")
@@ -134,7 +116,7 @@ def test_student_trains_step_2_stops_a_run_reloads_and_deletes_one_on_compare(pa
     # any machine. (A 2,560-image run of Step 2 ends in a few seconds, and its batches and its test pass can fall
     # between two of the card's fetches, two seconds apart: CI's run missed them all. The card's wording of the
     # test pass is held by tests/test_live_feed.py.)
-    _choices(page, "Images per epoch").filter(has_text="all 60,000 (the real lesson)").click()
+    open_choices(page, "Images per epoch").filter(has_text="all 60,000 (the real lesson)").click()
     wait_for_app(page)
     pick = page.get_by_role("combobox", name="Your run")
     # The live card reads the panel's feed, a static file, every two seconds (no script run on the server).
@@ -165,7 +147,7 @@ def test_student_trains_step_2_stops_a_run_reloads_and_deletes_one_on_compare(pa
 
     # A demonstration run of 2,560 images an epoch ends; its results appear under "Your run", selected
     # (a select box shows its value in an input).
-    _choices(page, "Images per epoch").filter(has_text="2,560 (demo)").click()
+    open_choices(page, "Images per epoch").filter(has_text="2,560 (demo)").click()
     wait_for_app(page)
     page.get_by_role("button", name="Start training").click()
     expect(pick).to_have_value(re.compile(r"2 epochs, 2,560 img/epoch \(finished\)$"), timeout=LONG)
@@ -178,7 +160,7 @@ def test_student_trains_step_2_stops_a_run_reloads_and_deletes_one_on_compare(pa
     _train_tab(page)
     pick = page.get_by_role("combobox", name="Your run")
     expect(pick).to_have_value(re.compile(r"2 epochs, 2,560 img/epoch \(finished\)$"))
-    options = _choices(page, "Your run")
+    options = open_choices(page, "Your run")
     expect(options).to_have_count(2)
     labels = options.all_inner_texts()
     assert len(set(labels)) == 2 and any("2,560 img/epoch" in label for label in labels), labels
@@ -189,7 +171,7 @@ def test_student_trains_step_2_stops_a_run_reloads_and_deletes_one_on_compare(pa
     _open(page, app_url, "Compare runs")
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()  # the runs table (the leaderboard is below)
     victim = page.get_by_role("combobox", name="Run to delete")
-    _choices(page, "Run to delete").filter(has_text="2,560 img/epoch").click()
+    open_choices(page, "Run to delete").filter(has_text="2,560 img/epoch").click()
     expect(victim).to_have_value(re.compile("2,560 img/epoch"))
     wait_for_app(page)  # the choice's rerun is over (a tick sent along with the choice counts for it too)
     delete = page.get_by_role("button", name="Delete")
@@ -205,7 +187,7 @@ def test_student_trains_step_2_stops_a_run_reloads_and_deletes_one_on_compare(pa
     expect(page.get_by_role("button", name="Delete")).to_be_disabled()  # the next run asks again
     expect(confirm).not_to_be_checked()  # and its box is drawn unticked (it kept the deleted run's tick)
     expect(victim).to_have_value(re.compile(r"· 2 epochs$"))
-    expect(_choices(page, "Run to delete")).to_have_count(1)
+    expect(open_choices(page, "Run to delete")).to_have_count(1)
     page.keyboard.press("Escape")
     page.screenshot(path=screenshot_dir / "student-5-deleted.png", full_page=True)
 

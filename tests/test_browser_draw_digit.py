@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -61,7 +62,10 @@ def test_draw_a_seven_and_see_the_prediction_and_what_the_model_saw(page, app_ur
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
     expect(page.locator(".js-plotly-plot .bars path")).to_have_count(10)  # one bar per digit
     expect(page.get_by_role("heading", name="What the model saw")).to_be_visible()
-    expect(page.get_by_test_id("stImage")).to_have_count(4)
+    expect(page.get_by_test_id("stImage")).to_have_count(5)  # the stages: ink, crop, stroke, fitted, centred
+    # Side by side and apart (five at a fixed 140 px overlapped in a 1400 px window, their captions too).
+    boxes = [image.bounding_box() for image in page.get_by_test_id("stImage").all()]
+    assert all(left["x"] + left["width"] <= right["x"] for left, right in itertools.pairwise(boxes)), boxes
     expect(page.get_by_test_id("stException")).to_have_count(0)
     page.screenshot(path=screenshot_dir / "draw-2-seven.png", full_page=True)
 
