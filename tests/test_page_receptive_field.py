@@ -222,7 +222,7 @@ def test_train_this_design_queues_a_run_of_the_design(at, runs_dir):
     at.selectbox(key="rf_design_recipe").set_value(3)
     at.selectbox(key="rf_design_images").set_value(2_560).run()
     lengths = next(c.value for c in at.caption if "**Class run**" in c.value)
-    assert "the mean of seeds" not in lengths and "shipped run" not in lengths  # Step 3's network's, not the design's
+    assert "over seeds" not in lengths and "shipped run" not in lengths  # Step 3's network's, not the design's
     at.button(key="rf_design_train").click().run()
     assert not at.exception
     manager = job_manager()  # the process's one queue (a cached resource), which the page submitted to

@@ -108,7 +108,7 @@ def test_the_run_lengths_fill_the_form_and_a_class_run_is_the_steps_class_preset
     assert picker.value == "demo"  # this server's default is 2,560 images an epoch (MNIST_DEMO_TRAIN_LIMIT): the demo
     words = " ".join(c.value for c in at.caption)
     figures = class_run_figures(4)
-    assert figures is not None and f"about {figures.mean_final_test_acc:.1f}% (the mean of seeds 1, 2, 3" in words
+    assert figures is not None and f"about {figures.mean_final_test_acc:.1f}% on average over seeds 1, 2, 3" in words
     assert "**Class run**: 1 epoch" in words and "**Quick demo**: 15 epochs of 2,560 images" in words
 
     picker.set_value("class").run()

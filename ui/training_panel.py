@@ -159,8 +159,7 @@ def _preset_words(step: Step, preset: str, seconds: float, own_network: bool) ->
         figures = class_run_figures(step.number)
         if figures is not None:
             seeds = ", ".join(map(str, figures.seeds))
-            words += (f", about {figures.mean_final_test_acc:.1f}% (the mean of seeds {seeds}, measured on "
-                      f"{figures.device})")
+            words += f", about {figures.mean_final_test_acc:.1f}% on average over seeds {seeds}"
     elif preset == "full":
         shipped = shipped_run(step.number)
         if shipped is not None and shipped.state == "finished" and shipped.history:

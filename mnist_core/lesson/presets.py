@@ -71,7 +71,6 @@ class ClassRunFigures:
 
     seeds: tuple[int, ...]
     final_test_accs: tuple[float, ...]
-    device: str  # where they trained (their times are this machine's: the form estimates its own)
 
     @property
     def mean_final_test_acc(self) -> float:
@@ -85,12 +84,11 @@ def class_run_figures(step: int) -> ClassRunFigures | None:
     try:
         table = json.loads((CLASS_RUNS_DIR / f"step{step}" / "seeds.json").read_text())
         measured = TrainConfig.from_dict(table["recipe"]).with_(seed=1)
-        rows = [(int(row["seed"]), float(row["final_test_acc"]), str(row["device"])) for row in table["rows"]]
+        rows = [(int(row["seed"]), float(row["final_test_acc"])) for row in table["rows"]]
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
     if not rows or measured != preset_recipe(step, "class").with_(seed=1):
         return None
-    if not all(math.isfinite(acc) for _, acc, _ in rows):
+    if not all(math.isfinite(acc) for _, acc in rows):
         return None
-    return ClassRunFigures(seeds=tuple(r[0] for r in rows), final_test_accs=tuple(r[1] for r in rows),
-                           device=rows[0][2])
+    return ClassRunFigures(seeds=tuple(seed for seed, _ in rows), final_test_accs=tuple(acc for _, acc in rows))
