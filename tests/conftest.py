@@ -39,13 +39,15 @@ def runs_dir(tmp_path, monkeypatch):
 
 
 @contextlib.contextmanager
-def _streamlit_server(runs_dir: Path):
-    """``streamlit run app.py`` on loopback with its own runs folder; yields the base URL once healthy."""
+def _streamlit_server(runs_dir: Path, **settings: str):
+    """``streamlit run app.py`` on loopback with its own runs folder and any more ``settings`` (environment
+    variables, such as ``MNIST_TEACHER_PASSWORD``); yields the base URL once healthy."""
     port = free_loopback_port()
     env = {
         **os.environ,
         "MNIST_RUNS_DIR": str(runs_dir),
         "MNIST_DEMO_TRAIN_LIMIT": "2560",  # a "full" epoch of 2,560 images keeps browser runs short
+        **settings,
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",

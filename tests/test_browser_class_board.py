@@ -22,10 +22,9 @@ PASSWORD = "class-board-journey"
 
 
 @pytest.fixture()
-def class_url(tmp_path, monkeypatch):
-    """A server of this test's own with a teacher password (the server inherits the environment)."""
-    monkeypatch.setenv("MNIST_TEACHER_PASSWORD", PASSWORD)
-    with _streamlit_server(tmp_path / "runs") as url:
+def class_url(tmp_path):
+    """A server of this test's own, with a teacher password."""
+    with _streamlit_server(tmp_path / "runs", MNIST_TEACHER_PASSWORD=PASSWORD) as url:
         yield url
 
 

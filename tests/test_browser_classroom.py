@@ -27,11 +27,10 @@ def _start_step2(page, epochs: int) -> None:
 
 
 @pytest.fixture()
-def one_at_a_time_url(tmp_path, monkeypatch):
+def one_at_a_time_url(tmp_path):
     """A server of this test's own that trains one run at a time (MNIST_MAX_TRAINING_JOBS=1, as a teacher may
     set it), so the second student's run waits in the queue while the first one trains."""
-    monkeypatch.setenv("MNIST_MAX_TRAINING_JOBS", "1")
-    with _streamlit_server(tmp_path / "runs") as url:
+    with _streamlit_server(tmp_path / "runs", MNIST_MAX_TRAINING_JOBS="1") as url:
         yield url
 
 

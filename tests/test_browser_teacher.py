@@ -19,9 +19,8 @@ PASSWORD = "teach-me-please"
 
 
 @pytest.fixture()
-def classroom_url(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_TEACHER_PASSWORD", PASSWORD)
-    with _streamlit_server(tmp_path / "runs") as url:
+def classroom_url(tmp_path):
+    with _streamlit_server(tmp_path / "runs", MNIST_TEACHER_PASSWORD=PASSWORD) as url:
         yield url
 
 

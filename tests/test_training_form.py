@@ -19,6 +19,7 @@ from mnist_core.classroom.duration import (
 )
 from mnist_core.engine.config import TrainConfig
 from mnist_core.lesson.presets import class_run_figures, preset_recipe
+from mnist_core.lesson.report import shipped_run
 from mnist_core.runs.store import Run, RunStore
 from tests.test_classroom_pages import held  # noqa: F401  (the fixture: jobs that wait, never train)
 
@@ -110,6 +111,7 @@ def test_the_run_lengths_fill_the_form_and_a_class_run_is_the_steps_class_preset
     figures = class_run_figures(4)
     assert figures is not None and f"about {figures.mean_final_test_acc:.1f}% on average over seeds 1, 2, 3" in words
     assert "**Class run**: 1 epoch" in words and "**Quick demo**: 15 epochs of 2,560 images" in words
+    assert f"{shipped_run(4).history[-1]['test_acc']:.2f}% (the shipped run)" in words  # the page's own shipped run
 
     picker.set_value("class").run()
     assert not at.exception
