@@ -215,7 +215,7 @@ def _train(step: Step, shipped: Run | None) -> None:
     st.markdown(f"Training runs on **{training_device()}**, in the background: you can leave this page and "
                 "come back. Runs are saved under `runs/` and also appear on *Compare runs*.")
     live_panel(step)  # first, so a run's progress and curves are on screen without scrolling
-    recipe_form(step)
+    recipe_form(step, shipped=shipped)
     st.divider()
     _your_runs(step, shipped)
 

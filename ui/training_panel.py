@@ -31,9 +31,10 @@ from mnist_core.classroom.live_feed import panel_key
 from mnist_core.classroom.live_view import job_view
 from mnist_core.engine.config import TrainConfig
 from mnist_core.lesson.presets import PRESETS, class_run_figures, compressed, preset_recipe
-from mnist_core.lesson.report import TRAIN_IMAGES, shipped_run
+from mnist_core.lesson.report import TRAIN_IMAGES
 from mnist_core.lesson.run_labels import field_name, format_value, run_label
 from mnist_core.lesson.steps import Step
+from mnist_core.runs.store import Run
 
 from .identity import current_actor
 from .live_card import feed_url, live_card, panel_signature
@@ -132,22 +133,23 @@ def _apply_preset(key: str, step: Step) -> None:
             st.session_state[f"{key}_{name}"] = value
 
 
-def _preset_picker(step: Step, key: str, estimate, own_network: bool) -> None:
+def _preset_picker(step: Step, key: str, estimate, shipped: Run | None, own_network: bool) -> None:
     """Three run lengths, each with its time here and what it reaches: the lesson's run, the class run, the demo.
 
     The button lit is the preset the form's epochs and images match (none after a change of them by hand).
-    ``estimate(preset)`` is that run's estimated seconds on this machine. What a run reached is said only for
-    the step's ``own_network``: a design trained with the step's recipe is another network.
+    ``estimate(preset)`` is that run's estimated seconds on this machine; the lesson's run reached what
+    ``shipped`` (the step's shipped run, as the page judged it) did. What a run reached is said only for the
+    step's ``own_network``: a design trained with the step's recipe is another network.
     """
     current = {name: st.session_state.get(f"{key}_{name}") for name in ("epochs", "images", "test_images")}
     st.session_state[f"{key}_preset"] = next((p for p in PRESETS if _preset_values(step, p) == current), None)
     st.segmented_control("Run length", list(PRESETS), format_func=PRESET_NAMES.get, key=f"{key}_preset",
                          on_change=_apply_preset, args=(key, step),
                          help="Each fills in the epochs and images below; change any of them after.")
-    st.caption(" · ".join(_preset_words(step, preset, estimate(preset), own_network) for preset in PRESETS))
+    st.caption(" · ".join(_preset_words(step, preset, estimate(preset), shipped, own_network) for preset in PRESETS))
 
 
-def _preset_words(step: Step, preset: str, seconds: float, own_network: bool) -> str:
+def _preset_words(step: Step, preset: str, seconds: float, shipped: Run | None, own_network: bool) -> str:
     """One preset in a few words: its length, its time here, and what it reached where that was measured."""
     values = _preset_values(step, preset)
     length = (f"{values['epochs']} epoch{'s' if values['epochs'] != 1 else ''}"
@@ -161,16 +163,18 @@ def _preset_words(step: Step, preset: str, seconds: float, own_network: bool) ->
             seeds = ", ".join(map(str, figures.seeds))
             words += f", about {figures.mean_final_test_acc:.1f}% on average over seeds {seeds}"
     elif preset == "full":
-        shipped = shipped_run(step.number)
-        if shipped is not None and shipped.state == "finished" and shipped.history:
+        if shipped is not None and shipped.history:
             words += f", {shipped.history[-1]['test_acc']:.2f}% (the shipped run)"
     else:
         words += ", far below the step's level"
     return words
 
 
-def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
+def recipe_form(step: Step, design: str = "", key: str | None = None, shipped: Run | None = None) -> None:
     """Editable defaults from the step's recipe, the run's estimated duration, and Start.
+
+    ``shipped`` is the step's shipped run the page shows (None when it has none it can trust): its final
+    accuracy is what the run-length choice says the lesson's run reaches.
 
     With ``design`` (design JSON), the run trains that network with this step's recipe; its
     rows name their own activations, so the recipe's activation is not offered. The choices are
@@ -229,7 +233,7 @@ def recipe_form(step: Step, design: str = "", key: str | None = None) -> None:
         speed = _speed(config)
         with picker:
             _preset_picker(step, key, lambda preset: estimate_seconds(_preset_length(config, step, preset), speed),
-                           own_network=not design)
+                           shipped, own_network=not design)
         seconds = estimate_seconds(config, speed)
         st.caption(f"Estimated duration: **{duration_words(seconds)}** on {training_device()}, if it trains alone "
                    f"(measured from {speed.source}); runs training at the same time share the machine.")
