@@ -13,6 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from mnist_core.common.paths import shipped_run_path
+from mnist_core.engine.checkpoints import CheckpointError, load_checkpoint
 from mnist_core.explain.challenge import Challenge
 from mnist_core.explain.inference import (
     FIELD_SIZE,
@@ -27,10 +29,8 @@ from mnist_core.explain.inference import (
     read_image_bytes,
     saliency,
 )
-from mnist_core.lesson.report import shipped_run_path
 from mnist_core.lesson.run_labels import unique_labels
 from mnist_core.lesson.steps import STEPS
-from mnist_core.runs.checkpoints import CheckpointError, load_checkpoint
 from mnist_core.runs.store import RunStore
 from ui.address import kept_query
 from ui.drawing_pad import clear_pad, drawing_pad

@@ -4,7 +4,7 @@ looks and where the digit sits among thousands of others. All computation lives 
 
 import streamlit as st
 
-from mnist_core.runs.checkpoints import CheckpointError
+from mnist_core.engine.checkpoints import CheckpointError
 from ui import inside_projection, inside_sources, inside_views
 from ui.routing import through_the_router
 

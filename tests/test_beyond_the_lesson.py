@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from mnist_core.common.paths import ASSETS_DIR, shipped_run_path
+from mnist_core.engine.checkpoints import load_checkpoint
 from mnist_core.engine.evaluate import evaluate
 from mnist_core.engine.models import count_parameters
 from mnist_core.engine.recipes import EPOCH_BUDGET
 from mnist_core.lesson import report
-from mnist_core.lesson.report import ASSETS_DIR, shipped_run_path
 from mnist_core.lesson.steps import get_step, trials_markdown
 from mnist_core.lesson.target import run_meets_target
-from mnist_core.runs.checkpoints import load_checkpoint
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 RESEARCH = README.parent / "docs" / "research.md"  # the steps' research, moved out of the README

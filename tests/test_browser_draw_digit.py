@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from mnist_core.lesson.report import shipped_run_path
+from mnist_core.common.paths import shipped_run_path
 from tests.conftest import wait_for_app
 from tests.test_inference import SEVEN, canvas_drawing, png_bytes
 

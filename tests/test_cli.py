@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mnist_core.commands.cli import main
-from mnist_core.lesson.report import shipped_run_path
+from mnist_core.common.paths import shipped_run_path
 from mnist_core.lesson.steps import STEPS
 from mnist_core.lesson.target import run_meets_target, run_verdict
 
@@ -69,8 +69,8 @@ def test_foreign_and_corrupt_checkpoints_are_refused(tmp_path, capsys):
 
 
 def test_a_checkpoint_of_the_wrong_shape_is_refused(tmp_path):
+    from mnist_core.engine.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
     from mnist_core.lesson.steps import get_step
-    from mnist_core.runs.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 
     path = tmp_path / "wrong.pt"
     save_checkpoint(path, get_step(1).build_model(), get_step(4).recipe)  # Step 1 weights labelled Step 4

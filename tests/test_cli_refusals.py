@@ -20,9 +20,9 @@ from mnist_core.commands.cli import main
 from mnist_core.commands.out_paths import run_folder_problem
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.common.wording import count
+from mnist_core.engine.checkpoints import CHECKPOINT_FORMAT
 from mnist_core.engine.data import MnistTensors
 from mnist_core.lesson import report
-from mnist_core.runs.checkpoints import CHECKPOINT_FORMAT
 
 ROOT = Path(__file__).resolve().parent.parent
 

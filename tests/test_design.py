@@ -15,6 +15,7 @@ from torch import nn
 
 from mnist_core.classroom.jobs import JobManager
 from mnist_core.commands.cli import main
+from mnist_core.engine.checkpoints import load_checkpoint, save_checkpoint
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.design import (
     DESIGN_FORMAT,
@@ -28,7 +29,6 @@ from mnist_core.engine.fields import rf_table
 from mnist_core.engine.models import count_parameters
 from mnist_core.engine.recipes import design_from_step
 from mnist_core.lesson.steps import STEPS, get_step
-from mnist_core.runs.checkpoints import load_checkpoint, save_checkpoint
 from mnist_core.runs.store import RunStore
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 
+from mnist_core.common.paths import shipped_run_path
 from mnist_core.engine.data import MNIST_MEAN, MNIST_STD, denormalize
 from mnist_core.engine.models import LessonNet
 from mnist_core.explain import handwriting_sets, inference
@@ -26,7 +27,6 @@ from mnist_core.explain.inference import (
     read_image_bytes,
     saliency,
 )
-from mnist_core.lesson.report import shipped_run_path
 
 CANVAS = 280
 STEP4_CHECKPOINT = shipped_run_path(4) / "model.pt"
@@ -86,7 +86,7 @@ def untrained_model():
 
 @pytest.fixture(scope="module")
 def step4_model():
-    from mnist_core.runs.checkpoints import load_checkpoint
+    from mnist_core.engine.checkpoints import load_checkpoint
 
     if not STEP4_CHECKPOINT.is_file():
         pytest.skip(f"no shipped Step 4 checkpoint at {STEP4_CHECKPOINT} (python -m mnist_core reproduce)")

@@ -9,13 +9,13 @@ import pytest
 import torch
 from torch import nn
 
+from mnist_core.common.paths import shipped_run_path
+from mnist_core.engine.checkpoints import load_checkpoint
 from mnist_core.engine.summary import summarize
 from mnist_core.explain import activations, attribution, filters, projection, readout, spread
 from mnist_core.explain.digits import test_digits
 from mnist_core.explain.inference import normalize_field
-from mnist_core.lesson.report import shipped_run_path
 from mnist_core.lesson.steps import STEPS
-from mnist_core.runs.checkpoints import load_checkpoint
 
 SAMPLE = test_digits("/nonexistent")  # the bundled ten, whatever is on disk
 

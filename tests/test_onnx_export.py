@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from mnist_core.commands.cli import main
+from mnist_core.common.paths import shipped_run_path
+from mnist_core.engine.checkpoints import load_checkpoint, save_checkpoint
 from mnist_core.engine.design import build_design
 from mnist_core.engine.onnx_export import INPUT_NAME, OUTPUT_NAME
 from mnist_core.engine.recipes import design_from_step
-from mnist_core.lesson.report import shipped_run_path
 from mnist_core.lesson.steps import STEPS
-from mnist_core.runs.checkpoints import load_checkpoint, save_checkpoint
 
 pytestmark = pytest.mark.real_data
 

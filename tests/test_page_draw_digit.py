@@ -12,11 +12,11 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from mnist_core.engine.checkpoints import save_checkpoint
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.models import LessonNet
 from mnist_core.explain.inference import predict, preprocess
 from mnist_core.lesson import report
-from mnist_core.runs.checkpoints import save_checkpoint
 from mnist_core.runs.store import RunStore, update_status, write_history, write_json
 from tests.test_inference import SEVEN, canvas_drawing, decisive_untrained_model
 

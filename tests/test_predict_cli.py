@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from mnist_core.commands.cli import main
+from mnist_core.engine.checkpoints import save_checkpoint
 from mnist_core.engine.config import TrainConfig
 from mnist_core.explain import inference
 from mnist_core.explain.inference import predict, preprocess, read_image_bytes
 from mnist_core.lesson import report
-from mnist_core.runs.checkpoints import save_checkpoint
 from tests.test_inference import (
     SEVEN,
     SEVEN_PLACES,

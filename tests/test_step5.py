@@ -10,10 +10,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from mnist_core.common.paths import ASSETS_DIR
 from mnist_core.engine.models import FastDropout, count_parameters
 from mnist_core.engine.summary import summarize
 from mnist_core.engine.train import training_loss
-from mnist_core.lesson.report import ASSETS_DIR
 from mnist_core.lesson.steps import get_step
 from mnist_core.lesson.target import BEYOND_LESSON_PARAM_BUDGET, TARGET_ACC
 

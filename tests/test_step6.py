@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 
+from mnist_core.common.paths import ASSETS_DIR
 from mnist_core.engine.design import build_design
 from mnist_core.engine.models import SeparableNet, count_parameters
 from mnist_core.engine.summary import summarize
-from mnist_core.lesson.report import ASSETS_DIR
 from mnist_core.lesson.steps import get_step
 from mnist_core.lesson.target import FRONTIER_PARAM_BUDGET
 

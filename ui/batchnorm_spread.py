@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mnist_core.common.paths import shipped_run_path
+from mnist_core.engine.checkpoints import CheckpointError, load_checkpoint
 from mnist_core.explain.digits import test_digits
 from mnist_core.explain.spread import block_spreads, shared_histograms
-from mnist_core.lesson.report import shipped_run_path
-from mnist_core.runs.checkpoints import CheckpointError, load_checkpoint
 
 from . import presentation
 from .charts import readable

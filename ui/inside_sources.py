@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from mnist_core.engine.checkpoints import load_checkpoint
 from mnist_core.explain.digits import FULL_TEST_SET, TestDigits, test_digits
 from mnist_core.explain.inference import ImageError, preprocess, read_image_bytes
 from mnist_core.lesson.report import shipped_run
 from mnist_core.lesson.run_labels import unique_labels
 from mnist_core.lesson.steps import STEPS
-from mnist_core.runs.checkpoints import load_checkpoint
 from mnist_core.runs.store import ENDED_STATES, Run, default_runs_dir
 
 from .address import update_query

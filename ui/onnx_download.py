@@ -6,9 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from mnist_core.engine.checkpoints import CheckpointError, load_checkpoint
 from mnist_core.engine.data import MNIST_MEAN, MNIST_STD
 from mnist_core.engine.onnx_export import INPUT_NAME, OUTPUT_NAME, onnx_bytes
-from mnist_core.runs.checkpoints import CheckpointError, load_checkpoint
 from mnist_core.runs.store import Run
 
 

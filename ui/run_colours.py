@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from mnist_core.lesson.report import ASSETS_DIR
+from mnist_core.common.paths import ASSETS_DIR
 from mnist_core.runs.store import Run
 
 # Shipped Steps 1-6, in the lesson's order (Home's plot reads like a rainbow from Step 1 to Step 6).

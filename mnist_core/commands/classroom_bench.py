@@ -30,8 +30,8 @@ import numpy as np
 from mnist_core.classroom.backends import TrainOutcome
 from mnist_core.classroom.identity import SALT_FILE, Actor, owner_id
 from mnist_core.classroom.jobs import JobManager
+from mnist_core.common.paths import ASSETS_DIR
 from mnist_core.engine.config import TrainConfig
-from mnist_core.lesson.report import ASSETS_DIR
 from mnist_core.runs.store import RunStore, write_json
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder of app.py

@@ -37,19 +37,19 @@ from mnist_core.commands.out_paths import replace_problem, run_folder_problem
 from mnist_core.commands.progress_bar import EpochBar
 from mnist_core.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from mnist_core.common.atomic import replace_folder
+from mnist_core.common.paths import shipped_run_path
 from mnist_core.common.wording import count
+from mnist_core.engine.checkpoints import CheckpointError, load_checkpoint
 from mnist_core.engine.data import MnistUnavailable, load_mnist
 from mnist_core.engine.device import device_problem
 from mnist_core.engine.evaluate import evaluate
 from mnist_core.engine.models import count_parameters
 from mnist_core.engine.train import TrainingDiverged
 from mnist_core.lesson import report
-from mnist_core.lesson.report import shipped_run_path
 from mnist_core.lesson.results_table import write_results
 from mnist_core.lesson.run_labels import run_label
 from mnist_core.lesson.steps import STEPS, UnknownStep, get_step
 from mnist_core.lesson.target import run_verdict
-from mnist_core.runs.checkpoints import CheckpointError, load_checkpoint
 from mnist_core.runs.store import ACTIVE_STATES, RunStore, inspect_run, read_run
 
 EXIT_USAGE = 2

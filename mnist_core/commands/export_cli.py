@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mnist_core.common.paths import shipped_run_path
+from mnist_core.engine.checkpoints import CheckpointError, load_checkpoint
 from mnist_core.engine.models import count_parameters
 from mnist_core.engine.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx
-from mnist_core.lesson.report import shipped_run_path
 from mnist_core.lesson.steps import STEP_ARGUMENT_HELP, get_step
-from mnist_core.runs.checkpoints import CheckpointError, load_checkpoint
 
 
 def cmd_export(args: argparse.Namespace) -> int:

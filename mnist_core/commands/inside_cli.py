@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mnist_core.common.paths import shipped_run_path
+from mnist_core.engine.checkpoints import load_checkpoint
 from mnist_core.explain import inference
 from mnist_core.explain.digits import FULL_TEST_SET, test_digits
 from mnist_core.explain.inference import preprocess, read_image_bytes
 from mnist_core.explain.sheet import SHEET_SIZE, write_sheet
-from mnist_core.lesson.report import shipped_run_path
 from mnist_core.lesson.steps import STEP_ARGUMENT_HELP, get_step
-from mnist_core.runs.checkpoints import load_checkpoint
 from mnist_core.runs.store import read_run
 
 DEFAULT_STEP = 4

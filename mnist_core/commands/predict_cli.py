@@ -14,10 +14,10 @@ import json
 import sys
 from pathlib import Path
 
+from mnist_core.common.paths import shipped_run_path
+from mnist_core.engine.checkpoints import CheckpointError, load_checkpoint
 from mnist_core.explain import inference
 from mnist_core.explain.inference import ImageError, predict, preprocess, read_image_bytes
-from mnist_core.lesson.report import shipped_run_path
-from mnist_core.runs.checkpoints import CheckpointError, load_checkpoint
 
 DEFAULT_STEP = 4  # the lesson's best network
 

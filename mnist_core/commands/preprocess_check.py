@@ -20,11 +20,11 @@ import numpy as np
 import torch
 
 from mnist_core.commands.predict_cli import DEFAULT_STEP
+from mnist_core.common.paths import shipped_run_path
+from mnist_core.engine.checkpoints import load_checkpoint
 from mnist_core.engine.data import load_mnist
 from mnist_core.explain import handwriting_sets
 from mnist_core.explain.inference import BEFORE_STROKES, Preparation
-from mnist_core.lesson.report import shipped_run_path
-from mnist_core.runs.checkpoints import load_checkpoint
 
 ADOPTED = Preparation()
 # (name, preparation): the pipeline before, the adopted one, then each alternative alone and in pairs.

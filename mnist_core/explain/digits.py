@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mnist_core.common.paths import ASSETS_DIR
 from mnist_core.engine.data import mnist_is_ready, normalize, raw_dir, read_idx
 
 FULL_TEST_SET = 10_000
-SAMPLE_DIGITS = Path(__file__).resolve().parents[2] / "assets" / "samples" / "mnist_test_digits.npz"
+SAMPLE_DIGITS = ASSETS_DIR / "samples" / "mnist_test_digits.npz"
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from mnist_core.common.paths import ASSETS_DIR
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.recipes import step_recipe
-from mnist_core.lesson.report import ASSETS_DIR
 
 # Epochs of all 60,000 images in each step's class run: the fewest that reach the step's level (the figures, over
 # seeds 1-3, are in assets/class-runs). Steps 1-3 train at a constant rate, so k epochs of their class run are the

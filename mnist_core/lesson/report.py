@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
+from mnist_core.common.paths import ASSETS_DIR, shipped_run_path
 from mnist_core.common.wording import count
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.recipes import EPOCH_BUDGET
@@ -21,7 +21,6 @@ from mnist_core.lesson.target import (
 )
 from mnist_core.runs.store import DamagedRun, Run, inspect_run, read_run
 
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 TRAIN_IMAGES = 60_000  # the MNIST training set
 # Every step's shipped 15-epoch run ends above this (Step 1, the weakest, at 98.71%): a run below it has not
 # learned what a network of this kind can, so its train-test gap says nothing about overfitting yet.
@@ -29,10 +28,6 @@ FULL_RUN_LEVEL = 98.0  # percent test accuracy
 GAP_POINTS = 0.3  # a train-test gap under this many points is within what one epoch's noise moves
 FALL_POINTS = 0.1  # test accuracy this far under its best at the end, while training accuracy rose: overfitting
 STILL_RISING_POINTS = 0.1  # test accuracy gained at least this much in the last epoch: still learning
-
-
-def shipped_run_path(step: int) -> Path:
-    return ASSETS_DIR / f"step{step}"
 
 
 def shipped_run(step: int) -> Run | None:

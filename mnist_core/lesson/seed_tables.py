@@ -13,8 +13,8 @@ import json
 import statistics
 from dataclasses import dataclass
 
+from mnist_core.common.paths import ASSETS_DIR
 from mnist_core.engine.config import TrainConfig
-from mnist_core.lesson.report import ASSETS_DIR
 from mnist_core.lesson.schedules import CANDIDATES, candidate_config
 from mnist_core.lesson.steps import get_step
 from mnist_core.lesson.target import TargetVerdict, recipe_verdict, seed_floor

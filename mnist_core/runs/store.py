@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from mnist_core.common.atomic import atomic_path
-from mnist_core.runs.checkpoints import save_checkpoint
+from mnist_core.engine.checkpoints import save_checkpoint
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, denormalize
 from mnist_core.engine.evaluate import EvalResult
