@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mnist_core.engine.config import ACTIVATIONS, NETWORKS, SCHEDULERS, TrainConfig
 from mnist_core.engine.design import DesignError, parse_design
+from mnist_core.engine.recipes import RECIPES
 from mnist_core.lesson.presets import PRESETS, preset_recipe
 from mnist_core.lesson.steps import STEP_ARGUMENT_HELP, get_step
 
@@ -56,6 +57,12 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, des
                         "clean training images (alone: yes; 'no' turns off a recipe's own)")
     parser.add_argument("--network", choices=[n for n in NETWORKS if n],
                         help="train another of our networks with the step's recipe (a trial)")
+    parser.add_argument("--distill-from", dest="distill_from", type=int, choices=sorted(RECIPES), metavar="STEP",
+                        help="also learn from the answers of this step's shipped network (knowledge distillation)")
+    parser.add_argument("--distill-weight", dest="distill_weight", type=float,
+                        help="with --distill-from: the teacher's share of the loss (default 0.9)")
+    parser.add_argument("--distill-temperature", dest="distill_temperature", type=float,
+                        help="with --distill-from: how much both answers are softened (default 4)")
     parser.add_argument("--label-smoothing", dest="label_smoothing", type=float)
     parser.add_argument("--weight-decay", dest="weight_decay", type=float)
     parser.add_argument("--train-limit", dest="train_limit", type=int, help="train on the first N images only")
@@ -66,7 +73,7 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, des
 _RECIPE_FLAGS = ("epochs", "seed", "batch_size", "lr", "dropout", "activation", "rotation_degrees", "scheduler",
                  "onecycle_warmup", "translate", "scale", "label_smoothing", "weight_decay", "train_limit",
                  "test_limit", "device", "lr_points", "momentum", "augment_fraction", "brightness", "contrast",
-                 "network", "ema_decay", "bn_recalibrate")
+                 "network", "ema_decay", "bn_recalibrate", "distill_from", "distill_weight", "distill_temperature")
 
 
 def _yes_no(text: str) -> bool:

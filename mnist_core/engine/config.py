@@ -15,6 +15,7 @@ SCHEDULERS = ("none", "onecycle", "step", "piecewise")
 ACTIVATIONS = tuple(ACTIVATION_LAYERS)  # the nonlinearities the networks know: "relu", "silu"
 DEVICE_NAME = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")  # the names pick_device understands
 MAX_LR = 10.0  # far above any rate that trains these networks; a bigger one is a typo
+MAX_TEMPERATURE = 100.0  # past this a teacher's answers are flat: nothing is left to learn from them
 MAX_ROTATION = 180.0  # degrees: a turn beyond that is the same as a smaller one the other way
 # Networks of ours a recipe may name instead of its step's own (``network``): "" is the step's own;
 # models.NAMED_NETWORKS builds the others.
@@ -53,6 +54,11 @@ class TrainConfig:
     # Before the last epoch's test pass, recompute BatchNorm's statistics over the clean training images
     # (they were collected on augmented ones); see engine/bn_recalibration.py. No weight changes.
     bn_recalibrate: bool = False
+    # Knowledge distillation: 0 = none; N = also learn from the answers of Step N's shipped network
+    # (assets/step<N>/model.pt) on the same augmented batch (engine/distillation.py).
+    distill_from: int = 0
+    distill_weight: float = 0.9  # the teacher's share of the loss, the rest the labels' (0.9 with T=4 is usual)
+    distill_temperature: float = 4.0  # both networks' answers are softened by this before they are compared
     network: str = ""  # "" = the step's own network; or a named trial network: "reference3762", "tiny2924"
     seed: int = 1  # seeds weights, shuffling, dropout and augmentation
     train_limit: int = 0  # use only the first N training images (0 = all 60,000); for demos and tests
@@ -160,6 +166,12 @@ def config_problems(config: TrainConfig) -> list[str]:
         problems.append("brightness must be in [0, 1)")
     if not 0 <= config.contrast < 1:
         problems.append("contrast must be in [0, 1)")
+    if config.distill_from < 0:
+        problems.append("distill from must be 0 (no teacher) or the number of a step whose network teaches")
+    if not 0 < config.distill_weight <= 1:
+        problems.append("distill weight must be in (0, 1]")
+    if not 0 < config.distill_temperature <= MAX_TEMPERATURE:
+        problems.append(f"distill temperature must be positive and at most {MAX_TEMPERATURE:g}")
     if config.network not in NETWORKS:
         problems.append(f"network must be one of {', '.join(repr(n) for n in NETWORKS)}"[:200])
     if config.network and config.design:

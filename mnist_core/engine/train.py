@@ -41,6 +41,7 @@ from mnist_core.engine.bn_recalibration import recalibrate_batchnorm
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.data import MnistTensors, load_mnist
 from mnist_core.engine.device import autocast_for, describe_device, memory_format_for, pick_device
+from mnist_core.engine.distillation import distillation_loss, load_teacher
 from mnist_core.engine.evaluate import EvalResult, evaluate
 from mnist_core.engine.models import count_parameters
 from mnist_core.engine.recipes import build_network
@@ -176,6 +177,7 @@ def train(
     memory_format = memory_format_for(device)
     model = build_network(config).to(device, memory_format=memory_format)
     optimizer = build_optimizer(model, config)
+    teacher = load_teacher(config.distill_from, device).to(memory_format=memory_format) if config.distill_from else None
     average = WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
     graded = average.model if average is not None else model  # the network evaluated, kept and returned
 
@@ -215,6 +217,11 @@ def train(
             with autocast_for(device):
                 log_probs = model(images)
             loss = training_loss(log_probs.float(), labels, config.label_smoothing)
+            if teacher is not None:
+                with torch.no_grad(), autocast_for(device):
+                    teacher_log_probs = teacher(images)
+                taught = distillation_loss(log_probs.float(), teacher_log_probs.float(), config.distill_temperature)
+                loss = (1 - config.distill_weight) * loss + config.distill_weight * taught
             loss.backward()
             optimizer.step()
             if average is not None:
