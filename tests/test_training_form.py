@@ -7,17 +7,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
+from mnist_core.classroom import duration
 from mnist_core.classroom.duration import (
     LONG_RUN_S,
     Speed,
     duration_words,
     estimate_seconds,
     images_per_epoch,
+    measure_speed,
     speed_from_runs,
 )
 from mnist_core.engine.config import TrainConfig
+from mnist_core.engine.distillation import load_teacher
 from mnist_core.lesson.presets import class_run_figures, preset_recipe
 from mnist_core.lesson.report import shipped_run
 from mnist_core.runs.store import Run, RunStore
@@ -52,13 +56,30 @@ def test_the_speed_comes_from_finished_runs_of_the_same_network_on_this_device(t
     runs = [run("a", small, [3.0, 5.0]),  # 8 s for 6,453.3 units
             run("b", small, [99.0], device="CUDA"),  # another device
             run("c", TrainConfig(step=4), [99.0]),  # another network
-            run("d", small, [99.0], state="stopped")]  # its last epoch may be cut short
+            run("d", small, [99.0], state="stopped"),  # its last epoch may be cut short
+            run("e", small.with_(distill_from=4), [99.0])]  # taught: a teacher's answers cost time too
     speed = speed_from_runs(TrainConfig(step=2), runs, "CPU (2 threads)")
     assert speed.seconds_per_image == pytest.approx(8.0 / (2 * (2_560 + 2_000 / 3)))
     assert "1 finished run " in speed.source
     # 15 epochs of the whole set at that speed
     assert estimate_seconds(TrainConfig(step=2), speed) == pytest.approx(15 * (60_000 + 10_000 / 3) * 8.0 / 6_453.333)
     assert speed_from_runs(TrainConfig(step=3), runs, "CPU (2 threads)") is None
+    taught = speed_from_runs(TrainConfig(step=2, distill_from=4), runs, "CPU (2 threads)")
+    assert taught.seconds_per_image == pytest.approx(99.0 / (2_560 + 2_000 / 3))
+
+
+def test_a_taught_network_is_timed_with_its_teachers_answers():
+    """Step 6 learning from Step 4 pays for Step 4's forward pass on every batch: the estimate must see it."""
+    alone, taught = TrainConfig(step=6, device="cpu"), TrainConfig(step=6, device="cpu", distill_from=4)
+    calls = []
+    teacher = load_teacher(4, torch.device("cpu"))
+    teacher.register_forward_hook(lambda *_: calls.append(1))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(duration, "load_teacher", lambda step, device: teacher)
+        measure_speed(alone, batches=1)
+        assert not calls
+        measure_speed(taught, batches=1)
+    assert len(calls) == 2  # the warm-up batch and the timed one
 
 
 @pytest.mark.parametrize(("seconds", "words"), [(40, "about 40 s"), (360, "about 6 min"), (4_800, "about 1 h 20 min")])

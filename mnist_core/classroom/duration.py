@@ -19,6 +19,7 @@ import torch
 from mnist_core.classroom.eta import FORWARD_SHARE
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.device import memory_format_for, pick_device
+from mnist_core.engine.distillation import load_teacher
 from mnist_core.engine.recipes import build_network
 from mnist_core.engine.train import build_optimizer, training_loss
 from mnist_core.runs.store import Run
@@ -42,7 +43,8 @@ def images_per_epoch(config: TrainConfig) -> float:
 
 
 def same_network(a: TrainConfig, b: TrainConfig) -> bool:
-    return a.step == b.step and a.design == b.design
+    """Runs that cost the same per image: the same network, taught by the same teacher (or by none)."""
+    return a.step == b.step and a.design == b.design and a.distill_from == b.distill_from
 
 
 def speed_from_runs(config: TrainConfig, runs: Iterable[Run], device: str) -> Speed | None:
@@ -75,9 +77,13 @@ def measure_speed(config: TrainConfig, batches: int = BENCH_BATCHES) -> Speed:
     optimizer = build_optimizer(model, config)  # the trainer's own (torch.optim's first use costs seconds)
     images = torch.randn(config.batch_size, 1, 28, 28, device=device).to(memory_format=memory_format)
     labels = torch.randint(0, 10, (config.batch_size,), device=device)
+    teacher = load_teacher(config.distill_from, device) if config.distill_from else None
 
     def one_batch() -> None:
         optimizer.zero_grad(set_to_none=True)
+        if teacher is not None:  # the teacher's answers are part of every distilled batch's cost
+            with torch.no_grad():
+                teacher(images)
         training_loss(model(images), labels).backward()
         optimizer.step()
 
