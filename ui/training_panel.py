@@ -146,7 +146,8 @@ def _preset_picker(step: Step, key: str, estimate, shipped: Run | None, own_netw
     st.segmented_control("Run length", list(PRESETS), format_func=PRESET_NAMES.get, key=f"{key}_preset",
                          on_change=_apply_preset, args=(key, step),
                          help="Each fills in the epochs and images below; change any of them after.")
-    st.caption(" · ".join(_preset_words(step, preset, estimate(preset), shipped, own_network) for preset in PRESETS))
+    # One line each: read from the back of a room, three short lines beat one long one.
+    st.caption("  \n".join(_preset_words(step, preset, estimate(preset), shipped, own_network) for preset in PRESETS))
 
 
 def _preset_words(step: Step, preset: str, seconds: float, shipped: Run | None, own_network: bool) -> str:
