@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from mnist_core.commands.classroom_bench import make_runs
+from mnist_core.commands.classroom_bench import _queue_wait_during_a_start, make_runs
 from mnist_core.commands.cli import main
 from mnist_core.runs.store import RunStore
 
@@ -20,6 +20,15 @@ def test_the_runs_it_writes_are_whole_finished_runs_of_their_students(tmp_path):
     assert {run.state for run in runs} == {"finished"}
     assert len({run.status["owner"] for run in runs}) == 4
     assert all(len(run.mistakes().mistakes) == 600 for run in runs[:2])
+
+
+def test_the_timed_start_is_one_the_queue_accepts_when_every_student_is_at_the_cap(tmp_path):
+    """At 900 runs each of the 30 students keeps the default cap of 30: the Start it times was refused (a
+    traceback in its output, and a refusal timed as a Start). A newcomer's Start is timed instead."""
+    make_runs(tmp_path / "runs", runs=30, students=1)  # the one student keeps the cap's 30
+    took, longest = _queue_wait_during_a_start(tmp_path / "runs")
+    assert took > 0 and longest >= 0
+    assert len(RunStore(tmp_path / "runs").scan()[0]) == 31  # the timed Start made its run
 
 
 @pytest.mark.journey  # several people (or a whole run) through the app: the second test line

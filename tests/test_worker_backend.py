@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
+import types
 
 import pytest
 
@@ -97,3 +99,21 @@ def test_a_worker_that_dies_fails_its_own_run_only(tmp_path, mnist):
     status = manager.store.get(doomed).status
     assert status["state"] == "failed" and "signal 9" in status["message"]
     assert manager.wait(other, 300) and manager.store.get(other).state == "finished"
+
+
+def test_a_worker_never_runs_the_dashboards_script(tmp_path, mnist, monkeypatch):
+    """Streamlit leaves the dashboard's script installed as ``__main__``, and multiprocessing runs the parent's
+    main file in every new process: each worker ran the whole dashboard (bare, 0.7 s) before training."""
+    marker = tmp_path / "ran.txt"
+    script = tmp_path / "dashboard.py"
+    script.write_text(f"open({str(marker)!r}, 'a').write(__name__)\n")
+    page_run = types.ModuleType("__main__")  # what Streamlit's script runner installs
+    page_run.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page_run)
+    manager = JobManager(RunStore(tmp_path / "runs"), max_concurrent=1, load_data=lambda progress: mnist,
+                         backend=WorkerBackend(cores=2))
+    run_id = manager.submit(SMALL.with_(epochs=1, train_limit=256, test_limit=200))
+    assert manager.wait(run_id, 300)
+    assert manager.store.get(run_id).state == "finished"
+    assert not marker.exists(), f"a worker ran the page script as {marker.read_text()!r}"
+    assert sys.modules["__main__"] is page_run  # the server's own __main__ is as it was
