@@ -41,9 +41,10 @@ def test_the_network_is_the_trial_design_it_was_chosen_as():
     assert shapes == ours
 
 
-def test_recipe_is_step5s_with_onecycle_to_0_1_and_batchnorm_recalibrated_and_its_table_holds_it():
+def test_recipe_is_step5s_with_onecycle_half_rotated_averaged_and_recalibrated_and_its_table_holds_it():
     step = get_step(6)
-    assert step.recipe == get_step(5).recipe.with_(step=6, scheduler="onecycle", lr=0.1, bn_recalibrate=True, seed=5)
+    assert step.recipe == get_step(5).recipe.with_(step=6, scheduler="onecycle", lr=0.1, bn_recalibrate=True,
+                                                   augment_fraction=0.5, ema_decay=0.999, seed=5)
     table = json.loads((ASSETS_DIR / step.evidence.table).with_suffix(".json").read_text())
     assert table["step"] == 6 and [row["seed"] for row in table["rows"]] == [1, 2, 3, 4, 5]
     assert {k: v for k, v in table["recipe"].items() if k not in ("seed", "device")} == {

@@ -68,7 +68,8 @@ RECIPES: dict[int, StepRecipe] = {
     4: StepRecipe(_regularised, _STEP4),
     5: StepRecipe(_separable, _STEP5),
     6: StepRecipe(NetworkCall(SeparableNet, (("widths", (8, 10, 18)),), ("dropout", "activation")),
-                  _STEP5.with_(step=6, scheduler="onecycle", lr=0.1, bn_recalibrate=True, seed=5)),
+                  _STEP5.with_(step=6, scheduler="onecycle", lr=0.1, bn_recalibrate=True, augment_fraction=0.5,
+                               ema_decay=0.999, seed=5)),
 }
 
 

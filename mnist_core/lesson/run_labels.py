@@ -25,7 +25,7 @@ FIELD_NAMES = {
     "epochs": "epochs", "train_limit": "images per epoch", "test_limit": "test images", "lr": "learning rate",
     "scheduler": "LR schedule", "dropout": "dropout", "activation": "activation",
     "rotation_degrees": "rotation", "batch_size": "batch size", "seed": "seed",
-    "ema_decay": "weight average (EMA decay)",
+    "ema_decay": "weight average (EMA decay)", "augment_fraction": "share of images augmented",
     "bn_recalibrate": "BatchNorm recalibrated",
 }
 

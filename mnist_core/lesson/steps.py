@@ -295,8 +295,9 @@ _register(Step(
 _register(Step(
     number=6,
     title="Under 3,000 parameters",
-    adds=("Beyond the lesson: Step 5's plan at 8, 10 and 18 channels, 2,880 parameters, with OneCycle to 0.1 "
-          "and BatchNorm's statistics recomputed on clean images before the last test pass"),
+    adds=("Beyond the lesson: Step 5's plan at 8, 10 and 18 channels, 2,880 parameters, with OneCycle to 0.1, "
+          "half the images rotated, an average of the weights kept, and BatchNorm's statistics recomputed on clean "
+          "images before the last test pass"),
     model_factory=RECIPES[6].network,
     recipe=RECIPES[6].recipe,
     source=None,
@@ -348,10 +349,10 @@ _register(Step(
         "five-seed runs above, it moved them +0.02 points on average, eight of ten not lower. This step's "
         "recipe keeps OneCycle (0.01 above StepLR over five seeds) and ends with the recalibration, just "
         "before its final test pass.",
-        "With it, this step's five seeds end between 99.37% and 99.46%, exactly 99.40% on average (49,700 of "
-        "their 50,000 test images right; table below), none under 99.30%. That is on the bar, not above it: the "
-        "lesson asks for higher than 99.40%, so the target is not yet met, short by one right test image over "
-        "the five seeds. The recalibration was also chosen after seeing what it did to these same seeds, so it "
+        "With it, the five seeds ended between 99.37% and 99.46%, exactly 99.40% on average (49,700 of their "
+        "50,000 test images right), none under 99.30%. That is on the bar, not above it: the lesson asks for "
+        "higher than 99.40%, so that recipe did not meet the target, short by one right test image over the "
+        "five seeds. The recalibration was also chosen after seeing what it did to these same seeds, so it "
         "was tried on seeds the choice never saw: seeds 6, 7 and 8 end at 99.46%, 99.41% and 99.38%, 99.42% on "
         "average, above the bar, but three seeds cannot tell recipes this close apart. The next change must add "
         "margin.",
@@ -369,18 +370,33 @@ _register(Step(
         "their BatchNorm, and the saving buys 21 channels instead of 18 in the four blocks after the pool (2,908 in "
         "all). Five seeds end between 99.26% and 99.46%, 99.38% on average: wider where the digit is small did not "
         "make up for what the stem lost, and one seed fell under the 99.30% floor.",
+        "The fourth, adopted: two stabilisers together. Each training image is rotated with a chance of one half "
+        "instead of always, and the network graded and kept is an average of its recent weights "
+        "(EMA, decay 0.999, about the last thousand steps), its BatchNorm recalibrated as before. Five seeds end "
+        "between 99.36% and 99.52%, 99.45% on average (table below), 0.05 above the recipe before it; seed by "
+        "seed they moved between -0.02 and +0.13 points. Which of the two did more is not separated here (the "
+        "average alone had moved the 2,920 network by +0.02, within noise). Our reading: a network this small "
+        "has few weights to spare for turned digits the test set rarely shows, and the average smooths the "
+        "last steps' wandering, which matters when one image is 0.01 points.",
+        "Chosen on those five seeds, the recipe was then trained on five it had never seen, 11 to 15: they end "
+        "between 99.34% and 99.41%, 99.38% on average, under the bar. Over all ten seeds it averages 99.42%. So "
+        "the first five's 99.45% was partly the luck of the draw: the recipe sits just above the bar, with less "
+        "room than they suggest. It is kept because over ten seeds it is no worse than the recipe before it "
+        "(99.41% over its eight), and its five seeds clear the bar by the margin this step set out to find.",
         "The stretch, 2,000 parameters: 6, 8 and 14 channels (1,916) ended three seeds between 99.13% and "
         "99.34%, 99.21% on average, with StepLR, and between 99.18% and 99.46%, 99.28% on average, with "
         "OneCycle (on a GPU). Short as well.",
     ),
     results=(
-        "Not met yet, exactly on the bar: five seeds of the recipe end at 99.40% on average at the final epoch "
-        "(lowest 99.37%, none under 99.30%), and the lesson asks for higher than 99.40%; one more right test "
-        "image over the five seeds would have been enough. The seed table is under the Analysis; the shipped "
-        "run is seed 5, the one that ends at the mean: 9,940 of 10,000, exactly 99.40%, so on its own it does "
-        "not meet the target either (seed 1 ends lowest, at 99.37%).",
-        "A 15-epoch run took 4.7 minutes on a 2-core CPU (2 threads), the recalibration included, so it "
-        "can be trained from this page.",
+        "Met on the seeds it was chosen on, not confirmed on five it had not seen. Five seeds of the recipe end "
+        "between 99.36% and 99.52% at the final epoch, 99.45% on average (lowest 99.36%, none under the 99.30% "
+        "floor): higher than 99.40%. Seeds 11 to 15, trained only after the recipe was fixed, end between 99.34% "
+        "and 99.41%, 99.38% on average, not higher than 99.40%; over all ten seeds the recipe averages 99.42%. "
+        "Both seed tables are under the Analysis; the shipped run is seed 5, the seed that ends at the first "
+        "five's mean.",
+        "Trained alone with 2 threads, a 15-epoch run of seed 5 took 3.0 minutes on a 2-core CPU, the weight "
+        "average and the recalibration included, so it can be trained from this page. (It ended at 99.43%: two "
+        "threads add the same sums in another order than the one thread it had in the table.)",
     ),
     trials=(
         Trial("The public 3,762-parameter design with our reading of its recipe (batch 32, SGD without "
@@ -422,50 +438,68 @@ _register(Step(
               table="trials/separable2920-onecycle-gpu-seeds.md",
               verdict="0.12 above StepLR on the same seeds (those on the CPU): adopted as this step's schedule."),
         Trial("8, 10 and 18 channels with OneCycle to 0.1, graded as trained", 2_880, 99.37, 99.39,
-              (1, 2, 3, 4, 5), "seeds --step 6 --bn-recalibrate no", table="trials/step6-onecycle-seeds.md",
+              (1, 2, 3, 4, 5), "seeds --step 6 --bn-recalibrate no "
+                               "--augment-fraction 1 --ema-decay 0", table="trials/step6-onecycle-seeds.md",
               verdict="Short: 99.37% over five seeds, none below 99.30%, 0.03 under the bar."),
         Trial("8, 10 and 18 channels with StepLR from 0.05 (Step 5's schedule), graded as trained", 2_880, 99.36,
-              99.39, (1, 2, 3, 4, 5), "seeds --step 6 --scheduler step --lr 0.05 --bn-recalibrate no",
+              99.39, (1, 2, 3, 4, 5), "seeds --step 6 --scheduler step --lr 0.05 --bn-recalibrate no "
+                                      "--augment-fraction 1 --ema-decay 0",
               table="trials/step6-steplr-seeds.md",
               verdict="Short: 99.36% over five seeds, its first three seeds 99.39%; the same recipe's three seeds "
                       "on one thread of a lent machine had averaged 99.43% (the 2,880 row above)."),
-        Trial("8, 10 and 18 channels with OneCycle to 0.1 and BatchNorm recalibrated: this step's recipe", 2_880,
-              99.40, 99.41, (1, 2, 3, 4, 5), "seeds --step 6 --seeds 1 2 3 4 5", table="step6-seeds/seeds.md",
-              verdict="Exactly on the bar, so not yet met: 99.40% over five seeds, lowest 99.37%; seeds 6-8, "
+        Trial("8, 10 and 18 channels with OneCycle to 0.1 and BatchNorm recalibrated: this step's recipe until the "
+              "stabilisers below", 2_880, 99.40, 99.41, (1, 2, 3, 4, 5), "seeds --step 6 --seeds 1 2 3 4 5 "
+                                                                         "--augment-fraction 1 --ema-decay 0",
+              table="trials/step6-recal-seeds/seeds.md",
+              verdict="Exactly on the bar, so not met: 99.40% over five seeds, lowest 99.37%; seeds 6-8, "
                       "not seen when it was chosen, 99.42%."),
-        Trial("this step's recipe on seeds 6, 7 and 8, which no choice of it had seen", 2_880, 99.42, 99.42,
-              (6, 7, 8), "seeds --step 6 --seeds 6 7 8", table="trials/step6-seeds-6-8.md",
+        Trial("that recipe on seeds 6, 7 and 8, which no choice of it had seen", 2_880, 99.42, 99.42,
+              (6, 7, 8), "seeds --step 6 --seeds 6 7 8 "
+                         "--augment-fraction 1 --ema-decay 0", table="trials/step6-seeds-6-8.md",
               verdict="Above the bar on seeds the choice never saw: 99.42% over three seeds, lowest 99.38%."),
-        Trial("this step's recipe at batch 64 (twice the updates; OneCycle's momentum kept)", 2_880, 99.41, 99.41,
-              (1, 2, 3, 4, 5), "seeds --step 6 --batch-size 64 --seeds 1 2 3 4 5 --parallel 5",
+        Trial("that recipe at batch 64 (twice the updates; OneCycle's momentum kept)", 2_880, 99.41, 99.41,
+              (1, 2, 3, 4, 5), "seeds --step 6 --batch-size 64 --seeds 1 2 3 4 5 --parallel 5 "
+                               "--augment-fraction 1 --ema-decay 0",
               table="trials/step6-batch64-seeds.md",
               verdict="Within seed noise of batch 128: 99.41% over five seeds, lowest 99.38%; seed by seed it "
                       "moved between -0.08 and +0.08 points. Not adopted: it is not the room above the bar that "
                       "99.45% would be."),
-        Trial("this step's recipe learning from Step 4's shipped network as well (distillation: 0.9 of the loss "
+        Trial("that recipe learning from Step 4's shipped network as well (distillation: 0.9 of the loss "
               "from its answers softened at T=4)", 2_880, 99.36, 99.41, (1, 2, 3, 4, 5),
-              "seeds --step 6 --distill-from 4 --seeds 1 2 3 4 5 --parallel 5",
+              "seeds --step 6 --distill-from 4 --seeds 1 2 3 4 5 --parallel 5 --augment-fraction 1 --ema-decay 0",
               table="trials/step6-distill4-seeds.md",
               verdict="Not adopted: ahead by about 0.2 points in the middle epochs, 0.04 behind the recipe at the "
                       "end, 99.36% over five seeds, lowest 99.32%."),
         Trial("a separable second block at full resolution (8 to 12 channels, 192 parameters where the plain one "
-              "costs 740), and the saving spent on 21 channels after the pool; this step's recipe", 2_908, 99.38,
+              "costs 740), and the saving spent on 21 channels after the pool; that recipe", 2_908, 99.38,
               99.40, (1, 2, 3, 4, 5),
-              "seeds --step 6 --design assets/trials/sepstem2908.json --seeds 1 2 3 4 5 --parallel 5",
+              "seeds --step 6 --design assets/trials/sepstem2908.json --seeds 1 2 3 4 5 --parallel 5 "
+              "--augment-fraction 1 --ema-decay 0",
               table="trials/sepstem2908-seeds.md",
               verdict="Not adopted: 99.38% over five seeds, and one seed at 99.26%, under the floor."),
+        Trial("that recipe with half the images rotated and a weight average (EMA, decay 0.999): this step's "
+              "recipe", 2_880, 99.45, 99.46, (1, 2, 3, 4, 5), "seeds --step 6 --seeds 1 2 3 4 5 --parallel 5",
+              table="step6-seeds/seeds.md",
+              verdict="Adopted: 99.45% over five seeds, lowest 99.36%; 0.05 above the recipe before it."),
+        Trial("this step's recipe on seeds 11 to 15, trained only after it was fixed", 2_880, 99.38, 99.39,
+              (11, 12, 13, 14, 15), "seeds --step 6 --seeds 11 12 13 14 15 --parallel 5",
+              table="trials/step6-seeds-11-15/seeds.md",
+              verdict="Not higher than 99.40% on seeds the choice never saw: 99.38% over five seeds, lowest "
+                      "99.34%; with seeds 1-5, 99.42% over ten."),
         Trial("The stretch, 2,000: 6, 8 and 14 channels, StepLR (GPU)", 1_916, 99.21, 99.26, (1, 2, 3),
               "seeds --step 6 --design assets/trials/separable1916.json --scheduler step --lr 0.05 "
-              "--bn-recalibrate no --device cuda",
+              "--bn-recalibrate no --device cuda --augment-fraction 1 --ema-decay 0",
               table="trials/separable1916-steplr-gpu-seeds.md",
               verdict="Short of the stretch: 99.21% over three seeds."),
         Trial("6, 8 and 14 channels with OneCycle to 0.1 (GPU)", 1_916, 99.28, 99.32, (1, 2, 3),
-              "seeds --step 6 --design assets/trials/separable1916.json --bn-recalibrate no --device cuda",
+              "seeds --step 6 --design assets/trials/separable1916.json --bn-recalibrate no --device cuda "
+              "--augment-fraction 1 --ema-decay 0",
               table="trials/separable1916-onecycle-gpu-seeds.md",
               verdict="Short of the stretch: 99.28% over three seeds, one of them at 99.46%."),
     ),
     evidence=Evidence(table="step6-seeds/seeds.md",
-                      command="python -m mnist_core seeds --step 6 --seeds 1 2 3 4 5 --out assets/step6-seeds"),
+                      command="python -m mnist_core seeds --step 6 --seeds 1 2 3 4 5 --parallel 5 "
+                              "--out assets/step6-seeds"),
     tunable=_COMMON_TUNABLE + ("dropout", "rotation_degrees"),
     param_budget=FRONTIER_PARAM_BUDGET,
 ))
