@@ -17,6 +17,8 @@ from urllib.parse import quote_plus
 import pytest
 
 from mnist_core.commands.watch_cost import free_loopback_port
+from mnist_core.common import paths
+from mnist_core.lesson import report
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -118,6 +120,16 @@ def wait_for_app(page) -> None:
     from playwright.sync_api import expect
 
     expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=60_000)
+
+
+def use_assets(monkeypatch, folder: Path) -> None:
+    """Point the shipped runs' readers at ``folder`` for one test, never at the real ``assets/``.
+
+    ``shipped_run_path`` reads ``common.paths.ASSETS_DIR`` and the report its own name for it: a test that
+    moved only one of them once damaged the real shipped runs it meant to damage in a copy.
+    """
+    monkeypatch.setattr(paths, "ASSETS_DIR", folder)
+    monkeypatch.setattr(report, "ASSETS_DIR", folder)
 
 
 def open_choices(page, name: str):

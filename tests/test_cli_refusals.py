@@ -23,6 +23,7 @@ from mnist_core.common.wording import count
 from mnist_core.engine.checkpoints import CHECKPOINT_FORMAT
 from mnist_core.engine.data import MnistTensors
 from mnist_core.lesson import report
+from tests.conftest import use_assets
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,7 +92,7 @@ def test_out_refuses_a_live_run_a_shipped_run_and_a_students_run(tmp_path, capsy
     monkeypatch.setattr(cli, "_load_data", lambda: pytest.fail("refused only after reading the data"))
     assets = tmp_path / "assets"
     shutil.copytree(ROOT / "assets", assets)
-    monkeypatch.setattr(report, "ASSETS_DIR", assets)
+    use_assets(monkeypatch, assets)
     now = time.time()
     live = _finished_run_at(tmp_path / "runs" / "live", state="running", heartbeat=now, updated=now)
     owned = _finished_run_at(tmp_path / "runs" / "adas", owner="a" * 16, owner_name="Ada")
@@ -181,7 +182,7 @@ def assets(tmp_path, monkeypatch):
     """A copy of assets/ for reproduce to write into; the real one is never touched."""
     copy = tmp_path / "assets"
     shutil.copytree(ROOT / "assets", copy)
-    monkeypatch.setattr(report, "ASSETS_DIR", copy)
+    use_assets(monkeypatch, copy)
     return copy
 
 

@@ -18,6 +18,7 @@ from mnist_core.engine.models import LessonNet
 from mnist_core.explain.inference import predict, preprocess
 from mnist_core.lesson import report
 from mnist_core.runs.store import RunStore, update_status, write_history, write_json
+from tests.conftest import use_assets
 from tests.test_inference import SEVEN, canvas_drawing, decisive_untrained_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ def model():
 @pytest.fixture()
 def checkpoints(tmp_path, runs_dir, monkeypatch, model):
     """A shipped Step 4 checkpoint in a temporary assets folder, one finished user run and one failed run."""
-    monkeypatch.setattr(report, "ASSETS_DIR", tmp_path / "assets")
+    use_assets(monkeypatch, tmp_path / "assets")
     save_checkpoint(report.shipped_run_path(4) / "model.pt", model, TrainConfig(step=4))
     store = RunStore()
     finished = store.create(TrainConfig(step=2, epochs=1), label="my BatchNorm run")
@@ -150,7 +151,7 @@ def test_a_bad_upload_gets_a_message_not_a_traceback(checkpoints, name, data, me
 
 
 def test_without_any_checkpoint_the_page_says_how_to_make_one(tmp_path, runs_dir, monkeypatch):
-    monkeypatch.setattr(report, "ASSETS_DIR", tmp_path / "no-assets")
+    use_assets(monkeypatch, tmp_path / "no-assets")
     at = _page().run()
     assert not at.exception
     assert any("reproduce" in w.value for w in at.warning)

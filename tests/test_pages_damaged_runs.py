@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core.lesson import report
 from mnist_core.lesson.steps import STEPS
 from mnist_core.runs.store import RunStore, inspect_run
+from tests.conftest import use_assets
 from tests.test_run_files import DAMAGE, ROOT, copy_of_a_finished_run, damage
 
 RUN_PAGES = ["pages/home.py", "pages/step_1.py", "pages/compare_runs.py", "pages/draw_digit.py"]
@@ -34,7 +34,7 @@ def assets(tmp_path, monkeypatch):
     """A copy of the shipped runs that a test may damage; the pages read it instead of assets/."""
     copy = tmp_path / "assets"
     shutil.copytree(ROOT / "assets", copy)
-    monkeypatch.setattr(report, "ASSETS_DIR", copy)
+    use_assets(monkeypatch, copy)
     return copy
 
 

@@ -14,7 +14,7 @@ from mnist_core.engine.checkpoints import save_checkpoint
 from mnist_core.engine.config import TrainConfig
 from mnist_core.explain import inference
 from mnist_core.explain.inference import predict, preprocess, read_image_bytes
-from mnist_core.lesson import report
+from tests.conftest import use_assets
 from tests.test_inference import (
     SEVEN,
     SEVEN_PLACES,
@@ -115,7 +115,7 @@ def test_text_output_prints_the_digit_and_ten_probabilities_and_errors_on_stderr
 
 
 def test_a_missing_shipped_checkpoint_is_one_clear_line(tmp_path, monkeypatch, good_files, capsys):
-    monkeypatch.setattr(report, "ASSETS_DIR", tmp_path / "no-assets")
+    use_assets(monkeypatch, tmp_path / "no-assets")
     status = main(["predict", str(good_files[0]), "--step", "4"])
     err = capsys.readouterr().err
     assert status == 1
