@@ -60,7 +60,7 @@ def _namespace_script(temp_dir: str) -> str:
             f"--object-store-memory 80000000 --include-dashboard false --disable-usage-stats "
             f"--temp-dir {temp_dir}")
     tests = (f"MNIST_RAY_NETNS=1 MNIST_RAY_ADDRESS=127.0.0.1:{RAY_PORT} {sys.executable} -m pytest -q "
-             f"-p no:cacheprovider -x --durations=8 -k 'not loopback_only' {Path(__file__).name}")
+             f"-p no:cacheprovider -n 0 -x --durations=8 -k 'not loopback_only' {Path(__file__).name}")
     return (f"ip link set lo up || exit {RAY_CANNOT_START}\n"
             f"if ! {head} > {temp_dir}/ray-start.log 2>&1; then cat {temp_dir}/ray-start.log; "
             f"exit {RAY_CANNOT_START}; fi\n"
