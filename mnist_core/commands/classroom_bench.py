@@ -202,33 +202,15 @@ def _queue_wait_during_a_start(folder: Path) -> tuple[float, float]:
 
 
 def cmd_classroom_bench(args: argparse.Namespace) -> int:
-    tmp = Path(tempfile.mkdtemp(prefix="classroom-bench-"))
-    try:
-        folder = tmp / "runs"
+    with tempfile.TemporaryDirectory(prefix="classroom-bench-") as tmp:
+        folder = Path(tmp) / "runs"
         started = time.perf_counter()
         make_runs(folder, args.runs, args.students)
         print(f"{args.runs} runs of {args.students} students written in {time.perf_counter() - started:.1f} s "
               f"({platform.node() or 'this machine'}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
         for name, seconds in time_everything(folder).items():
             print(f"{seconds:8.2f} s  {name}")
-    finally:
-        _remove(tmp)
     return 0
-
-
-def _remove(folder: Path, patience_s: float = 30.0) -> None:
-    """Delete ``folder``, trying again while the app's cancelled run may still be writing its last files."""
-    deadline = time.monotonic() + patience_s
-    while True:
-        try:
-            shutil.rmtree(folder)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def register(subparsers) -> None:
