@@ -24,6 +24,7 @@ pages = {
         st.Page("pages/step_4.py", title="Step 4 · LR schedule", icon=":material/looks_4:"),
         st.Page("pages/step_5.py", title="Step 5 · Half the parameters", icon=":material/looks_5:"),
         st.Page("pages/step_6.py", title="Step 6 · Under 3,000 parameters", icon=":material/looks_6:"),
+        st.Page("pages/step_7.py", title="Step 7 · Under 2,000 parameters", icon=":material/filter_7:"),
     ],
     "Tools": [
         st.Page("pages/compare_runs.py", title="Compare runs", icon=":material/stacked_line_chart:"),

@@ -1,4 +1,4 @@
-"""Step 6, the smallest network here that meets the target, drawn by the shared step renderer."""
+"""Step 6, under 3,000 parameters, drawn by the shared step renderer."""
 
 from ui.routing import through_the_router
 from ui.step_page import render_step

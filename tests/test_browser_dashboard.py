@@ -199,7 +199,7 @@ def test_teacher_presents_home_then_next_through_every_step_on_a_projector(page,
     page.get_by_test_id("stSidebar").get_by_text("Presentation mode").click()
     wait_for_app(page)
     expect(page).to_have_url(re.compile(r"[?&]present=1"))
-    for title in ["MNIST above 99.4%", *(f"Step {n}:" for n in range(1, 7))]:
+    for title in ["MNIST above 99.4%", *(f"Step {n}:" for n in range(1, 8))]:
         expect(page.get_by_role("heading", name=re.compile(re.escape(title)))).to_be_visible(timeout=LONG)
         expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=LONG)
         _plots_drawn(page)

@@ -169,7 +169,7 @@ def test_the_readme_stays_a_front_door():
     assert len((ROOT / "README.md").read_text().splitlines()) < README_MAX_LINES
 
 
-@pytest.mark.parametrize("number", [5, 6])
+@pytest.mark.parametrize("number", [5, 6, 7])
 def test_the_research_page_shows_each_steps_trials_as_its_page_does(number):
     assert trials_markdown(get_step(number).trials) in (ROOT / "docs" / "research.md").read_text()
 

@@ -100,10 +100,11 @@ def test_every_shipped_step_and_trial_is_a_point():
     trials = [(p.params, p.final_test_acc) for p in points if p.source == "trial"]
     assert trials == [(t.params, t.final_test_acc) for step in STEPS.values() for t in step.trials]
     seeds = [p for p in points if p.source == "seed run"]
-    # Step 5's six seeds and Step 6's five, of which one is the step's shipped run (Step 5's seed 1, Step 6's
-    # seed 5), drawn once
+    # Step 5's six seeds and Steps 6 and 7's five, of which one is the step's shipped run (Step 5's seed 1, Step 6's
+    # seed 5, Step 7's seed 4), drawn once
     assert sorted((p.label.split("'")[0], p.label[-1]) for p in seeds) == [
-        *(("Step 5", str(seed)) for seed in range(2, 7)), *(("Step 6", str(seed)) for seed in range(1, 5))]
+        *(("Step 5", str(seed)) for seed in range(2, 7)), *(("Step 6", str(seed)) for seed in range(1, 5)),
+        *(("Step 7", str(seed)) for seed in (1, 2, 3, 5))]
 
 
 def test_compare_runs_draws_a_design_run_and_ranks_only_whole_runs(runs_dir):
@@ -125,7 +126,10 @@ def test_compare_runs_draws_a_design_run_and_ranks_only_whole_runs(runs_dir):
     assert front[0] == smallest  # the front starts at the smallest network drawn, whatever its accuracy
     assert spec["layout"]["xaxis"]["type"] == "log"
     assert sorted(shape["x0"] for shape in spec["layout"]["shapes"] if shape["type"] == "line"
-                  and shape.get("x0") == shape.get("x1")) == [3000, 5000, 10_000]  # Steps 6 and 5, the lesson
+                  and shape.get("x0") == shape.get("x1")) == [2000, 3000, 5000, 10_000]  # Steps 7, 6, 5, the lesson
+    labels = [a["text"] for a in spec["layout"]["annotations"] if "budget" in a["text"] or "at most" in a["text"]]
+    assert sorted(labels) == ["Step 5's: at most 5,000", "Step 6's: at most 3,000", "Step 7's: at most 2,000",
+                              "the lesson's budget: under 10,000"]
     assert any(shape.get("y0") == 99.4 for shape in spec["layout"]["shapes"])
     board = next(d.value for d in app.dataframe if "Rank" in d.value.columns)
     # The shipped recipes measured over seeds that are higher than 99.40% (Steps 6, 5, 4 and 3, smallest first),

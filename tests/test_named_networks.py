@@ -1,6 +1,6 @@
-"""Trial networks a recipe can name (``--network``): the public 3,762-parameter reference and the
-2,924-parameter candidate, their parameters counted by hand, and the flags that rebuild the
-reference's recipe from the command line."""
+"""Trial networks a recipe can name (``--network``): the public 3,762-parameter reference (as we first read it,
+and as its notebook builds it), the 2,924-parameter candidate and Step 7's weight-tied trial, their parameters
+counted by hand, and the flags that rebuild the reference's recipe from the command line."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import torch
 
 from mnist_core.commands.cli import build_parser, main
 from mnist_core.commands.recipe_args import recipe_from_args
+from mnist_core.engine.checkpoints import load_checkpoint, save_checkpoint
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.models import ReferenceNet, TinyNet, count_parameters
-from mnist_core.engine.summary import summarize
+from mnist_core.engine.models import ReferenceNet, TiedSeparableNet, TinyNet, count_parameters
+from mnist_core.engine.summary import summarize, summary_records
 from mnist_core.lesson.steps import get_step
 
 
@@ -30,6 +31,52 @@ def test_reference_has_the_3762_parameters_the_public_notebook_states():
     rows = summarize(model)
     assert rows[-1].output_shape == (10, 1, 1)
     assert [r.output_shape for r in rows if r.layer.startswith("MaxPool")] == [(4, 14, 14), (8, 7, 7)]
+
+
+def test_the_faithful_reference_drops_out_after_its_pools_only_and_starts_from_xavier_weights():
+    """Issue 28's audit of the public notebook: dropout 0.01 after its two pools (not after all nine blocks),
+    Xavier-uniform weights and zero biases. Same parameters; only where dropout sits and how weights start."""
+    ours, faithful = ReferenceNet(), ReferenceNet(faithful=True)
+    assert count_parameters(faithful) == count_parameters(ours) == 3_762
+    dropouts = [name for name, m in faithful.named_modules() if type(m).__name__ == "FastDropout"]
+    assert dropouts == ["pool1.1", "pool2.1"]
+    assert len([m for m in ours.modules() if type(m).__name__ == "FastDropout"]) == 9
+    convs = [m for m in faithful.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(torch.count_nonzero(conv.bias) == 0 for conv in convs)
+    for conv in convs:  # Xavier-uniform draws within +-sqrt(6 / (fan_in + fan_out))
+        fan_in, fan_out = conv.weight[0].numel(), conv.weight.shape[0] * conv.weight[0, 0].numel()
+        assert conv.weight.abs().max() <= (6 / (fan_in + fan_out)) ** 0.5
+    assert faithful(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    step = get_step(5)
+    named = step.build_model(step.recipe.with_(network="reference3762-faithful", dropout=0.01))
+    assert isinstance(named, ReferenceNet) and named.pool1[1].p == 0.01
+
+
+def test_the_tied_trial_uses_one_set_of_weights_three_times_and_counts_it_once(tmp_path):
+    """Step 7's weight-tied trial (``tied1908``): blocks 5 and 6 reuse block 4's convolutions, each with its own
+    BatchNorm; the one tensor is trained by every use, saved and loaded as one, and every table counts it once."""
+    by_hand = 9 * 8 + 16 + 9 * 8 * 10 + 20 + (9 * 10 + 10 * 18 + 36) + (9 * 18 + 18 * 18) + 3 * 36 + 18 * 10
+    model = get_step(6).build_model(get_step(6).recipe.with_(network="tied1908"))
+    assert isinstance(model, TiedSeparableNet) and count_parameters(model) == by_hand == 1_908
+    for use in (model.block5, model.block6):
+        assert use[0].weight is model.block4[0].weight and use[1].weight is model.block4[1].weight
+        assert use[2] is not model.block4[2]
+    before = model.block4[1].weight.detach().clone()
+    optimiser = torch.optim.SGD(model.parameters(), lr=0.1)
+    model(torch.randn(8, 1, 28, 28)).sum().backward()
+    optimiser.step()
+    assert not torch.equal(before, model.block4[1].weight)
+    rows = summarize(model)
+    assert sum(row.params for row in rows) == 1_908
+    assert [(row.layer, row.shares) for row in rows if row.shares] == [
+        ("Conv2d-16", "Conv2d-12"), ("Conv2d-17", "Conv2d-13"), ("Conv2d-20", "Conv2d-12"), ("Conv2d-21", "Conv2d-13")]
+    assert summary_records(model)[15]["weights"] == "shared with Conv2d-12"
+    assert "weights" not in summary_records(get_step(6).build_model())[0]  # no such column where nothing is shared
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, model, get_step(6).recipe.with_(network="tied1908"))
+    loaded, _ = load_checkpoint(path)
+    assert loaded.block6[1].weight is loaded.block4[1].weight
+    assert torch.equal(loaded.block6[1].weight, model.block4[1].weight)
 
 
 def test_tiny_candidate_by_hand():

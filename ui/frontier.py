@@ -12,13 +12,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mnist_core.lesson import frontier
-from mnist_core.lesson.target import (
-    BEYOND_LESSON_PARAM_BUDGET,
-    FRONTIER_PARAM_BUDGET,
-    PARAM_BUDGET,
-    TARGET_ACC,
-    TARGET_WORDS,
-)
+from mnist_core.lesson.steps import STEPS
+from mnist_core.lesson.target import PARAM_BUDGET, TARGET_ACC, TARGET_WORDS
 from mnist_core.runs.store import Run
 
 from .presentation import plot
@@ -31,8 +26,17 @@ STYLE = {
     "your run": ("square", "#4e9af1"),
     "your design": ("hexagon", "#e45756"),
 }
-NAMES = {"step": "shipped steps", "seed run": "seed runs of Steps 5 and 6", "trial": "trials (mean over seeds)",
-         "your run": "your step runs", "your design": "your designs"}
+NAMES = {"step": "shipped steps", "seed run": "seed runs of the steps beyond the lesson",
+         "trial": "trials (mean over seeds)", "your run": "your step runs", "your design": "your designs"}
+
+
+def budget_lines() -> dict[int, str]:
+    """Each parameter budget a step is held to, with its label: the lesson's, then each later step's own."""
+    lines: dict[int, str] = {}
+    for number, step in STEPS.items():
+        lines.setdefault(step.param_budget, f"the lesson's budget: under {PARAM_BUDGET:,}"
+                         if step.param_budget == PARAM_BUDGET else f"Step {number}'s: at most {step.param_budget:,}")
+    return lines
 
 
 def frontier_accuracy_axis(points: list[frontier.FrontierPoint]) -> tuple[float, float]:
@@ -72,19 +76,19 @@ def frontier_figure(points: list[frontier.FrontierPoint], front: list[frontier.F
                 hovertemplate="%{text}<br>%{x:,} parameters · %{customdata:.2f}% at the final epoch<extra></extra>"))
     fig.add_hline(y=TARGET_ACC, line=dict(color="#2ca02c", dash="dash"),
                   annotation_text=f"{TARGET_ACC:.2f}%", annotation_position="bottom right")
-    for budget, text in ((PARAM_BUDGET, f"the lesson's budget: under {PARAM_BUDGET:,}"),
-                         (BEYOND_LESSON_PARAM_BUDGET, f"Step 5's: at most {BEYOND_LESSON_PARAM_BUDGET:,}"),
-                         (FRONTIER_PARAM_BUDGET, f"Step 6's: at most {FRONTIER_PARAM_BUDGET:,}")):
+    budgets = budget_lines()
+    for order, (budget, text) in enumerate(sorted(budgets.items(), reverse=True)):
         fig.add_vline(x=budget, line=dict(color="#888", dash="dot"))
         # On a log axis an annotation's x is the exponent (add_vline's own label lands off the chart).
-        # Ending at its line, so the rightmost label stays on the chart when presentation mode enlarges it.
+        # Ending at its line, so the rightmost label stays on the chart when presentation mode enlarges it;
+        # every other one a line higher, so that neighbouring budgets' labels never overlap.
         fig.add_annotation(x=math.log10(budget), xref="x", y=1.0, yref="paper", xanchor="right", yanchor="bottom",
-                           text=text, showarrow=False, font=dict(size=11, color="#666"))
-    sizes = [p.params for p in points] + [FRONTIER_PARAM_BUDGET, BEYOND_LESSON_PARAM_BUDGET, PARAM_BUDGET]
+                           yshift=16 * (order % 2), text=text, showarrow=False, font=dict(size=11, color="#666"))
+    sizes = [p.params for p in points] + list(budgets)
     fig.update_xaxes(type="log", title="parameters (log scale)", tickformat=",",  # a margin beyond both budgets
                      range=[math.log10(min(sizes) * 0.85), math.log10(max(sizes) * 1.2)])
     fig.update_yaxes(title="test accuracy at the final epoch (%)", range=[low, high])
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=50, b=10),
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=66, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.18))
     return fig
 

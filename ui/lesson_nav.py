@@ -1,4 +1,4 @@
-"""Previous / Next through the lesson, Home to Step 6 and on to the tools, keeping presentation mode and
+"""Previous / Next through the lesson, Home to Step 7 and on to the tools, keeping presentation mode and
 who you are (presentation.query)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import streamlit as st
 from . import presentation
 
 LESSON = ("pages/home.py", "pages/step_1.py", "pages/step_2.py", "pages/step_3.py", "pages/step_4.py",
-          "pages/step_5.py", "pages/step_6.py")
-TITLES = ("Home", "Step 1", "Step 2", "Step 3", "Step 4", "Step 5", "Step 6")
-AFTER_THE_LESSON = ("pages/compare_runs.py", "the tools · Compare runs")  # where Step 6's Next leads
+          "pages/step_5.py", "pages/step_6.py", "pages/step_7.py")
+TITLES = ("Home", "Step 1", "Step 2", "Step 3", "Step 4", "Step 5", "Step 6", "Step 7")
+AFTER_THE_LESSON = ("pages/compare_runs.py", "the tools · Compare runs")  # where the last step's Next leads
 
 
 def step_page(number: int) -> str:

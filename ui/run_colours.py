@@ -7,8 +7,8 @@ import zlib
 from mnist_core.common.paths import ASSETS_DIR
 from mnist_core.runs.store import Run
 
-# Shipped Steps 1-6, in the lesson's order (Home's plot reads like a rainbow from Step 1 to Step 6).
-SHIPPED_COLOURS = {1: "#7f7f7f", 2: "#1f77b4", 3: "#2ca02c", 4: "#9467bd", 5: "#111111", 6: "#b8860b"}
+# Shipped Steps 1-7, in the lesson's order, each a colour no user's run is drawn in.
+SHIPPED_COLOURS = {1: "#7f7f7f", 2: "#1f77b4", 3: "#2ca02c", 4: "#9467bd", 5: "#111111", 6: "#b8860b", 7: "#556b2f"}
 # Users' runs: colours no shipped run uses, picked by a stable hash of the run id.
 USER_COLOURS = ("#d62728", "#ff7f0e", "#e377c2", "#17becf", "#8c564b", "#bcbd22", "#f0027f", "#1b9e77")
 

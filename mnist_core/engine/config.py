@@ -59,7 +59,7 @@ class TrainConfig:
     distill_from: int = 0
     distill_weight: float = 0.9  # the teacher's share of the loss, the rest the labels' (0.9 with T=4 is usual)
     distill_temperature: float = 4.0  # both networks' answers are softened by this before they are compared
-    network: str = ""  # "" = the step's own network; or a named trial network: "reference3762", "tiny2924"
+    network: str = ""  # "" = the step's own network; or a named trial network (models.NAMED_NETWORKS)
     seed: int = 1  # seeds weights, shuffling, dropout and augmentation
     train_limit: int = 0  # use only the first N training images (0 = all 60,000); for demos and tests
     test_limit: int = 0  # evaluate on the first N test images (0 = all 10,000)

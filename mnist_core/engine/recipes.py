@@ -60,6 +60,8 @@ _BASE = TrainConfig(step=1, epochs=EPOCH_BUDGET, batch_size=128, optimizer="sgd"
 _STEP3 = _BASE.with_(step=3, dropout=0.05, rotation_degrees=7.0)
 _STEP4 = _STEP3.with_(step=4, scheduler="step", lr=0.05, step_size=5, step_gamma=0.1)
 _STEP5 = _STEP4.with_(step=5, dropout=0.0, activation="silu")
+_STEP6 = _STEP5.with_(step=6, scheduler="onecycle", lr=0.1, bn_recalibrate=True, augment_fraction=0.5, ema_decay=0.999,
+                      seed=5)
 
 RECIPES: dict[int, StepRecipe] = {
     1: StepRecipe(_plain, _BASE),
@@ -67,9 +69,9 @@ RECIPES: dict[int, StepRecipe] = {
     3: StepRecipe(_regularised, _STEP3),
     4: StepRecipe(_regularised, _STEP4),
     5: StepRecipe(_separable, _STEP5),
-    6: StepRecipe(NetworkCall(SeparableNet, (("widths", (8, 10, 18)),), ("dropout", "activation")),
-                  _STEP5.with_(step=6, scheduler="onecycle", lr=0.1, bn_recalibrate=True, augment_fraction=0.5,
-                               ema_decay=0.999, seed=5)),
+    6: StepRecipe(NetworkCall(SeparableNet, (("widths", (8, 10, 18)),), ("dropout", "activation")), _STEP6),
+    7: StepRecipe(NetworkCall(SeparableNet, (("widths", (6, 8, 14)),), ("dropout", "activation")),
+                  _STEP6.with_(step=7, seed=4)),
 }
 
 

@@ -1,7 +1,7 @@
 """The parameter-accuracy frontier: every network measured here, as parameters against final test accuracy.
 
 Points come from three places: the shipped runs of each step (``assets/step<N>``) and the
-seed runs behind Steps 5 and 6 (``assets/step5-seeds``, ``assets/step6-seeds``), the trials each
+seed runs behind Steps 5 to 7 (``assets/step5-seeds`` and on), the trials each
 step records on the way to its design (one point per trial, the mean over its seeds), and the user's own runs. The
 frontier is the set of points no other point beats on both counts (as few parameters, as
 high an accuracy).

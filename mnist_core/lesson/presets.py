@@ -25,7 +25,7 @@ from mnist_core.engine.recipes import step_recipe
 # seeds 1-3, are in assets/class-runs). Steps 1-3 train at a constant rate, so k epochs of their class run are the
 # first k of their full run: the skeleton, without BatchNorm, needs three to pass 97% (one ended at 72-80%).
 # From Step 4 on, the schedule compressed into one epoch does it: Step 4 ended 98.72-98.85%.
-CLASS_EPOCHS = {1: 3, 2: 2, 3: 2, 4: 1, 5: 1, 6: 1}
+CLASS_EPOCHS = {1: 3, 2: 2, 3: 2, 4: 1, 5: 1, 6: 1, 7: 1}
 CLASS_RUNS_DIR = ASSETS_DIR / "class-runs"  # step<N>/seeds.json: each step's class run over seeds 1-3
 DEMO_IMAGES = 2_560  # per epoch: the step page's "2,560 (demo)"
 PRESETS = ("full", "class", "demo")

@@ -1,0 +1,8 @@
+"""Step 7, the stretch to 2,000 parameters, drawn by the shared step renderer."""
+
+from ui.routing import through_the_router
+from ui.step_page import render_step
+
+through_the_router(__file__)
+
+render_step(7)
