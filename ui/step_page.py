@@ -85,8 +85,8 @@ def _measurements(step: Step) -> None:
     """The tables behind the Analysis, full width so their columns stay readable."""
     if step.trials:
         st.markdown("**What was tried on the way** (15 epochs each, `python -m mnist_core` plus the arguments shown; "
-                    "over several seeds, the mean). A result on one seed is not adopted over a recipe measured on "
-                    "six unless it beats it by more than seeds of one recipe differ.")
+                    "over several seeds, the mean). A result on one or two seeds is not adopted over a recipe "
+                    "measured on more unless it beats it by more than seeds of one recipe differ.")
         st.markdown(trials_markdown(step.trials))
         shown_below = step.evidence.table if step.evidence else None
         for trial in step.trials:  # the seed tables of the designs this step replaced

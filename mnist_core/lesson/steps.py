@@ -529,18 +529,25 @@ _register(Step(
         "under the plain 1,916 network. One filter bank asked to work at 8x8, 6x6 and 4x4 alike is less than "
         "three banks a third of its size each.",
         "Then five cheaper changes were screened on two seeds each, 1 and 5 (the plain 1,916 network ended them "
-        "at 99.33% and 99.21%, 99.27% on average). None stood clear of seed noise: the last block sent straight to "
-        "the ten digits, saving the 1x1 head for 16 channels (1,914 parameters), 99.27%; three separable blocks "
-        "after the pool instead of four, at 18 channels (1,990), 99.26%; a separable second block (8 to 12 "
-        "channels) and 15 channels after the pool (1,918), 99.30%; batch 64, 99.25%; and a quarter of the "
-        "images rotated instead of half, 99.33%. Two seeds cannot tell changes of a few hundredths apart, so "
-        "these are leads, not results.",
+        "at 99.33% and 99.21%, 99.27% on average). None stood clear of seed noise.",
+        "The last block sent straight to the ten digits, saving the 1x1 head for 16 channels (1,914 parameters): "
+        "99.40% and 99.13%, 99.27% on average.",
+        "Three separable blocks after the pool instead of four, at 18 channels (1,990): 99.20% and 99.32%, "
+        "99.26% on average.",
+        "A separable second block (8 to 12 channels) and 15 channels after the pool (1,918): 99.23% and 99.37%, "
+        "99.30% on average.",
+        "Batch 64: 99.28% and 99.22%, 99.25% on average. A quarter of the images rotated instead of half: "
+        "99.46% and 99.20%, 99.33% on average. Two seeds cannot tell changes of a few hundredths apart, so these "
+        "are leads, not results.",
         "The last lead followed from Step 6's own reading (a network this small has few weights to spare for "
         "turned digits the test set rarely shows), so it was trained on all five seeds: a quarter of the images "
         "rotated ended them between 99.21% and 99.39%, 99.28% on average, 0.05 under half. The screen's lead was "
         "seed noise, which is why a lead is not a result until five seeds say so.",
-        "So this step keeps Step 6's plan and recipe unchanged, only narrower, and it is trained again here as "
-        "Step 7 so that its seeds, checkpoints and shipped run are its own (table below).",
+        "So this step keeps Step 6's plan and recipe unchanged, only narrower, trained again as Step 7 so that its "
+        "seeds, checkpoints and shipped run are its own: five seeds end between 99.21% and 99.37%, 99.33% on "
+        "average (table below), as the same network had as design rows. 2,000 parameters stay out of reach of "
+        "everything measured here: the gap is 0.07 points, about seven test images a seed, and seed 5 falls "
+        "under the floor in most of these tables.",
     ),
     results=(
         "Not met: the mean is 99.33%, not higher than 99.40%: 5 seeds, lowest 99.21%. Five seeds of the recipe end "
@@ -548,9 +555,10 @@ _register(Step(
         "Analysis): 0.07 points under the bar on average, and seed 5 under the 99.30% floor as well. The same "
         "network as design rows, trained with the same recipe as a trial, had ended the same five seeds at "
         "99.33% too.",
-        "The shipped run is seed 4, the seed that ends nearest the mean, trained alone with 2 threads: 3.3 minutes "
-        "for 15 epochs on a 2-core CPU, within the 6 minutes this step allows, ending at 99.36% (99.35% in the "
-        "table, where it had one thread).",
+        "The shipped run is the table's seed 4, the seed that ends nearest the mean (99.35%). Trained again alone "
+        "with 2 threads, the same seed took 3.3 minutes for 15 epochs on a 2-core CPU, within the 6 minutes this "
+        "step allows, so it can be trained from this page. (It ended at 99.36%: two threads add the same sums in "
+        "another order than the one thread it had in the table.)",
     ),
     trials=(
         Trial("Step 6's plan at 6, 8 and 14 channels, StepLR (GPU)", 1_916, 99.21, 99.26, (1, 2, 3),
@@ -598,6 +606,9 @@ _register(Step(
               (1, 2, 3, 4, 5), "seeds --step 7 --augment-fraction 0.25 --seeds 1 2 3 4 5 --parallel 5",
               table="trials/separable1916-aug25-seeds.md",
               verdict="Not adopted: 99.28% over five seeds, 0.05 under half; the screen's lead was seed noise."),
+        Trial("Step 6's recipe unchanged, trained as this step: this step's recipe", 1_916, 99.33, 99.35,
+              (1, 2, 3, 4, 5), "seeds --step 7 --seeds 1 2 3 4 5 --parallel 5", table="step7-seeds/seeds.md",
+              verdict="Not met: 99.33% over five seeds, lowest 99.21%, under the floor."),
     ),
     evidence=Evidence(table="step7-seeds/seeds.md",
                       command="python -m mnist_core seeds --step 7 --seeds 1 2 3 4 5 --parallel 5 "
