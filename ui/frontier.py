@@ -80,10 +80,12 @@ def frontier_figure(points: list[frontier.FrontierPoint], front: list[frontier.F
     for order, (budget, text) in enumerate(sorted(budgets.items(), reverse=True)):
         fig.add_vline(x=budget, line=dict(color="#888", dash="dot"))
         # On a log axis an annotation's x is the exponent (add_vline's own label lands off the chart).
-        # Ending at its line, so the rightmost label stays on the chart when presentation mode enlarges it;
+        # Ending at its line, so the rightmost label stays on the chart when presentation mode enlarges it,
+        # except the leftmost, which starts at its line so that it is not cut by the chart's left edge;
         # every other one a line higher, so that neighbouring budgets' labels never overlap.
-        fig.add_annotation(x=math.log10(budget), xref="x", y=1.0, yref="paper", xanchor="right", yanchor="bottom",
-                           yshift=16 * (order % 2), text=text, showarrow=False, font=dict(size=11, color="#666"))
+        fig.add_annotation(x=math.log10(budget), xref="x", y=1.0, yref="paper", yanchor="bottom",
+                           xanchor="left" if budget == min(budgets) else "right", yshift=16 * (order % 2),
+                           text=text, showarrow=False, font=dict(size=11, color="#666"))
     sizes = [p.params for p in points] + list(budgets)
     fig.update_xaxes(type="log", title="parameters (log scale)", tickformat=",",  # a margin beyond both budgets
                      range=[math.log10(min(sizes) * 0.85), math.log10(max(sizes) * 1.2)])

@@ -2,7 +2,7 @@
 
 Forward hooks on every leaf module record each call's output shape while one dummy
 image passes through; the parameters are those the module owns. A module called more than
-once (Step 7 passes the image through one block's weights three times) owns its parameters
+once (Step 7's weight-tied trial network uses one block's weights three times) owns its parameters
 once: its later calls show 0 and name the row that counts them, so the rows add up to the
 network's parameters.
 """
