@@ -28,7 +28,7 @@ def open_at(page: str, query: dict[str, str]) -> AppTest:
 
 
 def test_every_page_of_the_router_is_walked():
-    assert len(PAGES) == 12 and {"pages/inside_network.py", "pages/class_board.py"} <= set(PAGES)
+    assert len(PAGES) == 13 and {"pages/inside_network.py", "pages/class_board.py"} <= set(PAGES)
 
 
 @pytest.mark.parametrize("page", PAGES)

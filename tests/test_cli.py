@@ -42,7 +42,7 @@ def test_train_writes_a_run_folder_and_prints_the_epoch_log(tmp_path, capsys, mn
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--step", "9"], "unknown step 9"),
-    (["evaluate", "--step", "7"], "unknown step 7"),
+    (["evaluate", "--step", "8"], "unknown step 8"),
     (["evaluate", "--checkpoint", "no/such/file.pt"], "no checkpoint at"),
     (["train", "--step", "2", "--epochs", "0"], "epochs must be at least 1"),
 ])
