@@ -35,7 +35,9 @@ pages = {
     ],
 }
 mark_routed()
-page = st.navigation(pages)
+# Expanded: past 12 pages Streamlit folds the menu behind "View more", which hid the teacher's class board
+# (the last of 13) and would make a class hunt for the tools.
+page = st.navigation(pages, expanded=True)
 # The page a link asked for before the router first ran, with its ?query (see ui/routing.py): read first,
 # so that a bookmarked ?present=1 turns presentation mode on in this very run.
 wanted, wanted_query = page_wanted(), query_wanted()
