@@ -542,8 +542,8 @@ _register(Step(
         "blocks have the same shape, so one set of their weights can serve all three, each use with a BatchNorm "
         "of its own. That keeps Step 6's computation and receptive field for 1,908 parameters. It cost more than "
         "it saved: five seeds ended between 99.16% and 99.26%, 99.20% on average, 0.25 under Step 6 and 0.13 "
-        "under the plain 1,916 network. One filter bank asked to work at 8x8, 6x6 and 4x4 alike is less than "
-        "three banks a third of its size each.",
+        "under the plain 1,916 network. Our reading: one set of filters asked to serve three depths (at 8x8, 6x6 "
+        "and 4x4) does less than three narrower sets with a depth each.",
         "Then five cheaper changes were screened on two seeds each, 1 and 5 (the plain 1,916 network ended them "
         "at 99.33% and 99.21%, 99.27% on average). None stood clear of seed noise.",
         "The last block sent straight to the ten digits, saving the 1x1 head for 16 channels (1,914 parameters): "
