@@ -12,9 +12,11 @@ import pytest
 
 from mnist_core.common.paths import ASSETS_DIR, shipped_run_path
 from mnist_core.engine.checkpoints import load_checkpoint
+from mnist_core.engine.design import build_design
 from mnist_core.engine.evaluate import evaluate
 from mnist_core.engine.models import count_parameters
 from mnist_core.engine.recipes import EPOCH_BUDGET
+from mnist_core.engine.summary import summarize
 from mnist_core.lesson import report
 from mnist_core.lesson.steps import get_step, trials_markdown
 from mnist_core.lesson.target import run_meets_target
@@ -56,6 +58,27 @@ def test_the_recipe_trial_is_the_shipped_seed_table_and_the_recipe_s_seed_the_sh
     shipped = next(row for row in table["rows"] if row["seed"] == get_step(step).recipe.seed)
     assert run.config == get_step(step).recipe
     assert round(report.summarize(run.history).final_test_acc, 2) == shipped["final_test_acc"]
+
+
+def _layers(model) -> list[tuple[tuple[int, ...], int]]:
+    """Output shape and parameters of every layer that has parameters or pools: what makes two networks the same."""
+    return [(row.output_shape, row.params) for row in summarize(model) if row.params or "Pool" in row.layer]
+
+
+@pytest.mark.parametrize(("step", "design"), [(6, "separable2880.json"), (7, "separable1916.json")])
+def test_the_network_is_the_trial_design_it_was_measured_as(step, design):
+    """Steps 6 and 7 were first measured as design JSON (their trials); each step builds the same layers."""
+    assert _layers(build_design((ASSETS_DIR / "trials" / design).read_text())) == _layers(get_step(step).build_model())
+
+
+@pytest.mark.parametrize("step", [6, 7])
+def test_the_seed_table_holds_the_steps_recipe(step):
+    """The table was written by ``seeds --step N`` with the recipe the registry gives (only the seed differs)."""
+    recipe = get_step(step).recipe
+    table = json.loads((ASSETS_DIR / get_step(step).evidence.table).with_suffix(".json").read_text())
+    assert table["step"] == step and [row["seed"] for row in table["rows"]] == [1, 2, 3, 4, 5]
+    assert {k: v for k, v in table["recipe"].items() if k not in ("seed", "device")} == {
+        k: v for k, v in recipe.to_dict().items() if k not in ("seed", "device")} | {"lr_points": []}
 
 
 @pytest.mark.parametrize("step", BEYOND_THE_LESSON)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mnist_core.lesson.steps import STEPS
+
 from . import presentation
 
-LESSON = ("pages/home.py", "pages/step_1.py", "pages/step_2.py", "pages/step_3.py", "pages/step_4.py",
-          "pages/step_5.py", "pages/step_6.py", "pages/step_7.py")
-TITLES = ("Home", "Step 1", "Step 2", "Step 3", "Step 4", "Step 5", "Step 6", "Step 7")
+# Home, then every step in the registry's order: a new step joins the walk without an edit here.
+LESSON = ("pages/home.py", *(f"pages/step_{number}.py" for number in STEPS))
+TITLES = ("Home", *(f"Step {number}" for number in STEPS))
 AFTER_THE_LESSON = ("pages/compare_runs.py", "the tools · Compare runs")  # where the last step's Next leads
 
 

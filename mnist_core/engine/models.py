@@ -327,11 +327,12 @@ class ReferenceNet(nn.Module):
 
     def __init__(self, dropout: float = 0.01, activation: str = "relu", faithful: bool = False) -> None:
         super().__init__()
-        in_blocks = 0.0 if faithful else dropout  # the notebook drops out only after its pools
+        # The notebook drops out only after its pools; our first rebuild after every block.
+        after_pools, in_blocks = (dropout, 0.0) if faithful else (0.0, dropout)
         self.stage1 = nn.Sequential(*(reference_block(i, 4, in_blocks, activation) for i in (1, 4, 4)))
-        self.pool1 = self._pool(dropout if faithful else 0.0)
+        self.pool1 = self._pool(after_pools)
         self.stage2 = nn.Sequential(*(reference_block(i, 8, in_blocks, activation) for i in (4, 8, 8)))
-        self.pool2 = self._pool(dropout if faithful else 0.0)
+        self.pool2 = self._pool(after_pools)
         self.stage3 = nn.Sequential(*(reference_block(8, 8, in_blocks, activation) for _ in range(3)))
         self.gap = nn.AvgPool2d(7)
         self.classifier = nn.Conv2d(8, 10, kernel_size=1)
