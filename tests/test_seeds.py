@@ -33,6 +33,18 @@ def test_table_has_a_row_per_seed_and_the_mean():
     assert lines[-1] == "| mean of 3 | | 99.45% | **99.41%** (lowest 99.33%) | | |"
 
 
+def test_the_mean_row_prints_the_figure_the_verdict_gives():
+    # fmean(99.32, 99.27) is 99.29499..., which printed 99.29 above a verdict of 99.30 (19,859 of 20,000 right).
+    rows = [{**ROWS[0], "final_test_acc": 99.32}, {**ROWS[1], "final_test_acc": 99.27}]
+    verdict = recipe_verdict([99.32, 99.27])
+    assert "the mean is 99.30%" in verdict.reason
+    assert "| **99.30%** (lowest 99.27%) |" in seeds_markdown(rows).splitlines()[-1]
+    assert seeds_summary(rows)["mean_final_test_acc"] == 99.3
+    # A mean one image over the bar keeps the decimals that say so, as the verdict does.
+    over = [{**row, "final_test_acc": acc} for row, acc in zip(ROWS, (99.41, 99.40, 99.40), strict=True)]
+    assert "| **99.403%** (lowest 99.40%) |" in seeds_markdown(over).splitlines()[-1]
+
+
 @pytest.mark.real_data
 def test_seeds_trains_each_seed_once_and_writes_the_table(tmp_path, capsys, mnist):
     args = ["seeds", "--step", "5", "--seeds", "1", "2", "--epochs", "1", "--train-limit", "256",

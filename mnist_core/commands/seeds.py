@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -38,7 +37,7 @@ from mnist_core.common.wording import count
 from mnist_core.engine.data import load_mnist
 from mnist_core.lesson.report import images_scored, summarize
 from mnist_core.lesson.steps import get_step
-from mnist_core.lesson.target import recipe_verdict, seed_floor
+from mnist_core.lesson.target import mean_percent, percent_text, recipe_verdict, seed_floor
 from mnist_core.runs.store import default_runs_dir, finished_run, read_run, train_run, write_json
 
 
@@ -64,8 +63,8 @@ def seeds_summary(rows: list[dict]) -> dict:
     """Mean best, mean final and lowest final test accuracy over the rows."""
     finals = [r["final_test_acc"] for r in rows]
     return {
-        "mean_best_test_acc": round(statistics.fmean(r["best_test_acc"] for r in rows), 2),
-        "mean_final_test_acc": round(statistics.fmean(finals), 2),
+        "mean_best_test_acc": round(mean_percent([r["best_test_acc"] for r in rows]), 2),
+        "mean_final_test_acc": round(mean_percent(finals), 2),
         "min_final_test_acc": min(finals),
         "seeds": len(rows),
     }
@@ -78,7 +77,8 @@ def seeds_markdown(rows: list[dict]) -> str:
         lines.append(f"| {r['seed']} | {r['params']:,} | {r['best_test_acc']:.2f}% ({r['best_epoch']}) "
                      f"| **{r['final_test_acc']:.2f}%** | {r['seconds_per_epoch']:.1f} | {r['device']} |")
     lines.append(f"| mean of {summary['seeds']} | | {summary['mean_best_test_acc']:.2f}% "
-                 f"| **{summary['mean_final_test_acc']:.2f}%** (lowest {summary['min_final_test_acc']:.2f}%) | | |")
+                 f"| **{percent_text(mean_percent([r['final_test_acc'] for r in rows]))}%** "
+                 f"(lowest {summary['min_final_test_acc']:.2f}%) | | |")
     return "\n".join(lines) + "\n"
 
 

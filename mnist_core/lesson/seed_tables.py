@@ -10,14 +10,13 @@ seeds" column and the step's own page quote the same rows.
 from __future__ import annotations
 
 import json
-import statistics
 from dataclasses import dataclass
 
 from mnist_core.common.paths import ASSETS_DIR
 from mnist_core.engine.config import TrainConfig
 from mnist_core.lesson.schedules import CANDIDATES, candidate_config
 from mnist_core.lesson.steps import get_step
-from mnist_core.lesson.target import TargetVerdict, recipe_verdict, seed_floor
+from mnist_core.lesson.target import TargetVerdict, mean_percent, recipe_verdict, seed_floor
 
 SCHEDULE_STUDY = "schedule_study.json"
 
@@ -30,7 +29,7 @@ class SeedSummary:
 
     @property
     def mean_final(self) -> float:
-        return round(statistics.fmean(self.finals), 2)
+        return round(mean_percent(self.finals), 2)
 
     @property
     def lowest_final(self) -> float:
