@@ -1,6 +1,7 @@
 """Trial networks a recipe can name (``--network``): the public 3,762-parameter reference (as we first read it,
 and as its notebook builds it), the 2,924-parameter candidate and Step 7's weight-tied trial, their parameters
-counted by hand, and the flags that rebuild the reference's recipe from the command line."""
+counted by hand, Step 7's parameter-free trials, and the flags that rebuild the reference's recipe from the
+command line."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from mnist_core.commands.recipe_args import recipe_from_args
 from mnist_core.engine.checkpoints import load_checkpoint, save_checkpoint
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.models import ReferenceNet, TiedSeparableNet, TinyNet, count_parameters
+from mnist_core.engine.recipes import build_network
 from mnist_core.engine.summary import summarize, summary_records
 from mnist_core.lesson.steps import get_step
 
@@ -126,3 +128,51 @@ def test_bad_recipe_flags_get_a_message_not_a_traceback(args, message, capsys):
         code = refused.code
     assert code != 0
     assert message in capsys.readouterr().err
+
+
+STEP7_TRIALS = ("residual1916", "latepool1916", "dwact1916")
+
+
+def _step7(network: str = "", seed: int = 4) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return build_network(get_step(7).recipe.with_(network=network))
+
+
+@pytest.mark.parametrize("network", STEP7_TRIALS)
+def test_step7_trials_add_no_parameter_and_start_from_step7s_own_weights(network):
+    """Step 7's screens are compared seed by seed with its table: that holds only if a seed starts both alike."""
+    plain, trial = _step7(), _step7(network)
+    assert count_parameters(trial) == count_parameters(plain) == 1_916
+    assert all(torch.equal(a, b) for a, b in zip(plain.parameters(), trial.parameters(), strict=True))
+    assert trial(torch.randn(3, 1, 28, 28)).shape == (3, 10)
+
+
+def _silence_last_three_blocks(model: torch.nn.Module) -> torch.nn.Module:
+    """Zero the scale and shift of blocks 4-6's BatchNorm: each block then outputs SiLU(0) = 0 everywhere."""
+    for block in (model.block4, model.block5, model.block6):
+        bn = next(m for m in block if isinstance(m, torch.nn.BatchNorm2d))
+        torch.nn.init.zeros_(bn.weight)
+        torch.nn.init.zeros_(bn.bias)
+    return model.eval()
+
+
+def test_the_residual_trial_carries_each_blocks_input_past_it():
+    images = torch.randn(2, 1, 28, 28)
+    plain, residual = _silence_last_three_blocks(_step7()), _silence_last_three_blocks(_step7("residual1916"))
+    with torch.no_grad():
+        assert torch.equal(plain(images)[0], plain(images)[1])  # nothing reaches the head but a constant
+        assert not torch.allclose(residual(images)[0], residual(images)[1])  # the shortcuts carry block 3's map
+
+
+def test_the_late_pool_trial_pools_after_the_first_separable_block():
+    rows = summarize(_step7("latepool1916"))
+    shapes = [(r.layer.split("-")[0], r.output_shape) for r in rows if r.layer.startswith(("MaxPool", "AvgPool"))]
+    assert shapes == [("MaxPool2d", (14, 11, 11)), ("AvgPool2d", (14, 1, 1))]
+
+
+def test_the_depthwise_activated_trial_activates_between_its_two_convolutions():
+    model = _step7("dwact1916")
+    for block in (model.block3, model.block4, model.block5, model.block6):
+        kinds = [type(m).__name__ for m in block]
+        assert kinds == ["Conv2d", "BatchNorm2d", "SiLU", "Conv2d", "BatchNorm2d", "SiLU"]
+        assert not block[1].affine and block[4].affine  # the new normalisation adds no parameter

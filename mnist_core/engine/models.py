@@ -240,6 +240,75 @@ class TiedSeparableNet(nn.Module):
         return F.log_softmax(x.flatten(1), dim=1)  # (B, 10)
 
 
+class ResidualSeparableNet(SeparableNet):
+    """A trial for Step 7: Step 7's network with a shortcut around each of its last three blocks (no parameters).
+
+    Blocks 4, 5 and 6 keep their channel count, so each block's input can be added to its output;
+    the block trims one pixel from every side (no padding), so the input is trimmed the same way
+    first. The shortcut gives the gradient a path past each block and lets a block learn a change
+    to what it is given rather than all of it. The layers are built in the same order as
+    ``SeparableNet``'s, so a seed starts both networks from the same weights.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, 28, 28)
+        x = self.block1(x)  # (B, 6, 26, 26)
+        x = self.block2(x)  # (B, 8, 24, 24)
+        x = self.pool(x)  # (B, 8, 12, 12)
+        x = self.block3(x)  # (B, 14, 10, 10)
+        for block in (self.block4, self.block5, self.block6):  # 10 -> 8 -> 6 -> 4 pixels a side
+            x = block(x) + x[:, :, 1:-1, 1:-1]
+        x = self.gap(x)  # (B, 14, 1, 1)
+        x = self.classifier(x)  # (B, 10, 1, 1)
+        return F.log_softmax(x.flatten(1), dim=1)  # (B, 10)
+
+
+class LatePoolSeparableNet(SeparableNet):
+    """A trial for Step 7: Step 7's network with its max-pool one block later (the same 1,916 parameters).
+
+    The first separable block works on the 24x24 map instead of the pooled 12x12 one, so one more
+    layer sees the strokes at full detail; the three after the pool then shrink 11 -> 9 -> 7 -> 5
+    and the average pool covers 5x5. The receptive field ends at 20 pixels instead of 22 and the
+    network computes about a quarter more. The layers are built in ``SeparableNet``'s order, so a
+    seed starts both networks from the same weights.
+    """
+
+    def __init__(self, dropout: float = 0.0, activation: str = "silu",
+                 widths: tuple[int, int, int] = (6, 8, 14)) -> None:
+        super().__init__(dropout, activation, widths)
+        self.gap = nn.AvgPool2d(5)  # no weights: the random draws above are SeparableNet's
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, 28, 28)
+        x = self.block1(x)  # (B, 6, 26, 26)
+        x = self.block2(x)  # (B, 8, 24, 24)
+        x = self.block3(x)  # (B, 14, 22, 22)
+        x = self.pool(x)  # (B, 14, 11, 11)
+        x = self.block4(x)  # (B, 14, 9, 9)
+        x = self.block5(x)  # (B, 14, 7, 7)
+        x = self.block6(x)  # (B, 14, 5, 5)
+        x = self.gap(x)  # (B, 14, 1, 1)
+        x = self.classifier(x)  # (B, 10, 1, 1)
+        return F.log_softmax(x.flatten(1), dim=1)  # (B, 10)
+
+
+class DepthwiseActivatedNet(SeparableNet):
+    """A trial for Step 7: Step 7's network with a second activation in each separable block (1,916 parameters).
+
+    In ``separable_block`` the depthwise and the pointwise convolutions run back to back, so together
+    they are one linear map followed by one activation. Here the depthwise output is normalised
+    (BatchNorm without its scale and shift, so no parameters) and activated before the pointwise
+    convolution mixes the channels, as MobileNet's blocks do: twice the nonlinear layers for the same
+    weights. Built in ``SeparableNet``'s order, so a seed starts both networks from the same weights.
+    """
+
+    def __init__(self, dropout: float = 0.0, activation: str = "silu",
+                 widths: tuple[int, int, int] = (6, 8, 14)) -> None:
+        super().__init__(dropout, activation, widths)
+        for name in ("block3", "block4", "block5", "block6"):
+            depthwise, *rest = getattr(self, name)
+            setattr(self, name, nn.Sequential(depthwise, nn.BatchNorm2d(depthwise.out_channels, affine=False),
+                                              ACTIVATION_LAYERS[activation](), *rest))
+
+
 def padded_conv_bn_act(in_channels: int, out_channels: int, activation: str) -> nn.Sequential:
     """3x3 conv (padded, so the image keeps its size) -> BatchNorm -> activation."""
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
@@ -365,6 +434,10 @@ NAMED_NETWORKS: dict[str, Callable[[float, str], nn.Module]] = {
                                                                        faithful=True),
     "tiny2924": lambda dropout, activation: TinyNet(activation=activation),
     "tied1908": lambda dropout, activation: TiedSeparableNet(dropout=dropout, activation=activation),
+    "latepool1916": lambda dropout, activation: LatePoolSeparableNet(dropout=dropout, activation=activation),
+    "dwact1916": lambda dropout, activation: DepthwiseActivatedNet(dropout=dropout, activation=activation),
+    "residual1916": lambda dropout, activation: ResidualSeparableNet(dropout=dropout, activation=activation,
+                                                                     widths=(6, 8, 14)),
 }
 
 
