@@ -589,6 +589,12 @@ _register(Step(
         "seeds sit at the top and the bottom of the spread, and changing anything in a run redraws where a seed "
         "lands, so both drift toward the middle. Read together, the screens put this network's middle near "
         "99.28-99.30% whatever was changed: the wall is the network's size, not a setting of its recipe.",
+        "Last, the budget was moved between the two ends of the network, five seeds each. Toward full resolution "
+        "(8 and 8 channels there, 13 after the pool, 1,948 parameters): between 99.19% and 99.28%, 99.24% on "
+        "average, 0.09 under. Toward the blocks after the pool (4 and 7 channels at full resolution, 16 after "
+        "the pool, 1,973 parameters): between 99.22% and 99.37%, 99.31% on average, level. Our reading: a "
+        "channel after the pool is worth more than one before it, and 6, 8 and 14 already sits near the best "
+        "split of this plan.",
         "So this step keeps Step 6's plan and recipe unchanged, only narrower, trained again as Step 7 so that its "
         "seeds, checkpoints and shipped run are its own: five seeds end between 99.21% and 99.37%, 99.33% on "
         "average (table below), as the same network had as design rows. 2,000 parameters stay out of reach of "
@@ -687,6 +693,16 @@ _register(Step(
               "seeds --step 7 --lr 0.2 --seeds 1 5 --parallel 2",
               table="trials/sep1916-lr02-screen-seeds.md",
               verdict="Under Step 7's own table on the same two seeds: no lead."),
+        Trial("8, 8 and 13 channels: Step 6's full-resolution width in the first block, paid for after the pool",
+              1_948, 99.24, 99.28, (1, 2, 3, 4, 5),
+              "seeds --step 7 --design assets/trials/widestem1948.json --seeds 1 2 3 4 5 --parallel 5",
+              table="trials/widestem1948-seeds.md",
+              verdict="Not adopted: 99.24% over five seeds, 0.09 under 6, 8 and 14 channels."),
+        Trial("4, 7 and 16 channels: the budget moved the other way, to the blocks after the pool", 1_973, 99.31,
+              99.34, (1, 2, 3, 4, 5),
+              "seeds --step 7 --design assets/trials/widetail1973.json --seeds 1 2 3 4 5 --parallel 5",
+              table="trials/widetail1973-seeds.md",
+              verdict="Not adopted: 99.31% over five seeds, level with 6, 8 and 14 channels, lowest 99.22%."),
         Trial("Step 6's recipe unchanged, trained as this step: this step's recipe", 1_916, 99.33, 99.35,
               (1, 2, 3, 4, 5), "seeds --step 7 --seeds 1 2 3 4 5 --parallel 5", table="step7-seeds/seeds.md",
               verdict="Not met: 99.33% over five seeds, lowest 99.21%, under the floor."),
