@@ -240,6 +240,9 @@ class TiedSeparableNet(nn.Module):
         return F.log_softmax(x.flatten(1), dim=1)  # (B, 10)
 
 
+STEP7_WIDTHS = (6, 8, 14)  # Step 7's channels: the two full-resolution blocks, then the four separable ones
+
+
 class ResidualSeparableNet(SeparableNet):
     """A trial for Step 7: Step 7's network with a shortcut around each of its last three blocks (no parameters).
 
@@ -249,6 +252,10 @@ class ResidualSeparableNet(SeparableNet):
     to what it is given rather than all of it. The layers are built in the same order as
     ``SeparableNet``'s, so a seed starts both networks from the same weights.
     """
+
+    def __init__(self, dropout: float = 0.0, activation: str = "silu",
+                 widths: tuple[int, int, int] = STEP7_WIDTHS) -> None:
+        super().__init__(dropout, activation, widths)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, 28, 28)
         x = self.block1(x)  # (B, 6, 26, 26)
@@ -273,7 +280,7 @@ class LatePoolSeparableNet(SeparableNet):
     """
 
     def __init__(self, dropout: float = 0.0, activation: str = "silu",
-                 widths: tuple[int, int, int] = (6, 8, 14)) -> None:
+                 widths: tuple[int, int, int] = STEP7_WIDTHS) -> None:
         super().__init__(dropout, activation, widths)
         self.gap = nn.AvgPool2d(5)  # no weights: the random draws above are SeparableNet's
 
@@ -301,7 +308,7 @@ class DepthwiseActivatedNet(SeparableNet):
     """
 
     def __init__(self, dropout: float = 0.0, activation: str = "silu",
-                 widths: tuple[int, int, int] = (6, 8, 14)) -> None:
+                 widths: tuple[int, int, int] = STEP7_WIDTHS) -> None:
         super().__init__(dropout, activation, widths)
         for name in ("block3", "block4", "block5", "block6"):
             depthwise, *rest = getattr(self, name)
@@ -436,8 +443,7 @@ NAMED_NETWORKS: dict[str, Callable[[float, str], nn.Module]] = {
     "tied1908": lambda dropout, activation: TiedSeparableNet(dropout=dropout, activation=activation),
     "latepool1916": lambda dropout, activation: LatePoolSeparableNet(dropout=dropout, activation=activation),
     "dwact1916": lambda dropout, activation: DepthwiseActivatedNet(dropout=dropout, activation=activation),
-    "residual1916": lambda dropout, activation: ResidualSeparableNet(dropout=dropout, activation=activation,
-                                                                     widths=(6, 8, 14)),
+    "residual1916": lambda dropout, activation: ResidualSeparableNet(dropout=dropout, activation=activation),
 }
 
 

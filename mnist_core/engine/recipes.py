@@ -14,7 +14,7 @@ from torch import nn
 
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.design import Design, build_design, design_from_specs
-from mnist_core.engine.models import NAMED_NETWORKS, LessonNet, SeparableNet
+from mnist_core.engine.models import NAMED_NETWORKS, STEP7_WIDTHS, LessonNet, SeparableNet
 from mnist_core.engine.specs import specs_from_model
 
 EPOCH_BUDGET = 15  # the lesson's limit on epochs
@@ -70,7 +70,7 @@ RECIPES: dict[int, StepRecipe] = {
     4: StepRecipe(_regularised, _STEP4),
     5: StepRecipe(_separable, _STEP5),
     6: StepRecipe(NetworkCall(SeparableNet, (("widths", (8, 10, 18)),), ("dropout", "activation")), _STEP6),
-    7: StepRecipe(NetworkCall(SeparableNet, (("widths", (6, 8, 14)),), ("dropout", "activation")),
+    7: StepRecipe(NetworkCall(SeparableNet, (("widths", STEP7_WIDTHS),), ("dropout", "activation")),
                   _STEP6.with_(step=7, seed=4)),
 }
 
