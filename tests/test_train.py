@@ -9,12 +9,14 @@ from collections import Counter
 import pytest
 import torch
 
-from mnist_core.commands.cli import main
+from mnist_core.commands.cli import build_parser, main
+from mnist_core.commands.recipe_args import recipe_from_args
 from mnist_core.engine import train as train_module
-from mnist_core.engine.augment import BACKGROUND, random_rotation
+from mnist_core.engine.augment import BACKGROUND, augment_batch, random_rotation
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.evaluate import evaluate
-from mnist_core.engine.train import TrainingDiverged, train
+from mnist_core.engine.schedule import apply_schedule
+from mnist_core.engine.train import TrainingDiverged, build_optimizer, train
 from mnist_core.runs.store import read_run, train_run
 
 pytestmark = pytest.mark.real_data
@@ -257,3 +259,32 @@ def test_a_stopped_run_returns_the_model_of_its_last_finished_epoch(mnist):
     assert result.stopped and len(result.history) == 1
     again = evaluate(result.model, mnist.test_images[:500], mnist.test_labels[:500])
     assert again.accuracy == result.final_eval.accuracy == result.history[0].test_acc
+
+
+def test_adam_is_chosen_from_the_command_line_and_follows_the_schedule():
+    """``--optimizer adam`` (a Step 7 trial) reaches the recipe, builds Adam, and OneCycle sets its lr."""
+    args = build_parser().parse_args(["seeds", "--step", "7", "--optimizer", "adam", "--lr", "0.01"])
+    config = recipe_from_args(args)
+    assert (config.optimizer, config.lr, config.scheduler) == ("adam", 0.01, "onecycle")
+    optimizer = build_optimizer(torch.nn.Linear(2, 2), config)
+    assert isinstance(optimizer, torch.optim.Adam)
+    peak_step = round(config.onecycle_warmup * config.epochs * 10) - 1  # the last rising batch, 10 to an epoch
+    assert apply_schedule(optimizer, config, peak_step, steps_per_epoch=10) == pytest.approx(0.01)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
+
+
+def test_the_clean_epochs_train_on_the_images_as_they_are(mnist, monkeypatch):
+    """``clean_epochs=1`` of 3: the first two epochs augment every batch, the last one none."""
+    augmented_in_epoch: list[int] = []
+    epoch_now = [0]
+
+    def counted(images, config, generator):
+        augmented_in_epoch.append(epoch_now[0])
+        return augment_batch(images, config, generator)
+
+    monkeypatch.setattr(train_module, "augment_batch", counted)
+    config = TINY.with_(rotation_degrees=7.0, clean_epochs=1, train_limit=2 * TINY.batch_size, test_limit=100)
+    train(config, mnist, on_epoch=lambda record: epoch_now.__setitem__(0, record.epoch))
+    assert Counter(augmented_in_epoch) == {0: 2, 1: 2}  # two batches in each of epochs 1 and 2 (0 and 1 done)
+    with pytest.raises(ValueError, match="clean epochs must be a whole number from 0 to the number of epochs"):
+        TINY.with_(clean_epochs=4)  # more than the run's 3

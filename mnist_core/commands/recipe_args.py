@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mnist_core.engine.config import ACTIVATIONS, NETWORKS, SCHEDULERS, TrainConfig
+from mnist_core.engine.config import ACTIVATIONS, NETWORKS, OPTIMIZERS, SCHEDULERS, TrainConfig
 from mnist_core.engine.design import DesignError, parse_design
 from mnist_core.engine.recipes import RECIPES
 from mnist_core.lesson.presets import PRESETS, preset_recipe
@@ -35,6 +35,7 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, des
     if seed:
         parser.add_argument("--seed", type=int)
     parser.add_argument("--batch-size", dest="batch_size", type=int)
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, help="SGD with momentum (every step's) or Adam")
     parser.add_argument("--lr", type=float, help="learning rate (the peak under OneCycle)")
     parser.add_argument("--dropout", type=float)
     parser.add_argument("--activation", choices=ACTIVATIONS, help="the nonlinearity of every block")
@@ -48,6 +49,8 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, des
     parser.add_argument("--momentum", type=float, help="SGD momentum (0 = plain SGD)")
     parser.add_argument("--augment-fraction", dest="augment_fraction", type=float,
                         help="share of training images augmented (default: every one)")
+    parser.add_argument("--clean-epochs", dest="clean_epochs", type=int, metavar="N",
+                        help="train the last N epochs on the images unaugmented (default 0)")
     parser.add_argument("--brightness", type=float, help="random brightness change, ± this on 0-1 pixels")
     parser.add_argument("--contrast", type=float, help="random contrast change, pixels times 1 ± CONTRAST")
     parser.add_argument("--ema-decay", dest="ema_decay", type=float,
@@ -70,10 +73,11 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, des
     parser.add_argument("--device", help="auto (default), cpu, cuda or mps")
 
 
-_RECIPE_FLAGS = ("epochs", "seed", "batch_size", "lr", "dropout", "activation", "rotation_degrees", "scheduler",
-                 "onecycle_warmup", "translate", "scale", "label_smoothing", "weight_decay", "train_limit",
-                 "test_limit", "device", "lr_points", "momentum", "augment_fraction", "brightness", "contrast",
-                 "network", "ema_decay", "bn_recalibrate", "distill_from", "distill_weight", "distill_temperature")
+_RECIPE_FLAGS = ("epochs", "seed", "batch_size", "optimizer", "lr", "dropout", "activation", "rotation_degrees",
+                 "scheduler", "onecycle_warmup", "translate", "scale", "label_smoothing", "weight_decay", "train_limit",
+                 "test_limit", "device", "lr_points", "momentum", "augment_fraction", "clean_epochs", "brightness",
+                 "contrast", "network", "ema_decay", "bn_recalibrate", "distill_from", "distill_weight",
+                 "distill_temperature")
 
 
 def _yes_no(text: str) -> bool:

@@ -46,6 +46,9 @@ class TrainConfig:
     # e.g. ((0, 0.05), (2, 0.1), (8, 0.01), (15, 0)). Under it ``lr`` is not used.
     lr_points: tuple[tuple[float, float], ...] = ()
     augment_fraction: float = 1.0  # share of training images that get the rotation/shift/zoom (and, apart, the jitter)
+    # The last N epochs train on the images as they are, no augmentation: the network's last, low-lr
+    # steps are spent on digits as the test set draws them.
+    clean_epochs: int = 0
     brightness: float = 0.0  # random brightness change: pixels (0-1) plus an offset in ± brightness
     contrast: float = 0.0  # random contrast change: pixels (0-1) times a factor in 1 ± contrast
     # Evaluate and keep an exponential moving average of the weights (0 = the trained weights themselves);
@@ -162,6 +165,8 @@ def config_problems(config: TrainConfig) -> list[str]:
     problems += _piecewise_problems(config)
     if not 0 < config.augment_fraction <= 1:
         problems.append("augment fraction must be in (0, 1]")
+    if not 0 <= config.clean_epochs <= max(config.epochs, 0):  # too few epochs is said once, above
+        problems.append("clean epochs must be a whole number from 0 to the number of epochs")
     if not 0 <= config.brightness < 1:
         problems.append("brightness must be in [0, 1)")
     if not 0 <= config.contrast < 1:

@@ -204,13 +204,15 @@ def train(
         correct = torch.zeros((), dtype=torch.long, device=device)
         seen = 0
         lr = optimizer.param_groups[0]["lr"]
+        augmenting = epoch <= config.epochs - config.clean_epochs
         for batch in range(batches):
             if stop is not None and stop.is_set():
                 stopped = True
                 break
             lr = apply_schedule(optimizer, config, batches_done, batches)
             index = order[batch * config.batch_size:(batch + 1) * config.batch_size]
-            images = augment_batch(train_x[index], config, generator).contiguous(memory_format=memory_format)
+            images = augment_batch(train_x[index], config, generator) if augmenting else train_x[index]
+            images = images.contiguous(memory_format=memory_format)
             labels = train_y[index]
 
             optimizer.zero_grad(set_to_none=True)

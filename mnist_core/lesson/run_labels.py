@@ -26,6 +26,7 @@ FIELD_NAMES = {
     "scheduler": "LR schedule", "dropout": "dropout", "activation": "activation",
     "rotation_degrees": "rotation", "batch_size": "batch size", "seed": "seed",
     "ema_decay": "weight average (EMA decay)", "augment_fraction": "share of images augmented",
+    "clean_epochs": "last epochs without augmentation",
     "bn_recalibrate": "BatchNorm recalibrated",
 }
 
