@@ -12,7 +12,7 @@ from mnist_core.commands.cli import build_parser, main
 from mnist_core.commands.recipe_args import recipe_from_args
 from mnist_core.engine.checkpoints import load_checkpoint, save_checkpoint
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.models import ReferenceNet, TiedSeparableNet, TinyNet, count_parameters
+from mnist_core.engine.models import ReferenceNet, Shift3x3, TiedSeparableNet, TinyNet, count_parameters
 from mnist_core.engine.recipes import build_network
 from mnist_core.engine.summary import summarize, summary_records
 from mnist_core.lesson.steps import get_step
@@ -176,3 +176,22 @@ def test_the_depthwise_activated_trial_activates_between_its_two_convolutions():
         kinds = [type(m).__name__ for m in block]
         assert kinds == ["Conv2d", "BatchNorm2d", "SiLU", "Conv2d", "BatchNorm2d", "SiLU"]
         assert not block[1].affine and block[4].affine  # the new normalisation adds no parameter
+
+
+def test_the_shift_trial_spends_the_depthwise_weights_on_width():
+    """1,954 by hand: Step 7's stem (66 + 448), then 18 channels after the pool with no depthwise filters:
+    block 3, 8 x 18 pointwise + 36 BatchNorm; blocks 4-6, 18 x 18 + 36 each; the head, 18 x 10."""
+    model = _step7("shift1954")
+    assert count_parameters(model) == sum(p.numel() for p in model.parameters()) == 1_954
+    assert count_parameters(model) == 66 + 448 + (8 * 18 + 36) + 3 * (18 * 18 + 36) + 18 * 10
+    assert not any("kernel" in name for name in model.state_dict())  # the shifts are rebuilt, never saved
+    assert model(torch.randn(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_a_shift_moves_each_channel_in_its_own_direction_and_trims_like_a_3x3():
+    images = torch.randn(2, 10, 6, 6)
+    shifted = Shift3x3(10)(images)
+    assert shifted.shape == (2, 10, 4, 4)
+    for channel in range(10):
+        row, column = divmod(channel % 9, 3)  # channel 4 looks at the centre: the image trimmed a pixel a side
+        assert torch.equal(shifted[:, channel], images[:, channel, row:row + 4, column:column + 4])

@@ -316,6 +316,52 @@ class DepthwiseActivatedNet(SeparableNet):
                                               ACTIVATION_LAYERS[activation](), *rest))
 
 
+class Shift3x3(nn.Module):
+    """Each channel moved one pixel in one of nine directions (the centre among them): a 3x3 look with no weights.
+
+    It stands where a depthwise 3x3 convolution stands and shrinks the map by the same two pixels,
+    but each channel's "kernel" is a fixed one-hot: channel c sees the pixel at offset c mod 9 of its
+    3x3 window (the Shift layer of Wu et al., 2018). The pointwise convolution after it then mixes
+    channels that looked in different directions, so the block still sees a 3x3 window as a whole.
+    The kernels are a buffer, rebuilt with the network, so they are neither trained nor saved.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        kernel = torch.zeros(channels, 1, 3, 3)
+        for c in range(channels):
+            row, column = divmod(c % 9, 3)
+            kernel[c, 0, row, column] = 1.0
+        self.register_buffer("kernel", kernel, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.kernel.to(x.dtype), groups=self.kernel.shape[0])
+
+
+class ShiftSeparableNet(SeparableNet):
+    """A trial for Step 7: every depthwise 3x3 replaced by a shift with no weights, paid into width (1,954 parameters).
+
+    At 14 channels a separable block spends 126 of its 350 parameters on the depthwise filters.
+    Here each separable block moves its channels a pixel in fixed directions instead (``Shift3x3``)
+    and spends everything on the pointwise mixing and BatchNorm, which buys 18 channels after the
+    pool instead of 14 for about the same budget. The question it asks: is a learned 3x3 filter per
+    channel worth more than four more channels? With ``shift_stem`` the second full-resolution block,
+    Step 7's most expensive layer (448 weights), is a shift and a 1x1 as well; at 9, 14 and 19
+    channels (1,944 parameters) the first block's nine channels give the shift all nine directions.
+    """
+
+    def __init__(self, dropout: float = 0.0, activation: str = "silu",
+                 widths: tuple[int, int, int] = (6, 8, 18), shift_stem: bool = False) -> None:
+        super().__init__(dropout, activation, widths)
+        for name in ("block3", "block4", "block5", "block6"):
+            depthwise, *rest = getattr(self, name)
+            setattr(self, name, nn.Sequential(Shift3x3(depthwise.in_channels), *rest))
+        if shift_stem:  # the second full-resolution block too: a shift, then a 1x1 where the 3x3 was
+            conv, *rest = self.block2
+            self.block2 = nn.Sequential(Shift3x3(conv.in_channels), conv1x1(conv.in_channels, conv.out_channels),
+                                        *rest)
+
+
 def padded_conv_bn_act(in_channels: int, out_channels: int, activation: str) -> nn.Sequential:
     """3x3 conv (padded, so the image keeps its size) -> BatchNorm -> activation."""
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
@@ -444,6 +490,9 @@ NAMED_NETWORKS: dict[str, Callable[[float, str], nn.Module]] = {
     "latepool1916": lambda dropout, activation: LatePoolSeparableNet(dropout=dropout, activation=activation),
     "dwact1916": lambda dropout, activation: DepthwiseActivatedNet(dropout=dropout, activation=activation),
     "residual1916": lambda dropout, activation: ResidualSeparableNet(dropout=dropout, activation=activation),
+    "shift1954": lambda dropout, activation: ShiftSeparableNet(dropout=dropout, activation=activation),
+    "shiftstem1944": lambda dropout, activation: ShiftSeparableNet(dropout=dropout, activation=activation,
+                                                                   widths=(9, 14, 19), shift_stem=True),
 }
 
 
