@@ -96,12 +96,13 @@ def test_readme_quotes_the_measured_tables_as_the_commands_wrote_them(step):
 
 @pytest.mark.parametrize("step", BEYOND_THE_LESSON)
 def test_the_analysis_quotes_the_seed_tables(step):
-    """The Analysis words the seed results; hold its figures to the tables the command wrote."""
+    """The Analysis and its search word the seed results; hold their figures to the tables the command wrote."""
     for trial in (t for t in get_step(step).trials if t.table):
         table = json.loads((ASSETS_DIR / trial.table).with_suffix(".json").read_text())
         finals = [row["final_test_acc"] for row in table["rows"]]
         figures = [f"{f:.2f}%" for f in (min(finals), max(finals), table["summary"]["mean_final_test_acc"])]
-        assert any(all(f in line for f in figures) for line in get_step(step).analysis), trial.change
+        assert any(all(f in line for f in figures) for line in (*get_step(step).analysis, *get_step(step).search)), (
+            trial.change)
 
 
 def _readme_section(step: int) -> str:

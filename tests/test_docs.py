@@ -88,7 +88,7 @@ def _texts_of(value) -> list[str]:
 @pytest.mark.parametrize("number", sorted(STEPS))
 def test_no_unfilled_template_in_a_steps_text(number):
     step = get_step(number)
-    texts = [step.title, step.adds, *step.target, *step.analysis, *step.results, *_texts_of(step.trials),
+    texts = [step.title, step.adds, *step.target, *step.analysis, *step.search, *step.results, *_texts_of(step.trials),
              *_texts_of(step.evidence), trials_markdown(step.trials) if step.trials else ""]
     assert [found for text in texts for found in unfilled_templates(text)] == []
 

@@ -166,6 +166,21 @@ def test_a_page_beyond_the_lesson_shows_the_seed_tables_of_its_trials(app, step,
     assert len(shown) == tables and all("mean of" in e.markdown[0].value for e in shown)
 
 
+@pytest.mark.parametrize("step", sorted(STEPS))
+def test_the_analysis_beside_the_curves_stays_short_and_the_search_is_told_full_width(app, step):
+    """Steps 6 and 7 once had 14 and 21 Analysis paragraphs in a half-width column, a wall no class reads.
+    The Analysis keeps the reading; the search behind it, change by change, is an expander under the curves."""
+    analysis = get_step(step).analysis
+    assert len(analysis) <= 7 and sum(map(len, analysis)) <= 2_500
+    app.switch_page(f"pages/step_{step}.py").run()
+    told = [e for e in app.expander if e.label.startswith("How the search went")]
+    search = get_step(step).search
+    assert len(told) == (1 if search else 0)
+    if search:
+        assert told[0].label == f"How the search went, change by change ({len(search)} paragraphs)"
+        assert told[0].markdown[0].value.count("\n- ") == len(search) - 1
+
+
 def test_mistakes_filter_by_true_digit(app):
     app.switch_page("pages/step_1.py").run()
     app.selectbox(key="step1_shipped_mistakes_true").select(7).run()

@@ -70,7 +70,7 @@ def test_step_6s_story_says_what_its_seeds_verdict_says():
     """The registry's text is written, not computed: hold it to the shipped seeds' verdict."""
     step, verdict = get_step(6), seeds_verdict(6)
     assert step.results[0].startswith("Met" if verdict.met else "Not met")
-    story = " ".join((*step.target, *step.results, *step.analysis))
+    story = " ".join((*step.target, *step.results, *step.analysis, *step.search))
     assert "higher than 99.40%" in step.target[0]
     if not verdict.met:
         assert "target is not yet met" in story and "the target is met" not in story

@@ -63,6 +63,9 @@ def _story(step: Step, shipped: Run | None) -> None:
                         f"Target over seeds **{'met' if over_seeds.met else 'not met'}**: {over_seeds.reason}.")
         st.subheader("Analysis")
         st.markdown(_bullets(step.analysis))
+        if step.search:
+            st.caption("The search behind this reading opens below, change by change, and every table it made "
+                       "follows it.")
     with plot:
         if shipped is None:
             st.warning("No shipped run for this step yet: `python -m mnist_core reproduce` makes it.")
@@ -82,7 +85,10 @@ def _introduces_augmentation(step: Step) -> bool:
 
 
 def _measurements(step: Step) -> None:
-    """The tables behind the Analysis, full width so their columns stay readable."""
+    """The search and the tables behind the Analysis, full width so they stay readable."""
+    if step.search:
+        with st.expander(f"How the search went, change by change ({len(step.search)} paragraphs)"):
+            st.markdown(_bullets(step.search))
     if step.trials:
         st.markdown("**What was tried on the way** (15 epochs each, `python -m mnist_core` plus the arguments shown; "
                     "over several seeds, the mean). A result on one or two seeds is not adopted over a recipe "
