@@ -5,6 +5,7 @@ looks and where the digit sits among thousands of others. All computation lives 
 import streamlit as st
 
 from mnist_core.engine.checkpoints import CheckpointError
+from mnist_core.explain.activations import UnfollowableModel
 from ui import inside_projection, inside_sources, inside_views
 from ui.routing import through_the_router
 
@@ -28,6 +29,10 @@ try:
     maps, result = inside_views.explain(choice, digit)
 except CheckpointError as exc:  # a user's run whose checkpoint is damaged or not ours
     st.error(f"This model cannot be loaded: {exc}")
+    st.stop()
+except UnfollowableModel as exc:  # a trial network with a layer of its own, trained from the command line
+    st.error(f"This page cannot follow this model layer by layer: {exc}. Its answers can still be read on "
+             "*Draw a digit* and its curves on *Compare runs*.")
     st.stop()
 inside_views.header(choice, digit, result)
 SECTIONS = {  # one section at a time: each draws many figures, and only the one looked at is built

@@ -5,6 +5,7 @@ a user's run, bad input, the bundled digits when MNIST is absent, and Step 2's a
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_core.lesson.report import shipped_run
-from mnist_core.lesson.steps import STEPS
+from mnist_core.lesson.steps import STEPS, get_step
+from mnist_core.runs.store import train_run
+from tests.test_inference import SEVEN, canvas_drawing
+from tests.test_page_draw_digit import _canvas_state
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/inside_network.py"
@@ -162,7 +166,6 @@ def test_an_upload_and_a_bad_upload(runs_dir):
 
 
 def test_a_finished_run_of_the_user(runs_dir):
-    import shutil
     source = shipped_run(3).path
     target = runs_dir / "20260101-000000-step3-abcd"
     shutil.copytree(source, target)
@@ -180,7 +183,6 @@ def test_a_finished_run_of_the_user(runs_dir):
 def test_two_runs_with_one_name_are_both_offered_and_read_apart(runs_dir):
     """Two command-line runs of a step used to share a label: one vanished from the projection's list and both
     read the same here and on Draw a digit."""
-    import shutil
     for run_id in ("20260101-000000-step3-aaaa", "20260101-000001-step3-bbbb"):
         target = runs_dir / run_id
         shutil.copytree(shipped_run(3).path, target)
@@ -269,3 +271,40 @@ def test_with_only_the_shipped_models_there_is_no_radio_of_one_model_kind(runs_d
     at = open_page()
     assert not [r for r in at.radio if r.key == "inside_model_kind"]
     assert at.selectbox(key="inside_step").value.startswith("Step 4 ")
+
+
+# A run of a trial network with a layer of its own (``Shift3x3``, no weights): Step 7's search trained
+# ``--network shift1954``, and a student who trains it finds the run on every page that opens runs. The shift is
+# not a layer the receptive-field calculator knows, so this page says it cannot follow it (it raised before).
+
+
+@pytest.fixture(scope="module")
+def shift_run(tmp_path_factory, mnist) -> Path:
+    """One short run of the shift network, trained once for the module, as `train --network shift1954` makes it."""
+    path = tmp_path_factory.mktemp("shift-runs") / "20260101-000000-step7-5h1f"
+    config = get_step(7).recipe.with_(network="shift1954", epochs=1, train_limit=256, test_limit=200, device="cpu")
+    train_run(path, config, mnist)
+    return path
+
+
+def test_a_run_of_a_network_this_page_cannot_follow_gets_a_message(runs_dir, shift_run):
+    shutil.copytree(shift_run, runs_dir / shift_run.name)
+    at = open_page({"run": shift_run.name, "test_index": "1"})
+    assert at.radio(key="inside_model_kind").value == "A finished run"
+    assert [e.value for e in at.error] == [
+        "This page cannot follow this model layer by layer: cannot follow this model's layers: Shift3x3 is not a "
+        "layer the calculator knows, so its effect on the receptive field is unknown. Its answers can still be "
+        "read on *Draw a digit* and its curves on *Compare runs*."]
+
+
+def test_draw_a_digit_reads_a_drawing_with_a_shift_run_and_compare_runs_lists_it(runs_dir, shift_run):
+    shutil.copytree(shift_run, runs_dir / shift_run.name)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/draw_digit.py")
+    at.session_state["draw_canvas_0"] = _canvas_state(canvas_drawing(SEVEN, 150, 140, 110))
+    at.run()
+    model_box = at.selectbox(key="draw_model")
+    at = model_box.select(next(o for o in model_box.options if o.startswith("Your run"))).run()
+    assert not at.exception and at.get("metric") and at.get("plotly_chart")
+    at.switch_page("pages/compare_runs.py").run()
+    assert not at.exception

@@ -85,14 +85,19 @@ def _kind(name: str, module: nn.Module) -> str:
     return "block"
 
 
+class UnfollowableModel(ValueError):
+    """A model with a layer the receptive-field calculator does not know (a trial network's own, such as a shift)."""
+
+
 def layer_views(model: nn.Module) -> list[LayerView]:
     """Every top-level layer of ``model`` in call order (plus the depthwise half of a separable block).
 
-    Raises ValueError for a model whose layers the receptive-field calculator cannot follow.
+    Raises UnfollowableModel (a ValueError) for a model whose layers the receptive-field calculator
+    cannot follow.
     """
     table = model_table(model)
     if not table.ok:
-        raise ValueError(f"cannot follow this model's layers: {table.problems[0].problem}")
+        raise UnfollowableModel(f"cannot follow this model's layers: {table.problems[0].problem}")
     rows = list(table.rows)
     paths = [row.name.split(" (")[0] for row in rows]  # rf labels its rows "block1.0 (Conv2d)"
     modules = dict(model.named_modules())
