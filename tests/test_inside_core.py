@@ -11,6 +11,7 @@ from torch import nn
 
 from mnist_core.common.paths import shipped_run_path
 from mnist_core.engine.checkpoints import load_checkpoint
+from mnist_core.engine.models import NAMED_NETWORKS
 from mnist_core.engine.summary import summarize
 from mnist_core.explain import activations, attribution, filters, projection, readout, spread
 from mnist_core.explain.digits import test_digits
@@ -43,6 +44,27 @@ def test_receptive_fields_are_the_analytic_ones():
     # 3x3 convs add 2 per jump; the pool doubles the jump: 3, 5, pool 6, 1x1 6, then 10, 14, 18, 22, GAP 28.
     assert [views[n].receptive_field for n in ("block1", "block2", "pool", "transition", "block3", "block4",
                                                "block5", "block6", "gap")] == [3, 5, 6, 6, 10, 14, 18, 22, 28]
+
+
+def test_a_module_three_blocks_share_is_counted_with_each_block_that_calls_it():
+    """The weight-tied trial calls block 4's convolutions from blocks 5 and 6 too: each block's row is its own
+    call (8, 6 and 4 pixels), and the shared depthwise convolution gets no view (one hook would see three calls)."""
+    views = activations.layer_views(NAMED_NETWORKS["tied1908"](0.0, "silu"))
+    names = [v.name for v in views]
+    assert len(names) == len(set(names)) and "block4.0" not in names
+    sizes = {v.name: v.row.out_size for v in views}
+    assert (sizes["block4"], sizes["block5"], sizes["block6"]) == (8, 6, 4)
+
+
+def test_views_follow_the_forward_pass_not_the_registration_order():
+    """The late-pool trial registers its pool before block 3 but calls block 3 first."""
+    names = [v.name for v in activations.layer_views(NAMED_NETWORKS["latepool1916"](0.0, "silu"))]
+    assert names.index("block3") < names.index("pool") < names.index("block4")
+
+
+def test_grad_cam_looks_at_each_networks_own_last_block():
+    assert attribution.last_block(STEPS[7].build_model()) == "block6"
+    assert attribution.last_block(NAMED_NETWORKS["reference3762"](0.0, "relu")) == "stage3"
 
 
 def hook_count(model: nn.Module) -> int:

@@ -308,3 +308,18 @@ def test_draw_a_digit_reads_a_drawing_with_a_shift_run_and_compare_runs_lists_it
     assert not at.exception and at.get("metric") and at.get("plotly_chart")
     at.switch_page("pages/compare_runs.py").run()
     assert not at.exception
+
+
+@pytest.mark.parametrize(("network", "step"), [("reference3762", 5), ("tiny2924", 5), ("tied1908", 6),
+                                               ("residual1916", 7), ("latepool1916", 7), ("dwact1916", 7)])
+def test_a_run_of_each_named_trial_network_opens_in_every_section(runs_dir, tmp_path, mnist, network, step):
+    """The public reference (its last block is ``stage3``, not ``block6``) and the weight-tied trial (one module
+    called by three blocks) raised here before; every named network's run is explained now."""
+    path = tmp_path / "20260101-000000-step7-aaaa"
+    config = get_step(step).recipe.with_(network=network, epochs=1, train_limit=256, test_limit=200, device="cpu")
+    train_run(path, config, mnist)
+    shutil.copytree(path, runs_dir / path.name)
+    at = open_page({"run": path.name, "test_index": "1"})
+    assert not at.error
+    for section in ("Feature maps", "Pick a unit", "Filters", "Read-out", "Where it looks"):
+        show(at, section)

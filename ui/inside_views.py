@@ -171,7 +171,7 @@ def attribution_section(choice: ModelChoice, digit: InputDigit, result: readout.
     maps = _attributions(choice.key, digit.pixels, int(target))
     h, w = maps.grad_cam_layer.shape
     plot(charts.attribution_figure({
-        f"Grad-CAM on block6 ({h}×{w}, upsampled)": (maps.grad_cam, "logit"),
+        f"Grad-CAM on {maps.layer} ({h}×{w}, upsampled)": (maps.grad_cam, "logit"),
         "gradient × input": (maps.gradient_x_input, "score per ink"),
         f"occlusion ({attribution.OCCLUSION_PATCH}×{attribution.OCCLUSION_PATCH} patch)": (maps.occlusion,
                                                                                           "probability drop"),
@@ -179,9 +179,9 @@ def attribution_section(choice: ModelChoice, digit: InputDigit, result: readout.
     st.caption(
         f"One legend for all three: **red argues for {target}, blue against, white neither**; each map keeps its own "
         f"raw scale (bar beside it), nothing is rescaled to 0-1. Grad-CAM (Captum's LayerGradCam, without the final "
-        f"ReLU so evidence against shows too): block6's channels weighted by the mean gradient of {target}'s logit, "
-        f"in logit units, range {maps.grad_cam_layer.min():+.3f} to {maps.grad_cam_layer.max():+.3f}. Gradient × "
-        f"input: ink times the gradient of {target}'s score, range {maps.gradient_x_input.min():+.3f} to "
+        f"ReLU so evidence against shows too): {maps.layer}'s channels weighted by the mean gradient of {target}'s "
+        f"logit, in logit units, range {maps.grad_cam_layer.min():+.3f} to {maps.grad_cam_layer.max():+.3f}. "
+        f"Gradient × input: ink times the gradient of {target}'s score, range {maps.gradient_x_input.min():+.3f} to "
         f"{maps.gradient_x_input.max():+.3f}. Occlusion (Captum): a blank {attribution.OCCLUSION_PATCH}-pixel patch "
         f"slides in steps of {attribution.OCCLUSION_STRIDE}; each pixel shows the mean drop in {target}'s "
         f"probability over the patches that cover it, largest {maps.occlusion.max():.1%}.")

@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnist_core.explain.activations import layer_views
 from mnist_core.explain.inference import Pipeline, normalize_field, saliency
 
-LAST_BLOCK = "block6"
 OCCLUSION_PATCH = 7  # pixels: wide enough to hide a stroke; with a stride of 3 the 8x8 patches tile 0..27 exactly
 OCCLUSION_STRIDE = 3  # 64 forward passes, about a tenth of a second here
 # A black pixel normalised exactly as the input's pixels are (float32), so covering blank with it changes nothing.
@@ -47,6 +47,14 @@ class Logits(nn.Module):
         finally:
             handle.remove()
         return kept[0].flatten(1)  # (B, 10)
+
+
+def last_block(model: nn.Module) -> str:
+    """The name of the model's last block before its pool and read-out: the layer Grad-CAM looks at.
+
+    Every lesson network calls it ``block6``; others do not (the public reference's last is ``stage3``).
+    """
+    return [view.name for view in layer_views(model) if view.kind == "block"][-1]
 
 
 def grad_cam(forward: nn.Module, layer: nn.Module, image: torch.Tensor, target: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,16 +98,19 @@ def gradient_x_input(model: nn.Module, pixels: np.ndarray, target: int) -> np.nd
 @dataclass(frozen=True)
 class Attributions:
     target: int
+    layer: str  # the block Grad-CAM looked at (``last_block``)
     grad_cam_layer: np.ndarray  # (h, w) at the last block's resolution, logit units
     grad_cam: np.ndarray  # (28, 28) the same, bilinearly upsampled
     gradient_x_input: np.ndarray  # (28, 28)
     occlusion: np.ndarray  # (28, 28) drop in probability
 
 
-def attributions(model: nn.Module, pixels: np.ndarray, target: int, layer: str = LAST_BLOCK) -> Attributions:
-    """All three maps for one digit (ink in [0, 1], 28 x 28) and one class."""
+def attributions(model: nn.Module, pixels: np.ndarray, target: int, layer: str | None = None) -> Attributions:
+    """All three maps for one digit (ink in [0, 1], 28 x 28) and one class; Grad-CAM on ``layer`` (default: the
+    model's last block)."""
     image = normalize_field(pixels)
     model.eval()
-    layer_map, upsampled = grad_cam(Logits(model), getattr(model, layer), image, target)
-    return Attributions(target, layer_map, upsampled, gradient_x_input(model, pixels, target),
+    layer = layer or last_block(model)
+    layer_map, upsampled = grad_cam(Logits(model), model.get_submodule(layer), image, target)
+    return Attributions(target, layer, layer_map, upsampled, gradient_x_input(model, pixels, target),
                         occlusion(model, image, target))

@@ -15,7 +15,7 @@ import numpy as np
 from torch import nn
 
 from mnist_core.explain.activations import feature_maps, layer_views, mosaic
-from mnist_core.explain.attribution import LAST_BLOCK, Logits, grad_cam
+from mnist_core.explain.attribution import Logits, grad_cam, last_block
 from mnist_core.explain.inference import normalize_field
 from mnist_core.explain.readout import readout
 
@@ -42,7 +42,8 @@ def write_sheet(model: nn.Module, pixels: np.ndarray, title: str, out: Path | st
     views = layer_views(model)
     maps = [m for m in feature_maps(model, image, views) if m.view.kind in MAP_KINDS]
     result = readout(model, image)
-    _, cam = grad_cam(Logits(model), getattr(model, LAST_BLOCK), image, result.predicted)
+    cam_layer = last_block(model)
+    _, cam = grad_cam(Logits(model), model.get_submodule(cam_layer), image, result.predicted)
 
     fig = plt.figure(figsize=SHEET_INCHES, dpi=SHEET_DPI)
     verdict = f"answer {result.predicted} ({result.probabilities[result.predicted]:.1%})"
@@ -86,7 +87,7 @@ def write_sheet(model: nn.Module, pixels: np.ndarray, title: str, out: Path | st
     ax.imshow(pixels, cmap="gray", vmin=0, vmax=1)
     limit = float(np.abs(cam).max()) or 1.0
     shown = ax.imshow(cam, cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.6)
-    ax.set_title(f"Grad-CAM of {result.predicted} on {LAST_BLOCK} (logit units)", fontsize=11)
+    ax.set_title(f"Grad-CAM of {result.predicted} on {cam_layer} (logit units)", fontsize=11)
     ax.axis("off")
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=7)
 
