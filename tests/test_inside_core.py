@@ -63,8 +63,8 @@ def test_views_follow_the_forward_pass_not_the_registration_order():
 
 
 def test_grad_cam_looks_at_each_networks_own_last_block():
-    assert attribution.last_block(STEPS[7].build_model()) == "block6"
-    assert attribution.last_block(NAMED_NETWORKS["reference3762"](0.0, "relu")) == "stage3"
+    assert attribution.last_block(activations.layer_views(STEPS[7].build_model())) == "block6"
+    assert attribution.last_block(activations.layer_views(NAMED_NETWORKS["reference3762"](0.0, "relu"))) == "stage3"
 
 
 def hook_count(model: nn.Module) -> int:

@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from mnist_core.engine.specs import INPUT_SIZE, KINDS, POINTWISE_KINDS, LayerSpec, leaf_calls, spec_from_module
+from mnist_core.engine.specs import (
+    INPUT_SIZE,
+    KINDS,
+    POINTWISE_KINDS,
+    LayerSpec,
+    LeafCall,
+    leaf_calls,
+    spec_from_module,
+)
 
 
 @dataclass(frozen=True)
@@ -324,7 +332,11 @@ def rf_table(specs: Sequence[LayerSpec], input_size: int = INPUT_SIZE, in_channe
 def model_table(model: nn.Module, input_size: int = INPUT_SIZE, in_channels: int = 1) -> RFTable:
     """The table for a model. A note says when the forward is not one straight chain of its leaf
     modules (one layer's input is not the previous layer's output), since the arithmetic assumes it."""
-    calls = leaf_calls(model, input_size, in_channels)
+    return calls_table(leaf_calls(model, input_size, in_channels), input_size, in_channels)
+
+
+def calls_table(calls: Sequence[LeafCall], input_size: int = INPUT_SIZE, in_channels: int = 1) -> RFTable:
+    """``model_table`` for leaf calls already made (``specs.leaf_calls``), one row per call, in their order."""
     notes = []
     for before, after in zip(calls, calls[1:], strict=False):
         if before.out_shape != after.in_shape:

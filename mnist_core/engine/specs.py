@@ -60,6 +60,9 @@ class LeafCall:
     module: nn.Module
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
+    # The model's top-level child that was running when the leaf was called: a module two blocks share
+    # (a weight-tied trial) belongs to the block that called it, each time, whatever its name says.
+    child: str = ""
 
 
 
@@ -72,13 +75,21 @@ def leaf_calls(model: nn.Module, input_size: int, in_channels: int) -> list[Leaf
     leaves = [(name or type(module).__name__, module) for name, module in model.named_modules()
               if not list(module.children())]
     calls: list[LeafCall] = []
+    running = [""]  # the top-level child being called
 
     def hook_for(name: str):
         def hook(module, inputs, output):
-            calls.append(LeafCall(name, module, tuple(inputs[0].shape), tuple(output.shape)))
+            calls.append(LeafCall(name, module, tuple(inputs[0].shape), tuple(output.shape), running[0]))
         return hook
 
+    def enter(name: str):
+        return lambda module, inputs: running.__setitem__(0, name)
+
+    # Leaf hooks first, so a child that is itself a leaf records its call before it is left.
     handles = [module.register_forward_hook(hook_for(name)) for name, module in leaves]
+    for name, child in model.named_children():
+        handles += [child.register_forward_pre_hook(enter(name)),
+                    child.register_forward_hook(lambda module, inputs, output: running.__setitem__(0, ""))]
     was_training = model.training
     model.eval()
     try:

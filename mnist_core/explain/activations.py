@@ -13,6 +13,7 @@ model that is called again does not collect twice. No Streamlit here.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,9 +23,9 @@ import torch
 from torch import nn
 
 from mnist_core.engine.data import MNIST_STD
-from mnist_core.engine.fields import RFRow, model_table
+from mnist_core.engine.fields import RFRow, calls_table
 from mnist_core.engine.models import FastDropout
-from mnist_core.engine.specs import INPUT_SIZE
+from mnist_core.engine.specs import INPUT_SIZE, leaf_calls
 
 
 @dataclass(frozen=True)
@@ -96,66 +97,27 @@ def layer_views(model: nn.Module) -> list[LayerView]:
     Raises UnfollowableModel (a ValueError) for a model whose layers the receptive-field calculator
     cannot follow.
     """
-    table = model_table(model)
+    calls = leaf_calls(model, INPUT_SIZE, 1)
+    table = calls_table(calls)
     if not table.ok:
         raise UnfollowableModel(f"cannot follow this model's layers: {table.problems[0].problem}")
     rows = list(table.rows)
-    paths = [row.name.split(" (")[0] for row in rows]  # rf labels its rows "block1.0 (Conv2d)"
-    modules = dict(model.named_modules())
-    calls_of = _calls_of_each_child(model)
+    times_called = Counter(call.name for call in calls)
     views: list[LayerView] = []
     for name, child in model.named_children():
-        inside = list(calls_of.get(name, ()))
+        inside = [i for i, call in enumerate(calls) if call.child == name]  # the calls made while it ran
         if not inside:
             continue  # a module the forward pass never calls
-        leaves = [modules[paths[i]] for i in inside]
         for i in inside:
             # A module called more than once (weights shared between blocks) gets no view of its own: a hook on
             # it would see every call's output, and the page would show the last one as if it were the first.
-            if _is_depthwise(modules[paths[i]]) and paths.count(paths[i]) == 1:
-                views.append(LayerView(paths[i], "depthwise", _leaf_text(modules[paths[i]]), rows[i], i))
-        description = " → ".join(_leaf_text(leaf) for leaf in leaves)
+            if _is_depthwise(calls[i].module) and times_called[calls[i].name] == 1:
+                views.append(LayerView(calls[i].name, "depthwise", _leaf_text(calls[i].module), rows[i], i))
+        description = " → ".join(_leaf_text(calls[i].module) for i in inside)
         views.append(LayerView(name, _kind(name, child), description, rows[inside[-1]], inside[-1]))
     # In the order the forward pass calls them, which registration order need not be (a trial network may
     # register its pool before the block it calls first).
     return sorted(views, key=lambda view: view.summary_index)
-
-
-def _calls_of_each_child(model: nn.Module) -> dict[str, range]:
-    """For each top-level child, the positions (in the forward pass's order of leaf calls, as
-    ``fields.model_table`` numbers its rows) of the leaf calls made while it runs.
-
-    Counted while each child runs rather than read from module paths, so a module that two blocks
-    share (a weight-tied trial) belongs to the block that called it, each time.
-    """
-    calls = 0
-    starts: dict[str, int] = {}
-    spans: dict[str, range] = {}
-
-    def count(module, inputs, output) -> None:
-        nonlocal calls
-        calls += 1
-
-    def enter(name: str):
-        return lambda module, inputs: starts.__setitem__(name, calls)
-
-    def leave(name: str):
-        return lambda module, inputs, output: spans.__setitem__(name, range(starts[name], calls))
-
-    leaves = [module for _, module in model.named_modules() if not list(module.children())]
-    handles = [leaf.register_forward_hook(count) for leaf in leaves]  # first, so a leaf child counts itself
-    for name, child in model.named_children():
-        handles += [child.register_forward_pre_hook(enter(name)), child.register_forward_hook(leave(name))]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, 1, INPUT_SIZE, INPUT_SIZE))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    return spans
 
 
 @contextmanager

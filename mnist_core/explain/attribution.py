@@ -13,6 +13,7 @@ saturate as probabilities do. No Streamlit here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_core.explain.activations import layer_views
+from mnist_core.explain.activations import LayerView, layer_views
 from mnist_core.explain.inference import Pipeline, normalize_field, saliency
 
 OCCLUSION_PATCH = 7  # pixels: wide enough to hide a stroke; with a stride of 3 the 8x8 patches tile 0..27 exactly
@@ -49,12 +50,11 @@ class Logits(nn.Module):
         return kept[0].flatten(1)  # (B, 10)
 
 
-def last_block(model: nn.Module) -> str:
-    """The name of the model's last block before its pool and read-out: the layer Grad-CAM looks at.
-
-    Every lesson network calls it ``block6``; others do not (the public reference's last is ``stage3``).
-    """
-    return [view.name for view in layer_views(model) if view.kind == "block"][-1]
+def last_block(views: Sequence[LayerView]) -> str:
+    """The name of the last block among a model's ``layer_views``, before its pool and read-out: the layer
+    Grad-CAM looks at. Every lesson network calls it ``block6``; others do not (the public reference's is
+    ``stage3``)."""
+    return [view.name for view in views if view.kind == "block"][-1]
 
 
 def grad_cam(forward: nn.Module, layer: nn.Module, image: torch.Tensor, target: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +110,7 @@ def attributions(model: nn.Module, pixels: np.ndarray, target: int, layer: str |
     model's last block)."""
     image = normalize_field(pixels)
     model.eval()
-    layer = layer or last_block(model)
+    layer = layer or last_block(layer_views(model))
     layer_map, upsampled = grad_cam(Logits(model), model.get_submodule(layer), image, target)
     return Attributions(target, layer, layer_map, upsampled, gradient_x_input(model, pixels, target),
                         occlusion(model, image, target))

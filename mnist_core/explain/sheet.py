@@ -42,7 +42,7 @@ def write_sheet(model: nn.Module, pixels: np.ndarray, title: str, out: Path | st
     views = layer_views(model)
     maps = [m for m in feature_maps(model, image, views) if m.view.kind in MAP_KINDS]
     result = readout(model, image)
-    cam_layer = last_block(model)
+    cam_layer = last_block(views)
     _, cam = grad_cam(Logits(model), model.get_submodule(cam_layer), image, result.predicted)
 
     fig = plt.figure(figsize=SHEET_INCHES, dpi=SHEET_DPI)
