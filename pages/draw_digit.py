@@ -28,6 +28,7 @@ from mnist_core.explain.inference import (
     preprocess,
     read_image_bytes,
     saliency,
+    straightened,
 )
 from mnist_core.lesson.run_labels import unique_labels
 from mnist_core.lesson.steps import STEPS
@@ -150,7 +151,8 @@ def _show_result(pipeline: Pipeline, model, key: str, source: str) -> None:
              config={"displayModeBar": False})
 
     st.subheader("What the model saw")
-    stages = st.columns(5, gap="small")
+    straight = straightened(model, pipeline.centred)  # its first layer deskews: one stage more, inside the network
+    stages = st.columns(5 if straight is None else 6, gap="small")
     h, w = pipeline.crop.shape
     captions = (
         f"1 · the ink{' (inverted)' if pipeline.inverted else ''}, its box in red",
@@ -161,6 +163,9 @@ def _show_result(pipeline: Pipeline, model, key: str, source: str) -> None:
     )
     images = (_with_box(pipeline), square_box(pipeline.crop, THUMB_SIDE), square_box(pipeline.stroked, THUMB_SIDE),
               square_box(pipeline.fitted, THUMB_SIDE), square_box(pipeline.centred, THUMB_SIDE))
+    if straight is not None:
+        captions += ("6 · straightened and centred by the network's first layer (deskew)",)
+        images += (square_box(straight, THUMB_SIDE),)
     for column, image, caption in zip(stages, images, captions, strict=True):
         column.image(np.clip(image, 0, 1), caption=caption, width="stretch")  # five fit the column, never overlap
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from mnist_core.engine.augment import BACKGROUND, random_affine, random_rotation
+from mnist_core.engine.augment import random_affine, random_rotation
+from mnist_core.engine.pixels import BACKGROUND
 
 
 def _blob(row: int, col: int, size: int = 4) -> torch.Tensor:

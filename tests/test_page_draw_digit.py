@@ -15,8 +15,10 @@ from streamlit.testing.v1 import AppTest
 from mnist_core.engine.checkpoints import save_checkpoint
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.models import LessonNet
+from mnist_core.engine.recipes import build_network
 from mnist_core.explain.inference import predict, preprocess
 from mnist_core.lesson import report
+from mnist_core.lesson.steps import get_step
 from mnist_core.runs.store import RunStore, update_status, write_history, write_json
 from tests.conftest import use_assets
 from tests.test_inference import SEVEN, canvas_drawing, decisive_untrained_model
@@ -254,3 +256,25 @@ def test_open_this_digit_shows_the_drawing_on_inside_the_network_in_a_fresh_sess
     assert not at.exception
     assert at.radio(key="inside_source").value == "The drawing from Draw a digit"
     assert any("your drawing, read as" in m.value for m in at.markdown)
+
+
+def test_a_network_that_deskews_shows_the_straightened_digit_as_a_sixth_stage(checkpoints):
+    """Step 7's first layer straightens each digit: what the model saw ends with that, not with the centred input."""
+    store = RunStore()
+    recipe = get_step(7).recipe.with_(epochs=1)
+    run = store.create(recipe, label="my deskewing run")
+    save_checkpoint(run.checkpoint, build_network(recipe), recipe)
+    write_history(run.path, [{"epoch": 1, "train_loss": 0.2, "train_acc": 95.0, "test_loss": 0.1, "test_acc": 97.0,
+                              "lr": 0.01, "seconds": 9.0}])
+    write_json(run.path / "evaluation.json", {"test_loss": 0.1, "test_acc": 97.0, "correct": 9700, "total": 10000,
+                                              "confusion": [[0] * 10 for _ in range(10)]})
+    update_status(run.path, state="finished")
+    at = _page()
+    at.session_state["draw_canvas_0"] = _canvas_state(canvas_drawing(SEVEN, 150, 140, 110))
+    at.run()
+    assert len(at.get("image")) == 5  # Step 4's network does not deskew
+    model_box = at.selectbox(key="draw_model")
+    at = model_box.select(next(o for o in model_box.options if "my deskewing run" in o)).run()
+    assert not at.exception
+    images = at.get("image")
+    assert len(images) == 6 and "straightened" in images[-1].captions[0]

@@ -282,7 +282,8 @@ def test_with_only_the_shipped_models_there_is_no_radio_of_one_model_kind(runs_d
 def shift_run(tmp_path_factory, mnist) -> Path:
     """One short run of the shift network, trained once for the module, as `train --network shift1954` makes it."""
     path = tmp_path_factory.mktemp("shift-runs") / "20260101-000000-step7-5h1f"
-    config = get_step(7).recipe.with_(network="shift1954", epochs=1, train_limit=256, test_limit=200, device="cpu")
+    config = get_step(7).recipe.with_(network="shift1954", deskew=False, epochs=1, train_limit=256, test_limit=200,
+                                      device="cpu")
     train_run(path, config, mnist)
     return path
 
@@ -316,10 +317,29 @@ def test_a_run_of_each_named_trial_network_opens_in_every_section(runs_dir, tmp_
     """The public reference (its last block is ``stage3``, not ``block6``) and the weight-tied trial (one module
     called by three blocks) raised here before; every named network's run is explained now."""
     path = tmp_path / "20260101-000000-step7-aaaa"
-    config = get_step(step).recipe.with_(network=network, epochs=1, train_limit=256, test_limit=200, device="cpu")
+    config = get_step(step).recipe.with_(network=network, deskew=False, epochs=1, train_limit=256, test_limit=200,
+                                         device="cpu")
     train_run(path, config, mnist)
     shutil.copytree(path, runs_dir / path.name)
     at = open_page({"run": path.name, "test_index": "1"})
     assert not at.error
     for section in ("Feature maps", "Pick a unit", "Filters", "Read-out", "Where it looks"):
         show(at, section)
+
+
+def test_a_deskewing_run_shows_the_straightened_digit_and_lays_its_fields_on_it(runs_dir, tmp_path, mnist):
+    """Step 7's network deskews each digit first: the page shows the straightened digit as the first map, and
+    draws what is computed after the deskew (a unit's field, Grad-CAM) on it rather than on the digit as drawn."""
+    path = tmp_path / "20260101-000000-step7-dskw"
+    config = get_step(7).recipe.with_(epochs=1, train_limit=256, test_limit=200, device="cpu")
+    train_run(path, config, mnist)
+    shutil.copytree(path, runs_dir / path.name)
+    at = show(open_page({"run": path.name, "test_index": "1"}), "Feature maps")
+    titles = [c["layout"]["title"]["text"] for c in charts(at) if c["layout"].get("title")]
+    assert any(t.startswith("<b>deskew") and "straightened and centred" in t for t in titles)
+    at = show(at, "Pick a unit")
+    assert at.selectbox(key="inside_unit_layer").value == "block4"
+    field = next(c for c in charts(at) if "field on the" in str(c["layout"].get("title", "")))
+    assert "straightened digit" in field["layout"]["title"]["text"]
+    at = show(at, "Where it looks")
+    assert any("deskews each digit first" in t for t in texts(at.caption))

@@ -151,13 +151,14 @@ def test_step_page_tells_the_story_and_shows_model_and_mistakes(app, step, param
                        5: {"dropout", "activation"},
                        6: {"learning rate", "LR schedule", "BatchNorm recalibrated", "weight average (EMA decay)",
                            "share of images augmented"},
-                       7: set()}[step]  # Step 7 is Step 6's recipe on a narrower network
+                       # Step 7 is Step 6's recipe on a narrower network, each digit deskewed, turned and zoomed more
+                       7: {"digits deskewed", "rotation", "zoom (± share)"}}[step]
     assert len(app.get("plotly_chart")) >= 2  # shipped curves and confusion matrix
     assert app.get("image"), "the shipped mistakes grid"
     assert app.button(key=f"step{step}_train")
 
 
-@pytest.mark.parametrize("step, tables", [(5, 2), (6, 20), (7, 28)])
+@pytest.mark.parametrize("step, tables", [(5, 2), (6, 20), (7, 33)])
 def test_a_page_beyond_the_lesson_shows_the_seed_tables_of_its_trials(app, step, tables):
     app.switch_page(f"pages/step_{step}.py").run()
     shown = [e for e in app.expander if e.label.startswith("Seed by seed")]

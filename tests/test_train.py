@@ -12,9 +12,10 @@ import torch
 from mnist_core.commands.cli import build_parser, main
 from mnist_core.commands.recipe_args import recipe_from_args
 from mnist_core.engine import train as train_module
-from mnist_core.engine.augment import BACKGROUND, augment_batch, random_rotation
+from mnist_core.engine.augment import augment_batch, random_rotation
 from mnist_core.engine.config import TrainConfig
 from mnist_core.engine.evaluate import evaluate
+from mnist_core.engine.pixels import BACKGROUND
 from mnist_core.engine.schedule import apply_schedule
 from mnist_core.engine.train import TrainingDiverged, build_optimizer, train
 from mnist_core.runs.store import read_run, train_run

@@ -15,7 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mnist_core.engine.augment import BACKGROUND
+from mnist_core.engine.pixels import BACKGROUND
 from mnist_core.engine.schedule import apply_schedule
 from mnist_core.engine.train import seed_everything, train, training_loss
 from mnist_core.lesson.steps import get_step

@@ -36,7 +36,8 @@ QUERY_KEY = "design"
 ROW_HEIGHT = 35  # pixels per data-frame row, so a table shows every row without scrolling
 KIND_HELP = ("conv: a convolution (no bias, as in the lesson). maxpool / avgpool: pool over kernel x kernel; gap: "
              "a global average pool. relu / silu: the activation. batchnorm: a scale and shift per channel. "
-             "dropout: drops with the recipe's dropout probability while training. identity: does nothing.")
+             "dropout: drops with the recipe's dropout probability while training. identity: does nothing. deskew: "
+             "straightens and centres the digit (no weights; first layer only).")
 
 
 def step_label(number: int) -> str:

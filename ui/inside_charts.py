@@ -170,13 +170,15 @@ def contributions_figure(contributions: dict[str, np.ndarray]) -> go.Figure:
     return fig
 
 
-def attribution_figure(maps: dict[str, tuple[np.ndarray, str]], pixels: np.ndarray) -> go.Figure:
+def attribution_figure(maps: dict[str, tuple[np.ndarray, str]], pixels: np.ndarray,
+                       outlines: dict[str, np.ndarray] | None = None) -> go.Figure:
     """Side-by-side maps on one diverging legend (red: for the class, blue: against, white: no effect), each
-    with its own colour bar in its own raw units, zero always white; the digit's outline drawn on top."""
+    with its own colour bar in its own raw units, zero always white; the digit's outline drawn on top
+    (``outlines`` gives a map another digit to lie on: the straightened one, for a map made after a deskew)."""
     count = len(maps)
     fig = make_subplots(rows=1, cols=count, subplot_titles=list(maps), horizontal_spacing=0.09)
-    outline = np.where(pixels > 0.5, 1.0, np.nan)
-    for i, (_title, (values, unit)) in enumerate(maps.items(), start=1):
+    for i, (title, (values, unit)) in enumerate(maps.items(), start=1):
+        outline = np.where((outlines or {}).get(title, pixels) > 0.5, 1.0, np.nan)
         peak = _symmetric(values)
         axis = "coloraxis" if i == 1 else f"coloraxis{i}"
         fig.add_trace(go.Heatmap(z=values, coloraxis=axis,

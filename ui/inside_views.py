@@ -11,12 +11,12 @@ import streamlit as st
 
 from mnist_core.explain import activations, attribution, filters, readout
 from mnist_core.explain.inference import normalize_field
+from mnist_core.explain.sheet import MAP_KINDS  # drawn as maps; the GAP is a vector
 
 from . import inside_charts as charts
 from .inside_sources import InputDigit, ModelChoice, _load, model_copy
 from .presentation import plot, presenting
 
-MAP_KINDS = ("block", "depthwise", "maxpool", "transition")  # drawn as maps; the GAP is a vector
 PAGE_ROW_PX, PROJECTOR_ROW_PX = 84, 120  # height of one row of feature maps (presentation mode adds a quarter)
 
 
@@ -111,8 +111,12 @@ def unit_picker(choice: ModelChoice, digit: InputDigit, maps: list[activations.F
                 f"receptive field {fmap.view.receptive_field}×{fmap.view.receptive_field} ({inside} of the input).")
     a, b = st.columns(2, gap="large")
     with a:
-        plot(charts.input_figure(digit.pixels, "Its field on the input, and its gradient", unit.box,
-                                 unit.gradient, "d unit / d ink", height=380), key="inside_unit_field")
+        if unit.straightened is None:
+            background, title = digit.pixels, "Its field on the input, and its gradient"
+        else:  # the convolutions see the deskewed digit: the field and the gradient lie on it
+            background, title = unit.straightened, "Its field on the straightened digit, and its gradient"
+        plot(charts.input_figure(background, title, unit.box, unit.gradient, "d unit / d ink", height=380),
+             key="inside_unit_field")
     with b:
         values = fmap.values[channel]
         fig = charts.feature_map_figure(values[None], f"Channel {channel} of {name}: the unit is ringed")
@@ -170,12 +174,14 @@ def attribution_section(choice: ModelChoice, digit: InputDigit, result: readout.
                           else f"{d} (the true digit)")
     maps = _attributions(choice.key, digit.pixels, int(target))
     h, w = maps.grad_cam_layer.shape
+    grad_cam_title = f"Grad-CAM on {maps.layer} ({h}×{w}, upsampled)"
     plot(charts.attribution_figure({
-        f"Grad-CAM on {maps.layer} ({h}×{w}, upsampled)": (maps.grad_cam, "logit"),
+        grad_cam_title: (maps.grad_cam, "logit"),
         "gradient × input": (maps.gradient_x_input, "score per ink"),
         f"occlusion ({attribution.OCCLUSION_PATCH}×{attribution.OCCLUSION_PATCH} patch)": (maps.occlusion,
                                                                                           "probability drop"),
-    }, digit.pixels), key="inside_attr")
+    }, digit.pixels, outlines=None if maps.straightened is None else {grad_cam_title: maps.straightened}),
+        key="inside_attr")
     st.caption(
         f"One legend for all three: **red argues for {target}, blue against, white neither**; each map keeps its own "
         f"raw scale (bar beside it), nothing is rescaled to 0-1. Grad-CAM (Captum's LayerGradCam, without the final "
@@ -184,4 +190,7 @@ def attribution_section(choice: ModelChoice, digit: InputDigit, result: readout.
         f"Gradient × input: ink times the gradient of {target}'s score, range {maps.gradient_x_input.min():+.3f} to "
         f"{maps.gradient_x_input.max():+.3f}. Occlusion (Captum): a blank {attribution.OCCLUSION_PATCH}-pixel patch "
         f"slides in steps of {attribution.OCCLUSION_STRIDE}; each pixel shows the mean drop in {target}'s "
-        f"probability over the patches that cover it, largest {maps.occlusion.max():.1%}.")
+        f"probability over the patches that cover it, largest {maps.occlusion.max():.1%}."
+        + ("" if maps.straightened is None else
+           " This network deskews each digit first, so its blocks work on the straightened digit: Grad-CAM is drawn "
+           "on that outline, the other two on the digit as it came in."))

@@ -58,6 +58,9 @@ FIELD_CHOICES = {
     "activation": ("Activation", {"relu": "ReLU", "silu": "SiLU"},
                    "The nonlinearity after every block: ReLU zeroes negatives, SiLU (x·sigmoid(x)) lets a little "
                    "through."),
+    "deskew": ("Deskew", {False: "off", True: "on"},
+               "On: each digit is straightened and centred by its own ink before the first layer, in training, in "
+               "the test and on the pages that read drawings. No weights; Step 7 uses it."),
 }
 POLL_S = 1.0  # how often a panel without a live feed redraws from the server (each redraw costs the training)
 IMAGES_PER_EPOCH = {60_000: "all 60,000 (the real lesson)", 10_000: "10,000 (quick)", 2_560: "2,560 (demo)"}
@@ -183,7 +186,8 @@ def recipe_form(step: Step, design: str = "", key: str | None = None, shipped: R
     ``LONG_RUN_S`` asks once before it is queued.
     """
     key = key or f"step{step.number}"
-    tunable = [name for name in step.tunable if not (design and name == "activation")]
+    # A design names its own activations and its own layers (a deskew among them): the recipe offers neither.
+    tunable = [name for name in step.tunable if not (design and name in ("activation", "deskew"))]
     assigned = {} if design else _assigned(step, tunable, key)
     if assigned:
         st.info("Your teacher assigned you " + ", ".join(f"{field_name(n)} {format_value(n, v)}"

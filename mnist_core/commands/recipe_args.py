@@ -58,6 +58,9 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, des
     parser.add_argument("--bn-recalibrate", dest="bn_recalibrate", type=_yes_no, nargs="?", const=True,
                         metavar="yes|no", help="before the last test pass, recompute BatchNorm's statistics on the "
                         "clean training images (alone: yes; 'no' turns off a recipe's own)")
+    parser.add_argument("--deskew", type=_yes_no, nargs="?", const=True, metavar="yes|no",
+                        help="straighten and centre each digit before the network's first layer (alone: yes; 'no' "
+                        "turns off a recipe's own)")
     parser.add_argument("--network", choices=[n for n in NETWORKS if n],
                         help="train another of our networks with the step's recipe (a trial)")
     parser.add_argument("--distill-from", dest="distill_from", type=int, choices=sorted(RECIPES), metavar="STEP",
@@ -76,7 +79,7 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, seed: bool = True, des
 _RECIPE_FLAGS = ("epochs", "seed", "batch_size", "optimizer", "lr", "dropout", "activation", "rotation_degrees",
                  "scheduler", "onecycle_warmup", "translate", "scale", "label_smoothing", "weight_decay", "train_limit",
                  "test_limit", "device", "lr_points", "momentum", "augment_fraction", "clean_epochs", "brightness",
-                 "contrast", "network", "ema_decay", "bn_recalibrate", "distill_from", "distill_weight",
+                 "contrast", "deskew", "network", "ema_decay", "bn_recalibrate", "distill_from", "distill_weight",
                  "distill_temperature")
 
 

@@ -19,21 +19,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 from mnist_core.engine.config import TrainConfig
-from mnist_core.engine.data import MNIST_MEAN, MNIST_STD
-
-# The value a blank (black) pixel has after normalisation: rotated-in corners get it.
-BACKGROUND = -MNIST_MEAN / MNIST_STD
-
-
-def _warp(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """Resample each image of (B, 1, H, W) through its (2, 3) matrix of normalised coordinates."""
-    grid = F.affine_grid(theta.to(images.device, images.dtype), list(images.shape), align_corners=False)
-    # Sample the shifted image so the padding is the background value, not zero.
-    shifted = images - BACKGROUND
-    return F.grid_sample(shifted, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + BACKGROUND
+from mnist_core.engine.pixels import MNIST_MEAN, MNIST_STD, warp
 
 
 def random_rotation(images: torch.Tensor, max_degrees: float, generator: torch.Generator) -> torch.Tensor:
@@ -45,7 +33,7 @@ def random_rotation(images: torch.Tensor, max_degrees: float, generator: torch.G
     cos, sin = torch.cos(angles), torch.sin(angles)
     zeros = torch.zeros_like(cos)
     theta = torch.stack([torch.stack([cos, -sin, zeros], 1), torch.stack([sin, cos, zeros], 1)], 1)  # (B, 2, 3)
-    return _warp(images, theta)
+    return warp(images, theta)
 
 
 def random_affine(images: torch.Tensor, max_degrees: float, translate: float, scale: float,
@@ -69,7 +57,7 @@ def random_affine(images: torch.Tensor, max_degrees: float, translate: float, sc
     # area, so the digit comes out zoom times as large.
     cos, sin = torch.cos(angles) / zoom, torch.sin(angles) / zoom
     theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
-    return _warp(images, theta)
+    return warp(images, theta)
 
 
 def random_jitter(images: torch.Tensor, brightness: float, contrast: float, generator: torch.Generator) -> torch.Tensor:

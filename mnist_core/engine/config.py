@@ -62,6 +62,9 @@ class TrainConfig:
     distill_from: int = 0
     distill_weight: float = 0.9  # the teacher's share of the loss, the rest the labels' (0.9 with T=4 is usual)
     distill_temperature: float = 4.0  # both networks' answers are softened by this before they are compared
+    # Straighten and centre each digit before the network's first layer (engine/deskew.py): a layer
+    # with no weights, part of the step's own network, so drawn digits are deskewed too.
+    deskew: bool = False
     network: str = ""  # "" = the step's own network; or a named trial network (models.NAMED_NETWORKS)
     seed: int = 1  # seeds weights, shuffling, dropout and augmentation
     train_limit: int = 0  # use only the first N training images (0 = all 60,000); for demos and tests
@@ -181,6 +184,9 @@ def config_problems(config: TrainConfig) -> list[str]:
         problems.append(f"network must be one of {', '.join(repr(n) for n in NETWORKS)}"[:200])
     if config.network and config.design:
         problems.append("a recipe trains a named network or a design, not both")
+    if config.deskew and (config.network or config.design):
+        problems.append("deskew is a layer of a step's own network: a design puts a deskew layer first, and a "
+                        "named network is built as it is")
     if config.train_limit < 0 or config.test_limit < 0:
         problems.append("limits must be non-negative")
     if not DEVICE_NAME.fullmatch(config.device):

@@ -36,9 +36,7 @@ import torch
 
 from mnist_core.common.atomic import atomic_path
 from mnist_core.engine.config import TrainConfig
-
-MNIST_MEAN = 0.1307  # mean pixel of the 60k training images, scaled to [0, 1]
-MNIST_STD = 0.3081  # their standard deviation
+from mnist_core.engine.pixels import MNIST_MEAN, MNIST_STD
 
 # Original uncompressed IDX files and their MD5 sums.
 MNIST_FILES = {

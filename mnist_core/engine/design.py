@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnist_core.engine.deskew import Deskew
 from mnist_core.engine.fields import RFRow, RFTable, rf_table
 from mnist_core.engine.memory import memory_problem
 from mnist_core.engine.models import FastDropout
@@ -222,6 +223,8 @@ def _layer_for(spec: LayerSpec, row: RFRow, dropout: float) -> nn.Module:
         return nn.BatchNorm2d(c_in, affine=spec.bias is not False)
     if spec.kind == "dropout":
         return FastDropout(dropout)
+    if spec.kind == "deskew":
+        return Deskew()
     return {"relu": nn.ReLU, "silu": nn.SiLU}.get(spec.kind, nn.Identity)()
 
 

@@ -257,6 +257,11 @@ def rf_row(index: int, spec: LayerSpec, in_size: int | None, in_channels: int | 
             out = in_channels if spec.kind in KINDS else None
         return _problem_row(index, spec, reason, blocked_by, in_channels=in_channels, out_channels=out)
     kind = spec.kind
+    if kind == "deskew" and (index != 0 or in_channels != 1):
+        # It measures the slant of the ink of one grey image: on feature maps there is no ink to measure.
+        return _problem_row(index, spec, "a deskew straightens the digit itself, so it can only be the first layer, "
+                                         "on the 1-channel image", blocked_by,
+                            in_channels=in_channels, out_channels=in_channels, params=0)
     if kind == "conv" and (spec.out_channels % spec.groups or (in_channels or 0) % spec.groups):
         need = f"both {in_channels} in and " if in_channels is not None else "the "
         return _problem_row(index, spec, f"groups {spec.groups} must divide {need}{spec.out_channels} out channels",

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnist_core.engine.deskew import Deskew
+
 
 def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, kernel_size=3, bias=False)
@@ -96,9 +98,10 @@ class LessonNet(nn.Module):
     building_blocks = (conv_block,)  # the helpers __init__ calls; the step page shows their code with the class
 
     def __init__(self, batch_norm: bool = True, dropout: float = 0.05,
-                 widths: tuple[int, ...] = LESSON_WIDTHS, activation: str = "relu") -> None:
+                 widths: tuple[int, ...] = LESSON_WIDTHS, activation: str = "relu", deskew: bool = False) -> None:
         super().__init__()
         c1, c2, squeeze, c3, c4, c5, c6 = widths
+        self.deskew = Deskew() if deskew else None  # no weights: the random draws below are the same either way
         self.block1 = conv_block(1, c1, batch_norm, dropout, activation)
         self.block2 = conv_block(c1, c2, batch_norm, 0.0, activation)
         self.pool = nn.MaxPool2d(2, 2)
@@ -111,6 +114,8 @@ class LessonNet(nn.Module):
         self.classifier = conv1x1(c6, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, 28, 28)
+        if self.deskew is not None:
+            x = self.deskew(x)  # (B, 1, 28, 28), each digit upright and centred
         x = self.block1(x)  # (B, 12, 26, 26)
         x = self.block2(x)  # (B, 14, 24, 24)
         x = self.pool(x)  # (B, 14, 12, 12)
@@ -165,9 +170,10 @@ class SeparableNet(nn.Module):
     building_blocks = (conv_bn_act, separable_block)
 
     def __init__(self, dropout: float = 0.0, activation: str = "silu",
-                 widths: tuple[int, int, int] = (10, 16, 24)) -> None:
+                 widths: tuple[int, int, int] = (10, 16, 24), deskew: bool = False) -> None:
         super().__init__()
         c1, c2, c3 = widths  # the two full-resolution blocks, then the four separable ones
+        self.deskew = Deskew() if deskew else None  # no weights: the random draws below are the same either way
         self.block1 = conv_bn_act(1, c1, activation)
         self.block2 = conv_bn_act(c1, c2, activation)
         self.pool = nn.MaxPool2d(2, 2)
@@ -179,6 +185,8 @@ class SeparableNet(nn.Module):
         self.classifier = conv1x1(c3, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, 28, 28)
+        if self.deskew is not None:
+            x = self.deskew(x)  # (B, 1, 28, 28), each digit upright and centred
         x = self.block1(x)  # (B, 10, 26, 26)
         x = self.block2(x)  # (B, 16, 24, 24)
         x = self.pool(x)  # (B, 16, 12, 12)
@@ -491,6 +499,8 @@ NAMED_NETWORKS: dict[str, Callable[[float, str], nn.Module]] = {
     "dwact1916": lambda dropout, activation: DepthwiseActivatedNet(dropout=dropout, activation=activation),
     "residual1916": lambda dropout, activation: ResidualSeparableNet(dropout=dropout, activation=activation),
     "shift1954": lambda dropout, activation: ShiftSeparableNet(dropout=dropout, activation=activation),
+    "deskew1916": lambda dropout, activation: SeparableNet(dropout=dropout, activation=activation,
+                                                           widths=STEP7_WIDTHS, deskew=True),
     "shiftstem1944": lambda dropout, activation: ShiftSeparableNet(dropout=dropout, activation=activation,
                                                                    widths=(9, 14, 19), shift_stem=True),
 }

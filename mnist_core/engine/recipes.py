@@ -52,9 +52,9 @@ class StepRecipe:
     recipe: TrainConfig
 
 
-_plain = NetworkCall(LessonNet, (("batch_norm", False), ("dropout", 0.0)), ("activation",))
-_regularised = NetworkCall(LessonNet, (("batch_norm", True),), ("dropout", "activation"))
-_separable = NetworkCall(SeparableNet, (), ("dropout", "activation"))
+_plain = NetworkCall(LessonNet, (("batch_norm", False), ("dropout", 0.0)), ("activation", "deskew"))
+_regularised = NetworkCall(LessonNet, (("batch_norm", True),), ("dropout", "activation", "deskew"))
+_separable = NetworkCall(SeparableNet, (), ("dropout", "activation", "deskew"))
 
 _BASE = TrainConfig(step=1, epochs=EPOCH_BUDGET, batch_size=128, optimizer="sgd", lr=0.01, momentum=0.9)
 _STEP3 = _BASE.with_(step=3, dropout=0.05, rotation_degrees=7.0)
@@ -69,9 +69,9 @@ RECIPES: dict[int, StepRecipe] = {
     3: StepRecipe(_regularised, _STEP3),
     4: StepRecipe(_regularised, _STEP4),
     5: StepRecipe(_separable, _STEP5),
-    6: StepRecipe(NetworkCall(SeparableNet, (("widths", (8, 10, 18)),), ("dropout", "activation")), _STEP6),
-    7: StepRecipe(NetworkCall(SeparableNet, (("widths", STEP7_WIDTHS),), ("dropout", "activation")),
-                  _STEP6.with_(step=7, seed=4)),
+    6: StepRecipe(NetworkCall(SeparableNet, (("widths", (8, 10, 18)),), ("dropout", "activation", "deskew")), _STEP6),
+    7: StepRecipe(NetworkCall(SeparableNet, (("widths", STEP7_WIDTHS),), ("dropout", "activation", "deskew")),
+                  _STEP6.with_(step=7, seed=1, deskew=True, rotation_degrees=12.0, scale=0.1)),
 }
 
 

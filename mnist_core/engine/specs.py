@@ -17,12 +17,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from mnist_core.engine.deskew import Deskew
 from mnist_core.engine.models import FastDropout
 
 INPUT_SIZE = 28  # MNIST digits are 28x28
 # Layer types, as the editor and the tables name them.
-KINDS = ("conv", "maxpool", "avgpool", "gap", "relu", "silu", "batchnorm", "dropout", "identity")
-POINTWISE_KINDS = frozenset({"relu", "silu", "batchnorm", "dropout", "identity"})  # never change geometry
+KINDS = ("conv", "maxpool", "avgpool", "gap", "relu", "silu", "batchnorm", "dropout", "identity", "deskew")
+# Kinds that never change geometry. A deskew moves the image's pixels but keeps its grid, so the
+# fields after it are counted (and measured) in pixels of the straightened image.
+POINTWISE_KINDS = frozenset({"deskew", "relu", "silu", "batchnorm", "dropout", "identity"})
 
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh)
 _NORMS = (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d, nn.LayerNorm)
@@ -117,6 +120,8 @@ def _square(value, label: str) -> tuple[int | None, str | None]:
 def spec_from_module(name: str, module: nn.Module) -> LayerSpec:
     """The LayerSpec of one leaf module; unknown or unsupported modules get a ``problem``."""
     label = f"{name} ({type(module).__name__})"
+    if isinstance(module, Deskew):
+        return LayerSpec("deskew", name=label)
     if isinstance(module, _ACTIVATIONS):
         kind = "relu" if isinstance(module, nn.ReLU) else "silu" if isinstance(module, nn.SiLU) else "identity"
         return LayerSpec(kind, name=label)

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnist_core.engine.data import MNIST_STD
+from mnist_core.engine.data import MNIST_STD, denormalize
+from mnist_core.engine.deskew import Deskew, as_the_network_sees, deskew_layer
 from mnist_core.engine.fields import RFRow, calls_table
 from mnist_core.engine.models import FastDropout
 from mnist_core.engine.specs import INPUT_SIZE, leaf_calls
@@ -68,6 +69,8 @@ def _leaf_text(module: nn.Module) -> str:
         return f"max-pool {module.kernel_size}x{module.kernel_size}"
     if isinstance(module, (nn.AvgPool2d, nn.AdaptiveAvgPool2d)):
         return "global average pool"
+    if isinstance(module, Deskew):
+        return "the digit straightened and centred (no weights)"
     return type(module).__name__
 
 
@@ -84,6 +87,8 @@ def _kind(name: str, module: nn.Module) -> str:
         return "gap"
     if isinstance(module, nn.Conv2d):
         return "transition"  # a lone 1x1 between the stages
+    if isinstance(module, Deskew):
+        return "deskew"
     return "block"
 
 
@@ -182,6 +187,8 @@ class UnitField:
     activation: float
     box: tuple[int, int, int, int]  # analytic field (top, left, bottom, right), inclusive, may leave the image
     gradient: np.ndarray  # (28, 28) d activation / d pixel (pixels in [0, 1], not normalised)
+    # For a network that deskews: the straightened digit (pixels in [0, 1]) the field and gradient lie on.
+    straightened: np.ndarray | None = None
 
     @property
     def gradient_box(self) -> tuple[int, int, int, int] | None:
@@ -201,14 +208,24 @@ def unit_field(model: nn.Module, image: torch.Tensor, view: LayerView, channel: 
     if not (0 <= channel < c and 0 <= y < h and 0 <= x < w):
         raise ValueError(f"unit (channel {channel}, row {y}, column {x}) is outside {view.name}'s {c}x{h}x{w} output")
     model.eval()
-    batch = image.reshape(1, 1, *image.shape[-2:]).clone().requires_grad_(True)
-    with hooked(model, [view.name]) as outputs:
-        model(batch)
+    batch = image.reshape(1, 1, *image.shape[-2:]).clone()
+    # The gradient is taken on the image the first convolution sees, where the analytic field lies: for a
+    # network that deskews, the straightened digit (the deskew's output is replaced by that leaf tensor).
+    seen = as_the_network_sees(model, batch).clone().requires_grad_(True)
+    deskew = deskew_layer(model)
+    handle = deskew.register_forward_hook(lambda module, inputs, output: seen) if deskew is not None else None
+    try:
+        with hooked(model, [view.name]) as outputs:
+            model(seen if deskew is None else batch)
+    finally:
+        if handle is not None:
+            handle.remove()
     unit = outputs[view.name][0, channel, y, x]
-    (gradient,) = torch.autograd.grad(unit, batch)
+    (gradient,) = torch.autograd.grad(unit, seen)
     pixel_gradient = gradient[0, 0].numpy() / MNIST_STD  # d/d(pixel) = d/d(normalised) / std
+    straightened = None if deskew is None else denormalize(seen.detach())[0, 0].numpy()
     return UnitField(view, channel, y, x, float(unit.detach()), view.row.field_box(y, x),
-                     pixel_gradient.astype(np.float32))
+                     pixel_gradient.astype(np.float32), straightened)
 
 
 def mosaic(values: np.ndarray, columns: int, row_gap: int = 1) -> tuple[np.ndarray, np.ndarray]:

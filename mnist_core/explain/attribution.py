@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_core.explain.activations import LayerView, layer_views
-from mnist_core.explain.inference import Pipeline, normalize_field, saliency
+from mnist_core.explain.inference import Pipeline, normalize_field, saliency, straightened
 
 OCCLUSION_PATCH = 7  # pixels: wide enough to hide a stroke; with a stride of 3 the 8x8 patches tile 0..27 exactly
 OCCLUSION_STRIDE = 3  # 64 forward passes, about a tenth of a second here
@@ -103,6 +103,9 @@ class Attributions:
     grad_cam: np.ndarray  # (28, 28) the same, bilinearly upsampled
     gradient_x_input: np.ndarray  # (28, 28)
     occlusion: np.ndarray  # (28, 28) drop in probability
+    # For a network that deskews: the straightened digit (pixels in [0, 1]). Grad-CAM's map lies on it, since the
+    # block it reads works on that image; gradient x input and occlusion lie on the digit as drawn.
+    straightened: np.ndarray | None = None
 
 
 def attributions(model: nn.Module, pixels: np.ndarray, target: int, layer: str | None = None) -> Attributions:
@@ -113,4 +116,4 @@ def attributions(model: nn.Module, pixels: np.ndarray, target: int, layer: str |
     layer = layer or last_block(layer_views(model))
     layer_map, upsampled = grad_cam(Logits(model), model.get_submodule(layer), image, target)
     return Attributions(target, layer, layer_map, upsampled, gradient_x_input(model, pixels, target),
-                        occlusion(model, image, target))
+                        occlusion(model, image, target), straightened(model, pixels))

@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from mnist_core.engine.data import MNIST_MEAN, MNIST_STD
+from mnist_core.engine.data import MNIST_MEAN, MNIST_STD, denormalize
+from mnist_core.engine.deskew import as_the_network_sees, deskew_layer
 
 FIT_SIZE = 20  # MNIST's digits fill a 20x20 box ...
 FIELD_SIZE = 28  # ... inside a 28x28 field,
@@ -403,6 +404,14 @@ def centre_in_field(fitted: np.ndarray, size: int = FIELD_SIZE) -> np.ndarray:
 def normalize_field(field: np.ndarray) -> torch.Tensor:
     """(28, 28) pixels in [0, 1] -> (1, 28, 28) normalised exactly like the training images."""
     return ((torch.from_numpy(np.ascontiguousarray(field, dtype=np.float32)) - MNIST_MEAN) / MNIST_STD).unsqueeze(0)
+
+
+def straightened(model: torch.nn.Module, field: np.ndarray) -> np.ndarray | None:
+    """The (28, 28) input ``field`` as the model's convolutions see it, for a model that deskews; else None."""
+    if deskew_layer(model) is None:
+        return None
+    seen = as_the_network_sees(model, normalize_field(field).unsqueeze(0))
+    return denormalize(seen)[0, 0].numpy()
 
 
 def preprocess(image: np.ndarray | Image.Image, preparation: Preparation = Preparation()) -> Pipeline:

@@ -22,7 +22,8 @@ from mnist_core.explain.readout import readout
 SHEET_INCHES = (16.0, 20.0)
 SHEET_DPI = 100
 SHEET_SIZE = (int(SHEET_INCHES[0] * SHEET_DPI), int(SHEET_INCHES[1] * SHEET_DPI))  # (width, height) in pixels
-MAP_KINDS = ("block", "depthwise", "maxpool", "transition")
+# The layers drawn as maps, here and on the page (the GAP is a vector).
+MAP_KINDS = ("deskew", "block", "depthwise", "maxpool", "transition")
 
 
 def _strip(values: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ FIELD_NAMES = {
     "rotation_degrees": "rotation", "batch_size": "batch size", "seed": "seed",
     "ema_decay": "weight average (EMA decay)", "augment_fraction": "share of images augmented",
     "clean_epochs": "last epochs without augmentation",
-    "bn_recalibrate": "BatchNorm recalibrated",
+    "bn_recalibrate": "BatchNorm recalibrated", "deskew": "digits deskewed", "scale": "zoom (± share)",
 }
 
 
