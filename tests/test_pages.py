@@ -145,6 +145,7 @@ def test_step_page_tells_the_story_and_shows_model_and_mistakes(app, step, param
     assert app.code[0].value == get_step(step).network_source()
     assert ("batch_norm=False" in app.code[0].value) == (step == 1)
     assert f"class {model_class}" in app.code[1].value
+    assert any("class Deskew" in code.value for code in app.code) == (step == 7)  # its first layer, shown too
     recipe = next(d.value for d in app.dataframe if "Setting" in d.value.columns)
     changed = set(recipe.loc[recipe["Changed"] == "changed", "Setting"])
     assert changed == {1: set(), 2: {"dropout"}, 3: {"rotation"}, 4: {"learning rate", "LR schedule"},

@@ -9,6 +9,7 @@ import streamlit as st
 
 from mnist_core.common.wording import count
 from mnist_core.engine import models
+from mnist_core.engine.deskew import Deskew, deskew_layer, ink_moments
 from mnist_core.engine.models import count_parameters
 from mnist_core.engine.summary import summary_records
 from mnist_core.lesson.report import ASSETS_DIR, analyse, images_scored, shipped_run, shipped_run_problem
@@ -128,6 +129,10 @@ def _model(step: Step) -> None:
         helpers = getattr(network, "building_blocks", ())  # the functions its __init__ builds blocks with
         st.code("\n\n".join(inspect.getsource(code) for code in (*helpers, network)),
                 language="python", wrap_lines=True)
+        if deskew_layer(model) is not None:
+            with st.expander("Deskew: how each digit is straightened before the first layer (no weights)"):
+                st.code("\n\n".join(inspect.getsource(code) for code in (ink_moments, Deskew)), language="python",
+                        wrap_lines=True)
         with st.expander("FastDropout: dropout with cheaper random numbers"):
             st.code(inspect.getsource(models.FastDropout), language="python", wrap_lines=True)
 
