@@ -19,6 +19,8 @@ TEACHER = Actor("t" * 16, "Ms T", is_teacher=True)
     ("seed", "5", [5]),
     ("activation", "relu,silu", ["relu", "silu"]),
     ("lr", "0.01 0.02", [0.01, 0.02]),
+    ("deskew", "on, off", [True, False]),  # half the class deskews, half does not: Step 7's lever as an experiment
+    ("deskew", "Yes no", [True, False]),
 ])
 def test_values_are_read_as_the_teacher_types_them(name, text, values):
     assert parse_values(name, text) == values
@@ -31,6 +33,7 @@ def test_values_are_read_as_the_teacher_types_them(name, text, values):
     ("dropout", "a lot", "not a number"),
     ("dropout", " , ", "at least one value"),
     ("momentum", "0.9", "cannot be assigned"),
+    ("deskew", "on maybe", "'maybe' is not on or off"),
 ])
 def test_values_that_cannot_be_read_say_why(name, text, message):
     with pytest.raises(ValueError, match=message):

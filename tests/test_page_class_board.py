@@ -125,6 +125,21 @@ def reload(at: AppTest) -> AppTest:
     return again
 
 
+def test_half_the_class_can_be_assigned_the_deskew_and_half_not(manager):
+    """Step 7's lever as a class experiment: 'on off' deals the switch out in turn, and each form shows its own."""
+    ada, bob = open_step(session("Ada"), 6), open_step(session("Bob"), 6)
+    assert ada.selectbox(key="step6_deskew").value is False  # Step 6's recipe does not deskew
+    ms_t = board(teacher())
+    ms_t.selectbox(key="board_assign_step").select(6).run()
+    ms_t.selectbox(key="board_assign_field").select("deskew")
+    ms_t.text_input(key="board_assign_values").input("on off")
+    ms_t.button(key="board_assign").click().run()
+    assert not ms_t.error, [e.value for e in ms_t.error]
+    assert list(table_with(ms_t, "digits deskewed")["digits deskewed"]) == ["yes", "no"]
+    assert open_step(ada, 6).selectbox(key="step6_deskew").value is True
+    assert open_step(bob, 6).selectbox(key="step6_deskew").value is False
+
+
 def test_an_assignment_the_form_cannot_show_is_refused_with_the_reason(manager):
     open_step(session("Ada"), 4)
     ms_t = board(teacher())

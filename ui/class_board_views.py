@@ -151,7 +151,7 @@ def assignment_section(actor: Actor) -> None:
         left, right = st.columns([1, 2])
         name = left.selectbox("What to vary", assignable, format_func=field_name, key="board_assign_field")
         text = right.text_input("Values, dealt out in turn", key="board_assign_values",
-                                placeholder="0, 0.05, 0.1   or, for seeds, 1-30",
+                                placeholder="0, 0.05, 0.1   or, for seeds, 1-30   or, for deskew, on off",
                                 help="The first student on the class list gets the first value, the next the next, "
                                      "and round again when the values run out.")
         assign = st.form_submit_button(f"Assign to {count(len(students), 'student')} in turn", type="primary",

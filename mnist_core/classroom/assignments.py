@@ -23,7 +23,8 @@ from mnist_core.engine.recipes import step_recipe
 
 BOOK_FILE = ".class-book.json"
 # Recipe fields a teacher may hand out as variants (the step page's form must offer the field too).
-ASSIGNABLE_FIELDS = ("seed", "dropout", "lr", "rotation_degrees", "batch_size", "epochs", "activation")
+ASSIGNABLE_FIELDS = ("seed", "dropout", "lr", "rotation_degrees", "batch_size", "epochs", "activation", "deskew")
+SWITCH_WORDS = {"on": True, "off": False, "yes": True, "no": False}  # how a teacher types a switch's values
 MAX_VALUES = 200  # values in one list: a class, with room; a range like 1-100000 is a typo
 _FIELD_TYPES = {f.name: type(f.default) for f in fields(TrainConfig)}
 _LOCK = threading.Lock()  # the sessions of one server are threads of one process
@@ -37,7 +38,8 @@ class Student:
 
 
 def parse_values(field_name: str, text: str) -> list:
-    """The values a teacher typed for ``field_name``: '0, 0.05, 0.1', '1-30' (whole-number fields), 'relu silu'.
+    """The values a teacher typed for ``field_name``: '0, 0.05, 0.1', '1-30' (whole-number fields), 'relu silu',
+    'on off' (a switch such as deskew: half the class with it, half without).
 
     Raises ValueError saying what could not be read.
     """
@@ -46,6 +48,11 @@ def parse_values(field_name: str, text: str) -> list:
     kind = _FIELD_TYPES[field_name]
     values: list = []
     for part in text.replace(",", " ").split():
+        if kind is bool:  # bool("off") is True: a switch is read from words, never converted
+            if part.lower() not in SWITCH_WORDS:
+                raise ValueError(f"{part!r} is not on or off")
+            values.append(SWITCH_WORDS[part.lower()])
+            continue
         if kind is int and "-" in part.strip("-"):
             low, _, high = part.partition("-")
             try:
