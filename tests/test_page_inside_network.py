@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mnist_core.engine.recipes import design_from_step
 from mnist_core.lesson.report import shipped_run
 from mnist_core.lesson.steps import STEPS, get_step
 from mnist_core.runs.store import train_run
@@ -343,3 +344,18 @@ def test_a_deskewing_run_shows_the_straightened_digit_and_lays_its_fields_on_it(
     assert "straightened digit" in field["layout"]["title"]["text"]
     at = show(at, "Where it looks")
     assert any("deskews each digit first" in t for t in texts(at.caption))
+
+
+def test_a_design_run_gets_a_message_not_a_traceback(runs_dir, tmp_path, mnist):
+    """A design trained from the designer (here Step 7 as design rows, its deskew a layer of the design) is one
+    unnamed list of layers: the page raised reading its pool by name. It says so instead, and points on."""
+    path = tmp_path / "20260101-000000-step7-dsgn"
+    config = get_step(7).recipe.with_(deskew=False, design=design_from_step(7).to_json(), epochs=1, train_limit=256,
+                                      test_limit=200, device="cpu")
+    train_run(path, config, mnist)
+    shutil.copytree(path, runs_dir / path.name)
+    at = open_page({"run": path.name, "test_index": "1"})
+    assert [e.value for e in at.error] == [
+        "This page cannot follow this model layer by layer: its layers are one unnamed list (a design's are), with "
+        "no global pool named 'gap' and 1x1 classifier named 'classifier' for the read-out. Its answers can still be "
+        "read on *Draw a digit* and its curves on *Compare runs*."]

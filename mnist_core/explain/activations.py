@@ -106,6 +106,10 @@ def layer_views(model: nn.Module) -> list[LayerView]:
     table = calls_table(calls)
     if not table.ok:
         raise UnfollowableModel(f"cannot follow this model's layers: {table.problems[0].problem}")
+    if not all(isinstance(getattr(model, name, None), nn.Module) for name in ("gap", "classifier")):
+        # A design (engine/design.py) is one unnamed list of layers: no block, pool or classifier to read by name.
+        raise UnfollowableModel("its layers are one unnamed list (a design's are), with no global pool named 'gap' "
+                                "and 1x1 classifier named 'classifier' for the read-out")
     rows = list(table.rows)
     times_called = Counter(call.name for call in calls)
     views: list[LayerView] = []
