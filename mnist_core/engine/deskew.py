@@ -21,7 +21,7 @@ from mnist_core.engine.pixels import BACKGROUND
 MAX_SLANT = 1.0
 
 
-def ink_moments(images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def ink_moments(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Each image's ink centre (row, column) and slant, in pixels from the image's centre.
 
     The slant is the covariance of the ink's rows and columns over the variance of its rows:

@@ -16,7 +16,7 @@ from torch import nn
 
 from mnist_core.explain.activations import feature_maps, layer_views, mosaic
 from mnist_core.explain.attribution import Logits, grad_cam, last_block
-from mnist_core.explain.inference import normalize_field
+from mnist_core.explain.inference import normalize_field, straightened
 from mnist_core.explain.readout import readout
 
 SHEET_INCHES = (16.0, 20.0)
@@ -85,10 +85,12 @@ def write_sheet(model: nn.Module, pixels: np.ndarray, title: str, out: Path | st
     ax.tick_params(labelsize=8)
 
     ax = fig.add_axes((0.79, top - band, 0.19, band))
-    ax.imshow(pixels, cmap="gray", vmin=0, vmax=1)
+    straight = straightened(model, pixels)  # a network that deskews: its last block works on the straightened digit
+    ax.imshow(pixels if straight is None else straight, cmap="gray", vmin=0, vmax=1)
     limit = float(np.abs(cam).max()) or 1.0
     shown = ax.imshow(cam, cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.6)
-    ax.set_title(f"Grad-CAM of {result.predicted} on {cam_layer} (logit units)", fontsize=11)
+    ax.set_title(f"Grad-CAM of {result.predicted} on {cam_layer} (logit units)"
+                 + ("" if straight is None else ",\non the straightened digit"), fontsize=11)
     ax.axis("off")
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=7)
 
