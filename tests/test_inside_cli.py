@@ -7,7 +7,11 @@ import numpy as np
 from PIL import Image
 
 from mnist_core.commands.cli import main
+from mnist_core.engine.checkpoints import save_checkpoint
+from mnist_core.engine.design import build_design
+from mnist_core.engine.recipes import design_from_step
 from mnist_core.lesson.report import shipped_run
+from mnist_core.lesson.steps import get_step
 
 SHEET = (1600, 2000)  # 16 x 20 inches at 100 dpi, whatever the step
 
@@ -45,3 +49,16 @@ def test_bad_input_gets_one_line(tmp_path, capsys):
     assert main(["inside", "--step", "9", "--test-index", "1", "--out", str(out)]) == 1
     assert capsys.readouterr().err.startswith("error:")
     assert not out.exists()
+
+
+def test_a_design_checkpoint_gets_its_sheet(tmp_path, capsys):
+    """A design's layers are grouped into named blocks (explain/named_blocks.py), so its sheet is drawn too."""
+    design = design_from_step(7).to_json()
+    checkpoint = tmp_path / "model.pt"
+    save_checkpoint(checkpoint, build_design(design), get_step(7).recipe.with_(deskew=False, design=design))
+    out = tmp_path / "sheet.png"
+    assert main(["inside", "--step", "7", "--checkpoint", str(checkpoint), "--test-index", "3", "--out",
+                 str(out)]) == 0
+    with Image.open(out) as sheet:
+        assert sheet.size == SHEET
+    assert "1600x2000" in capsys.readouterr().out

@@ -11,11 +11,14 @@ from torch import nn
 
 from mnist_core.common.paths import shipped_run_path
 from mnist_core.engine.checkpoints import load_checkpoint
+from mnist_core.engine.design import build_design
 from mnist_core.engine.models import NAMED_NETWORKS
+from mnist_core.engine.recipes import design_from_step
 from mnist_core.engine.summary import summarize
 from mnist_core.explain import activations, attribution, filters, projection, readout, spread
 from mnist_core.explain.digits import test_digits
 from mnist_core.explain.inference import normalize_field
+from mnist_core.explain.named_blocks import named_blocks
 from mnist_core.lesson.steps import STEPS
 
 SAMPLE = test_digits("/nonexistent")  # the bundled ten, whatever is on disk
@@ -238,3 +241,23 @@ def test_a_mosaic_leaves_room_between_rows_for_the_channel_numbers():
     assert np.isnan(image[4:6]).all() and np.isnan(image[6:, 8:]).all()  # the gutter, and the missing sixth tile
     assert tuple(where[7, 5]) == (4, 1, 1) and tuple(where[4, 0]) == (-1, -1, -1)
     assert mosaic(values, columns=3)[0].shape == (4 + 1 + 4, 11)  # one cell between rows by default
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_a_design_grouped_into_named_blocks_computes_what_the_design_does(step):
+    """Every step as design rows: the grouped network shares the design's modules and gives its outputs exactly,
+    with the names a step's network has (a separable block's depthwise and 1x1 in one block)."""
+    design = build_design(design_from_step(step).to_json()).eval()
+    grouped = named_blocks(design).eval()
+    images = SAMPLE.normalised(slice(0, 4))
+    with torch.no_grad():
+        assert torch.equal(grouped(images), design(images))
+    names = [name for name, _ in grouped.named_children()]
+    assert names[-2:] == ["gap", "classifier"] and "pool" in names and names[names.index("pool") - 1] == "block2"
+    assert names[0] == ("deskew" if step == 7 else "block1")
+    assert {id(p) for p in grouped.parameters()} == {id(p) for p in design.parameters()}  # the same weights
+    if step >= 5:  # the first separable block: depthwise 3x3, its 1x1, BatchNorm, activation
+        kinds = [type(m).__name__ for m in grouped.block3]
+        assert kinds[:3] == ["Conv2d", "Conv2d", "BatchNorm2d"] and grouped.block3[0].groups > 1
+    own = shipped(step)
+    assert named_blocks(own) is own  # a step's own network is read by its own names

@@ -346,16 +346,40 @@ def test_a_deskewing_run_shows_the_straightened_digit_and_lays_its_fields_on_it(
     assert any("deskews each digit first" in t for t in texts(at.caption))
 
 
-def test_a_design_run_gets_a_message_not_a_traceback(runs_dir, tmp_path, mnist):
-    """A design trained from the designer (here Step 7 as design rows, its deskew a layer of the design) is one
-    unnamed list of layers: the page raised reading its pool by name. It says so instead, and points on."""
+def test_a_design_run_is_followed_block_by_block_in_every_section(runs_dir, tmp_path, mnist):
+    """A design from the designer (here Step 7 as design rows, its deskew a layer of the design) is one unnamed list
+    of layers; the page raised reading its pool by name. Its layers are now grouped into the named blocks a step's
+    network has (named_blocks), so every section follows it, the straightened digit first."""
     path = tmp_path / "20260101-000000-step7-dsgn"
     config = get_step(7).recipe.with_(deskew=False, design=design_from_step(7).to_json(), epochs=1, train_limit=256,
                                       test_limit=200, device="cpu")
     train_run(path, config, mnist)
     shutil.copytree(path, runs_dir / path.name)
+    at = show(open_page({"run": path.name, "test_index": "1"}), "Feature maps")
+    assert not at.error
+    titles = [c["layout"]["title"]["text"] for c in charts(at) if c["layout"].get("title", {}).get("text", "")
+              .startswith("<b>")]  # the layers' maps, not the input
+    assert [t.split(" ·")[0].removeprefix("<b>") for t in titles][:4] == ["deskew", "block1", "block2", "pool"]
+    assert "straightened and centred" in titles[0]
+    at = show(at, "Pick a unit")
+    assert at.selectbox(key="inside_unit_layer").value == "block4"
+    for section in ("Filters", "Read-out", "Where it looks"):
+        show(at, section)
+    assert any("Grad-CAM on block6" in str(c["layout"]) for c in charts(at))
+    assert any("deskews each digit first" in t for t in texts(at.caption))
+
+
+def test_a_design_that_does_not_end_in_a_pool_and_a_classifier_gets_a_message(runs_dir, tmp_path, mnist):
+    """Ten channels first, then the global pool: no classifier to read the answer out of, said in one message."""
+    rows = [{"type": "conv", "out_channels": 8, "kernel": 3}, {"type": "relu"}, {"type": "maxpool", "kernel": 2},
+            {"type": "conv", "out_channels": 10, "kernel": 1}, {"type": "gap"}]
+    path = tmp_path / "20260101-000000-step4-dsgn"
+    config = get_step(4).recipe.with_(design=json.dumps({"format": "mnist-design/1", "layers": rows}), epochs=1,
+                                      train_limit=256, test_limit=200, device="cpu")
+    train_run(path, config, mnist)
+    shutil.copytree(path, runs_dir / path.name)
     at = open_page({"run": path.name, "test_index": "1"})
     assert [e.value for e in at.error] == [
-        "This page cannot follow this model layer by layer: its layers are one unnamed list (a design's are), with "
-        "no global pool named 'gap' and 1x1 classifier named 'classifier' for the read-out. Its answers can still be "
-        "read on *Draw a digit* and its curves on *Compare runs*."]
+        "This page cannot follow this model layer by layer: it does not end in a global average pool and a 1x1 "
+        "convolution to the ten digits, where this page reads the answer out. Its answers can still be read on "
+        "*Draw a digit* and its curves on *Compare runs*."]

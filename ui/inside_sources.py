@@ -20,6 +20,7 @@ import streamlit as st
 from mnist_core.engine.checkpoints import load_checkpoint
 from mnist_core.explain.digits import FULL_TEST_SET, TestDigits, test_digits
 from mnist_core.explain.inference import ImageError, preprocess, read_image_bytes
+from mnist_core.explain.named_blocks import named_blocks
 from mnist_core.lesson.report import shipped_run
 from mnist_core.lesson.run_labels import unique_labels
 from mnist_core.lesson.steps import STEPS
@@ -81,8 +82,9 @@ class InputDigit:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=16)
 def _load(path: str, mtime_ns: int):
-    """The model in eval mode; never used directly (hooks), only through ``model_copy``."""
-    return load_checkpoint(path)[0]
+    """The model in eval mode; never used directly (hooks), only through ``model_copy``. A design's layers come
+    grouped into named blocks, as the page reads a step's network."""
+    return named_blocks(load_checkpoint(path)[0])
 
 
 def model_copy(choice: ModelChoice):

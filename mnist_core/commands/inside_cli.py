@@ -16,6 +16,7 @@ from mnist_core.engine.checkpoints import load_checkpoint
 from mnist_core.explain import inference
 from mnist_core.explain.digits import FULL_TEST_SET, test_digits
 from mnist_core.explain.inference import preprocess, read_image_bytes
+from mnist_core.explain.named_blocks import named_blocks
 from mnist_core.explain.sheet import SHEET_SIZE, write_sheet
 from mnist_core.lesson.steps import STEP_ARGUMENT_HELP, get_step
 from mnist_core.runs.store import read_run
@@ -45,6 +46,7 @@ def cmd_inside(args: argparse.Namespace) -> int:
     step = get_step(args.step).number
     path = Path(args.checkpoint) if args.checkpoint else shipped_run_path(step) / "model.pt"
     model, config = load_checkpoint(path)
+    model = named_blocks(model)  # a design's layers, grouped into the named blocks the sheet reads
     if args.image:
         with open(args.image, "rb") as file:
             pipeline = preprocess(read_image_bytes(file.read(inference.MAX_UPLOAD_BYTES + 1)))

@@ -84,7 +84,7 @@ def _kind(name: str, module: nn.Module) -> str:
     if isinstance(module, nn.MaxPool2d):
         return "maxpool"
     if isinstance(module, (nn.AvgPool2d, nn.AdaptiveAvgPool2d)):
-        return "gap"
+        return "gap" if name == "gap" else "maxpool"  # a pool that keeps a map (a design may have one) is drawn
     if isinstance(module, nn.Conv2d):
         return "transition"  # a lone 1x1 between the stages
     if isinstance(module, Deskew):
@@ -107,9 +107,10 @@ def layer_views(model: nn.Module) -> list[LayerView]:
     if not table.ok:
         raise UnfollowableModel(f"cannot follow this model's layers: {table.problems[0].problem}")
     if not all(isinstance(getattr(model, name, None), nn.Module) for name in ("gap", "classifier")):
-        # A design (engine/design.py) is one unnamed list of layers: no block, pool or classifier to read by name.
-        raise UnfollowableModel("its layers are one unnamed list (a design's are), with no global pool named 'gap' "
-                                "and 1x1 classifier named 'classifier' for the read-out")
+        # The read-out, Grad-CAM's logits and the class map all start from these two (a design is named so by
+        # named_blocks.named_blocks when it ends this way).
+        raise UnfollowableModel("it does not end in a global average pool and a 1x1 convolution to the ten digits, "
+                                "where this page reads the answer out")
     rows = list(table.rows)
     times_called = Counter(call.name for call in calls)
     views: list[LayerView] = []
