@@ -74,7 +74,8 @@ def _leaf_text(module: nn.Module) -> str:
     return type(module).__name__
 
 
-def _is_depthwise(module: nn.Module) -> bool:
+def is_depthwise(module: nn.Module) -> bool:
+    """A convolution with one filter per channel (depthwise): the first half of a separable block."""
     return isinstance(module, nn.Conv2d) and module.groups > 1 and module.groups == module.in_channels
 
 
@@ -121,7 +122,7 @@ def layer_views(model: nn.Module) -> list[LayerView]:
         for i in inside:
             # A module called more than once (weights shared between blocks) gets no view of its own: a hook on
             # it would see every call's output, and the page would show the last one as if it were the first.
-            if _is_depthwise(calls[i].module) and times_called[calls[i].name] == 1:
+            if is_depthwise(calls[i].module) and times_called[calls[i].name] == 1:
                 views.append(LayerView(calls[i].name, "depthwise", _leaf_text(calls[i].module), rows[i], i))
         description = " → ".join(_leaf_text(calls[i].module) for i in inside)
         views.append(LayerView(name, _kind(name, child), description, rows[inside[-1]], inside[-1]))

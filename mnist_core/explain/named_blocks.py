@@ -19,6 +19,7 @@ from torch import nn
 from mnist_core.engine.design import DesignNet
 from mnist_core.engine.deskew import Deskew
 from mnist_core.engine.specs import INPUT_SIZE, leaf_calls
+from mnist_core.explain.activations import is_depthwise
 
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 
@@ -37,10 +38,6 @@ class NamedBlocks(nn.Module):
         return F.log_softmax(x.flatten(1), dim=1)  # (B, 10)
 
 
-def _is_depthwise(module: nn.Module) -> bool:
-    return isinstance(module, nn.Conv2d) and module.groups > 1 and module.groups == module.in_channels
-
-
 def _is_pointwise_conv(module: nn.Module) -> bool:
     return isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1) and module.groups == 1
 
@@ -57,7 +54,7 @@ def named_blocks(model: nn.Module) -> nn.Module:
             kind = "deskew"
         elif isinstance(module, nn.Conv2d):
             current = groups[-1][1] if groups and groups[-1][0] == "block" else []
-            if len(current) == 1 and _is_depthwise(current[0]) and _is_pointwise_conv(module):
+            if len(current) == 1 and is_depthwise(current[0]) and _is_pointwise_conv(module):
                 current.append(module)  # the 1x1 of a separable block joins its depthwise 3x3
                 groups[-1] = ("block", current, call.out_shape)
                 continue
