@@ -64,18 +64,9 @@ class Deskew(nn.Module):
 
 
 def deskew_layer(model: nn.Module) -> Deskew | None:
-    """The model's deskewing layer, if it has one (it can only be the first: ``fields`` refuses it elsewhere)."""
-    return next((module for module in model.modules() if isinstance(module, Deskew)), None)
+    """The model's deskewing layer, if it has one (it can only be the first: ``fields`` refuses it elsewhere).
 
-
-def as_the_network_sees(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """Normalised ``images`` as the model's first convolution sees them: straightened if the model deskews.
-
-    The explainers draw a map computed after the deskew (a unit's field, Grad-CAM) on this image, since
-    on the digit as drawn it would sit where the straightening moved the strokes from.
+    The explainers draw a map computed after the deskew (a unit's field, Grad-CAM) on its output, the digit
+    straightened, since on the digit as drawn it would sit where the straightening moved the strokes from.
     """
-    layer = deskew_layer(model)
-    if layer is None:
-        return images
-    with torch.no_grad():
-        return layer(images)
+    return next((module for module in model.modules() if isinstance(module, Deskew)), None)

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from mnist_core.engine.data import MNIST_STD, denormalize
-from mnist_core.engine.deskew import Deskew, as_the_network_sees, deskew_layer
+from mnist_core.engine.deskew import Deskew, deskew_layer
 from mnist_core.engine.fields import RFRow, calls_table
 from mnist_core.engine.models import FastDropout
 from mnist_core.engine.specs import INPUT_SIZE, leaf_calls
@@ -217,8 +217,9 @@ def unit_field(model: nn.Module, image: torch.Tensor, view: LayerView, channel: 
     batch = image.reshape(1, 1, *image.shape[-2:]).clone()
     # The gradient is taken on the image the first convolution sees, where the analytic field lies: for a
     # network that deskews, the straightened digit (the deskew's output is replaced by that leaf tensor).
-    seen = as_the_network_sees(model, batch).clone().requires_grad_(True)
     deskew = deskew_layer(model)
+    with torch.no_grad():
+        seen = (batch if deskew is None else deskew(batch)).clone().requires_grad_(True)
     handle = deskew.register_forward_hook(lambda module, inputs, output: seen) if deskew is not None else None
     try:
         with hooked(model, [view.name]) as outputs:

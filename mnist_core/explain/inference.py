@@ -25,7 +25,7 @@ import torch
 from PIL import Image, ImageOps
 
 from mnist_core.engine.data import MNIST_MEAN, MNIST_STD, denormalize
-from mnist_core.engine.deskew import as_the_network_sees, deskew_layer
+from mnist_core.engine.deskew import deskew_layer
 
 FIT_SIZE = 20  # MNIST's digits fill a 20x20 box ...
 FIELD_SIZE = 28  # ... inside a 28x28 field,
@@ -408,10 +408,11 @@ def normalize_field(field: np.ndarray) -> torch.Tensor:
 
 def straightened(model: torch.nn.Module, field: np.ndarray) -> np.ndarray | None:
     """The (28, 28) input ``field`` as the model's convolutions see it, for a model that deskews; else None."""
-    if deskew_layer(model) is None:
+    deskew = deskew_layer(model)
+    if deskew is None:
         return None
-    seen = as_the_network_sees(model, normalize_field(field).unsqueeze(0))
-    return denormalize(seen)[0, 0].numpy()
+    with torch.no_grad():
+        return denormalize(deskew(normalize_field(field).unsqueeze(0)))[0, 0].numpy()
 
 
 def preprocess(image: np.ndarray | Image.Image, preparation: Preparation = Preparation()) -> Pipeline:
